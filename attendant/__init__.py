@@ -1,0 +1,71 @@
+"""attendant: an auto attendant and call-queue engine.
+
+Menu trees are written in YAML, validated, compiled into an immutable
+:class:`Flow`, and run by the pure :func:`step` function, which the simulator
+and the SIP endpoint both drive. The names below are the public API.
+"""
+
+from attendant.actions import (
+    Action,
+    CancelTimer,
+    Disconnect,
+    EnqueueCall,
+    Play,
+    RecordVoicemail,
+    Say,
+    StartTimer,
+    StopPlayback,
+    StopRecording,
+    Transfer,
+)
+from attendant.compiler import CompileResult, compile_path, load_flow
+from attendant.diagnostics import Diagnostic, Severity
+from attendant.engine import CallState, Phase, initial_state, step
+from attendant.errors import AttendantError, ConfigError, ScenarioError, SimulationError
+from attendant.events import (
+    CallStarted,
+    Digit,
+    Event,
+    Hangup,
+    PromptFinished,
+    RecordingFinished,
+    TimerFired,
+    TransferResult,
+)
+from attendant.model import Flow
+
+__all__ = [
+    "Action",
+    "AttendantError",
+    "CallStarted",
+    "CallState",
+    "CancelTimer",
+    "CompileResult",
+    "ConfigError",
+    "Diagnostic",
+    "Digit",
+    "Disconnect",
+    "EnqueueCall",
+    "Event",
+    "Flow",
+    "Hangup",
+    "Phase",
+    "Play",
+    "PromptFinished",
+    "RecordVoicemail",
+    "RecordingFinished",
+    "Say",
+    "ScenarioError",
+    "Severity",
+    "SimulationError",
+    "StartTimer",
+    "StopPlayback",
+    "StopRecording",
+    "TimerFired",
+    "Transfer",
+    "TransferResult",
+    "compile_path",
+    "initial_state",
+    "load_flow",
+    "step",
+]

@@ -1,0 +1,103 @@
+"""Actions: what the engine asks an adapter to do.
+
+A closed set of frozen dataclasses returned by :func:`attendant.engine.step`.
+The SIP endpoint turns them into pjsua2 calls; the simulator prints them.
+``Play`` carries both the prompt ids (to find pre-rendered audio) and the
+fragments themselves (to speak or show them when nothing was rendered).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from attendant.model import Fragment
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """One prompt inside a :class:`Play`: its id, language and fragments."""
+
+    prompt_id: str
+    language: str
+    fragments: tuple[Fragment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Play:
+    """Play these prompts one after another; report :class:`PromptFinished` with ``token``."""
+
+    token: int
+    items: tuple[Say, ...]
+    barge_in: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StopPlayback:
+    """Stop whatever is playing (the caller barged in)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """Start a timer; report :class:`TimerFired` with ``name`` after ``seconds``."""
+
+    name: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    """Forget the timer with this name (a late TimerFired for it is ignored anyway)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Ring a person, department or outside number and connect the caller.
+
+    ``destinations`` are SIP URIs or numbers; ``ring`` says whether to ring them
+    all at once or one after another, each for ``ring_seconds``.
+    """
+
+    kind: Literal["user", "department", "external"]
+    key: str
+    display: str
+    destinations: tuple[str, ...]
+    ring: Literal["simultaneous", "serial"] = "simultaneous"
+    ring_seconds: int = 30
+    mode: Literal["bridge", "refer"] = "bridge"
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueCall:
+    """Hand the caller to a call queue."""
+
+    queue: str
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RecordVoicemail:
+    """Start recording a message for ``box`` (the engine times the maximum length)."""
+
+    box: str
+    max_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording:
+    """Stop and keep the recording in progress."""
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    """Hang up the call."""
+
+    reason: str
+
+
+Action = (
+    Play | StopPlayback | StartTimer | CancelTimer | Transfer | EnqueueCall | RecordVoicemail
+    | StopRecording | Disconnect
+)

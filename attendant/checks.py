@@ -1,0 +1,387 @@
+"""Meaning checks: what the schema cannot see because it needs the whole configuration.
+
+* every route points at something that exists (with the known names listed);
+* external numbers are on the allow-list, languages are the attendant's;
+* extensions are unique across users and departments;
+* menus are reachable, and every menu has a way out: from each menu some
+  path must reach a person, a queue, voicemail or a goodbye, otherwise callers
+  go round for ever ("no way out" for one menu, "loop with no exit" for several);
+* ambiguous keys (``1`` next to ``12``) and options that shadow extensions are
+  pointed out, since they make callers wait for the inter-digit timeout.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from attendant.diagnostics import Diagnostic, Severity
+from attendant.loader import PathKey, SourceMap
+from attendant.model import (
+    Announce,
+    Attendant,
+    Back,
+    DialByExtension,
+    DialByName,
+    Disconnect,
+    MainMenu,
+    Menu,
+    Operator,
+    Prompt,
+    Repeat,
+    Route,
+    SetLanguage,
+    ToAttendant,
+    ToDepartment,
+    ToExternal,
+    ToMenu,
+    ToQueue,
+    ToUser,
+    ToVoicemail,
+)
+
+
+@dataclass
+class Config:
+    """The parsed parts of a configuration, before indexes are built."""
+
+    attendants: dict[str, Attendant]
+    menus: dict[str, Menu]
+    users: Mapping[str, object] = field(default_factory=dict)
+    departments: Mapping[str, object] = field(default_factory=dict)
+    queues: Mapping[str, object] = field(default_factory=dict)
+    voicemail: Mapping[str, object] = field(default_factory=dict)
+    external_numbers: tuple[str, ...] = ()
+    extensions: dict[str, list[tuple[str, str, PathKey]]] = field(default_factory=dict)
+
+
+def known(names: Mapping[str, object] | list[str], missing: str) -> str:
+    """A hint listing known names, closest first."""
+    pool = sorted(names)
+    if not pool:
+        return "none are defined yet"
+    close = difflib.get_close_matches(missing, pool, n=1)
+    listed = ", ".join(pool[:15]) + (" ..." if len(pool) > 15 else "")
+    return (f'did you mean "{close[0]}"? ' if close else "") + f"known: {listed}"
+
+
+def children(route: Route) -> Iterator[Route]:
+    """Routes nested inside ``route`` (fallbacks, then-clauses)."""
+    if isinstance(route, ToUser | ToDepartment | ToExternal) and route.fallback is not None:
+        yield route.fallback
+    if isinstance(route, Announce | SetLanguage):
+        yield route.then
+
+
+def walk(route: Route) -> Iterator[Route]:
+    """``route`` and every route nested in it."""
+    yield route
+    for child in children(route):
+        yield from walk(child)
+
+
+def menu_routes(menu: Menu) -> Iterator[Route]:
+    """Every route a menu can take, nested ones included."""
+    for route in (*menu.options.values(), menu.on_no_input, menu.on_invalid):
+        yield from walk(route)
+    if menu.on_max is not None:
+        yield from walk(menu.on_max)
+
+
+def attendant_routes(attendant: Attendant) -> Iterator[Route]:
+    """Routes an attendant starts calls on (and its operator)."""
+    tops = [attendant.business_hours, *(h.flow for h in attendant.holidays)]
+    if attendant.after_hours is not None:
+        tops.append(attendant.after_hours)
+    if attendant.operator is not None:
+        tops.append(attendant.operator)
+    for route in tops:
+        yield from walk(route)
+
+
+def number_allowed(number: str, allow_list: tuple[str, ...]) -> bool:
+    """True when ``number`` is on the allow-list (a trailing * matches any digits)."""
+    for entry in allow_list:
+        if entry.endswith("*"):
+            if number.startswith(entry[:-1]):
+                return True
+        elif number == entry:
+            return True
+    return False
+
+
+class Checker:
+    """Runs every whole-configuration check and collects diagnostics."""
+
+    def __init__(self, config: Config, sources: SourceMap) -> None:
+        self.c = config
+        self.sources = sources
+        self.diags: list[Diagnostic] = []
+
+    def error(self, path: PathKey, message: str, hint: str = "") -> None:
+        self.diags.append(self.sources.diag(path, message, hint))
+
+    def warn(self, path: PathKey, message: str, hint: str = "") -> None:
+        self.diags.append(self.sources.diag(path, message, hint, severity=Severity.WARNING))
+
+    def run(self) -> list[Diagnostic]:
+        """All checks, in a stable order."""
+        languages = sorted({lang for a in self.c.attendants.values() for lang in a.languages})
+        for menu in self.c.menus.values():
+            for route in menu_routes(menu):
+                self.target(route, languages)
+            self.keys(menu)
+        for attendant in self.c.attendants.values():
+            for route in attendant_routes(attendant):
+                self.target(route, languages)
+            self.operator_available(attendant)
+            self.prompt_languages(attendant)
+        self.directory()
+        self.duplicate_extensions()
+        self.reachability()
+        self.ways_out()
+        return self.diags
+
+    # --- references ------------------------------------------------------------
+
+    def target(self, route: Route, languages: list[str]) -> None:
+        tables: list[tuple[type, str, Mapping[str, object], str]] = [
+            (ToMenu, "menu", self.c.menus, "menu"),
+            (ToUser, "user", self.c.users, "user"),
+            (ToDepartment, "department", self.c.departments, "department"),
+            (ToQueue, "queue", self.c.queues, "queue"),
+            (ToAttendant, "attendant", self.c.attendants, "attendant"),
+            (ToVoicemail, "box", self.c.voicemail, "voicemail box"),
+        ]
+        for kind, attr, table, label in tables:
+            if isinstance(route, kind):
+                name = getattr(route, attr)
+                if name not in table:
+                    self.error(route.path, f'goes to unknown {label} "{name}"', known(table, name))
+                return
+        if isinstance(route, ToExternal) and not number_allowed(route.number,
+                                                                self.c.external_numbers):
+            self.error(route.path, f'external number "{route.number}" is not on the allow-list',
+                       "add it (or a prefix such as \"+1555*\") to directory.external_numbers; "
+                       "the list guards against toll fraud")
+        elif isinstance(route, SetLanguage) and route.language not in languages:
+            self.error(route.path, f'language "{route.language}" is not offered by any attendant',
+                       f"add it to an attendant's languages (now: {', '.join(languages)})")
+        elif isinstance(route, DialByName) and not any(
+            getattr(u, "dial_by_name", False) for u in self.c.users.values()
+        ):
+            self.error(route.path, "dial by name has nobody to find",
+                       "add users to directory.users (with dial_by_name not set to false)")
+        elif isinstance(route, DialByExtension) and not self.c.extensions:
+            self.error(route.path, "dial by extension has no extensions to reach",
+                       "give users or departments an extension: in the directory")
+
+    def operator_available(self, attendant: Attendant) -> None:
+        if attendant.operator is not None:
+            return
+        for menu_name in sorted(self.reachable_from(attendant)):
+            menu = self.c.menus[menu_name]
+            for route in menu_routes(menu):
+                if isinstance(route, Operator):
+                    self.error(route.path, f'goes to the operator, but attendant "{attendant.key}" '
+                                           "has no operator",
+                               f"add operator: (for example {{user: reception}}) to attendant "
+                               f"{attendant.key}")
+        for route in attendant_routes(attendant):
+            if isinstance(route, Operator):
+                self.error(route.path, f'attendant "{attendant.key}" has no operator to go to',
+                           "add operator: to the attendant")
+
+    def prompt_languages(self, attendant: Attendant) -> None:
+        if len(attendant.languages) < 2:
+            return
+        for menu_name in sorted(self.reachable_from(attendant)):
+            prompt = self.c.menus[menu_name].prompt
+            self._prompt_language(prompt, attendant, self.c.menus[menu_name].path)
+
+    def _prompt_language(self, prompt: Prompt, attendant: Attendant, path: PathKey) -> None:
+        if not prompt.languages:
+            return
+        missing = [lang for lang in attendant.languages if lang not in prompt.languages]
+        if missing:
+            self.warn((*path, "prompt"),
+                      f"prompt has no {', '.join(missing)} version; those callers hear "
+                      f"{prompt.languages[0]}",
+                      f"add {missing[0]}: to the prompt")
+
+    def directory(self) -> None:
+        for key, user in self.c.users.items():
+            path: PathKey = getattr(user, "path", ())
+            box = getattr(user, "voicemail", None)
+            if box is not None and box not in self.c.voicemail:
+                self.error((*path, "voicemail"), f'user "{key}" has unknown voicemail box "{box}"',
+                           known(self.c.voicemail, box))
+            for i, dept in enumerate(getattr(user, "departments", ())):
+                if dept not in self.c.departments:
+                    self.error((*path, "departments", i), f'unknown department "{dept}"',
+                               known(self.c.departments, dept))
+        for key, dept in self.c.departments.items():
+            path = getattr(dept, "path", ())
+            for i, member in enumerate(getattr(dept, "members", ())):
+                if member not in self.c.users:
+                    self.error((*path, "members", i), f'department "{key}" lists unknown user '
+                                                      f'"{member}"', known(self.c.users, member))
+            box = getattr(dept, "voicemail", None)
+            if box is not None and box not in self.c.voicemail:
+                self.error((*path, "voicemail"), f'unknown voicemail box "{box}"',
+                           known(self.c.voicemail, box))
+        for key, queue in self.c.queues.items():
+            path = getattr(queue, "path", ())
+            for i, agent in enumerate(getattr(queue, "agents", ())):
+                table = self.c.users if agent.kind == "user" else self.c.departments
+                if agent.key not in table:
+                    self.error((*path, "agents", i), f'queue "{key}" has unknown {agent.kind} '
+                                                     f'"{agent.key}"', known(table, agent.key))
+            for attr in ("on_overflow", "on_timeout", "on_no_agents"):
+                route = getattr(queue, attr)
+                if route is not None:
+                    for nested in walk(route):
+                        self.target(nested, [])
+        for key, box in self.c.voicemail.items():
+            path = getattr(box, "path", ())
+            for i, owner in enumerate(getattr(box, "owners", ())):
+                if owner not in self.c.users:
+                    self.error((*path, "owners", i), f'voicemail box "{key}" has unknown owner '
+                                                     f'"{owner}"', known(self.c.users, owner))
+
+    def duplicate_extensions(self) -> None:
+        for ext, owners in sorted(self.c.extensions.items()):
+            if len(owners) > 1:
+                first_kind, first_key, _ = owners[0]
+                for kind, key, path in owners[1:]:
+                    self.error((*path, "extension"),
+                               f'extension {ext} of {kind} "{key}" is already used by '
+                               f'{first_kind} "{first_key}"',
+                               "every user and department needs its own extension")
+
+    def keys(self, menu: Menu) -> None:
+        choices = menu.choices()
+        if not menu.options and menu.extension_dialing is None:
+            self.warn((*menu.path, "prompt"), f'menu "{menu.name}" has no options; callers can only '
+                                              "wait for the timeout",
+                      "add options:, or use an announcement action instead of a menu")
+        for key in sorted(choices):
+            longer = sorted(k for k in choices if k != key and k.startswith(key))
+            if longer and key in menu.options:
+                self.warn((*menu.path, "options", key),
+                          f'pressing "{key}" waits {menu.inter_digit_timeout:g} s for more keys, '
+                          f'because "{longer[0]}" starts with it',
+                          "give multi-digit entries their own first key to keep menus snappy")
+        if menu.extension_dialing is not None:
+            for key in sorted(menu.options):
+                clash = sorted(e for e in self.c.extensions if e.startswith(key))
+                if clash:
+                    self.warn((*menu.path, "options", key),
+                              f'option "{key}" is also how extension {clash[0]} starts; callers '
+                              f"who press {key} wait {menu.inter_digit_timeout:g} s before it acts",
+                              "choose option keys no extension starts with")
+
+    # --- the graph of menus ---------------------------------------------------
+
+    def entry_menus(self, attendant: Attendant) -> set[str]:
+        return {r.menu for r in attendant_routes(attendant) if isinstance(r, ToMenu)}
+
+    def edges(self, menu: Menu, entries: set[str]) -> set[str]:
+        """Menus a caller can move to from ``menu`` (back is resolved by the caller graph)."""
+        out: set[str] = set()
+        routes = list(menu_routes(menu))
+        for route in routes:
+            if isinstance(route, ToMenu):
+                out.add(route.menu)
+            elif isinstance(route, MainMenu):
+                out |= entries
+            elif isinstance(route, ToAttendant) and route.attendant in self.c.attendants:
+                out |= self.entry_menus(self.c.attendants[route.attendant])
+        return {m for m in out if m in self.c.menus}
+
+    def reachable_from(self, attendant: Attendant) -> set[str]:
+        entries = self.entry_menus(attendant) & set(self.c.menus)
+        seen = set(entries)
+        todo = list(entries)
+        while todo:
+            for nxt in self.edges(self.c.menus[todo.pop()], entries):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    def reachability(self) -> None:
+        reached: set[str] = set()
+        for attendant in self.c.attendants.values():
+            reached |= self.reachable_from(attendant)
+        for queue in self.c.queues.values():
+            for attr in ("on_overflow", "on_timeout", "on_no_agents"):
+                route = getattr(queue, attr)
+                if route is not None:
+                    reached |= {r.menu for r in walk(route) if isinstance(r, ToMenu)}
+        for name, menu in self.c.menus.items():
+            if name not in reached:
+                self.warn(menu.path, f'menu "{name}" is never reached',
+                          "link to it from an option (for example {menu: " + name + "}) or "
+                          "delete it")
+
+    def ways_out(self) -> None:
+        """Find menus from which no path ever leaves the menus (see the module docstring)."""
+        all_entries: set[str] = set()
+        for attendant in self.c.attendants.values():
+            all_entries |= self.entry_menus(attendant)
+        graph = {name: self.edges(menu, all_entries) for name, menu in self.c.menus.items()}
+        parents: dict[str, set[str]] = {name: set() for name in self.c.menus}
+        for name, outs in graph.items():
+            for nxt in outs:
+                parents[nxt].add(name)
+        for name, menu in self.c.menus.items():
+            if any(isinstance(r, Back) for r in menu_routes(menu)):
+                graph[name] = graph[name] | parents[name]
+        exits = {name for name, menu in self.c.menus.items() if self._has_exit(menu)}
+        can_leave = set(exits)
+        changed = True
+        while changed:
+            changed = False
+            for name, outs in graph.items():
+                if name not in can_leave and outs & can_leave:
+                    can_leave.add(name)
+                    changed = True
+        trapped = sorted(set(self.c.menus) - can_leave)
+        reported: set[str] = set()
+        for name in trapped:
+            if name in reported:
+                continue
+            group = self._cycle_with(name, graph, set(trapped))
+            reported |= group
+            menu = self.c.menus[name]
+            if len(group) <= 1:
+                self.error(menu.path, f'menu "{name}" has no way out: every choice, timeout and '
+                                      "retry leads back into it",
+                           "add an option that transfers, takes a message or hangs up, or set "
+                           "on_max: to operator or disconnect")
+            else:
+                loop = " -> ".join([*sorted(group), sorted(group)[0]])
+                self.error(menu.path, f"loop with no exit: {loop}",
+                           "give one of these menus an option or on_max that transfers, takes a "
+                           "message or hangs up")
+
+    @staticmethod
+    def _cycle_with(name: str, graph: dict[str, set[str]], trapped: set[str]) -> set[str]:
+        seen = {name}
+        todo = [name]
+        while todo:
+            for nxt in graph[todo.pop()] & trapped:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    @staticmethod
+    def _has_exit(menu: Menu) -> bool:
+        if menu.on_max is None or menu.extension_dialing is not None:
+            return True  # the default on_max is the operator or a goodbye
+        leaving = (ToUser, ToDepartment, ToExternal, ToQueue, ToVoicemail, Disconnect, Operator,
+                   DialByName, DialByExtension, ToAttendant)
+        return any(isinstance(r, leaving) for r in menu_routes(menu))

@@ -1,0 +1,238 @@
+"""The ``attendant`` command line: validate, compile, simulate, test and draw menus.
+
+A thin adapter over the core: it reads files and the terminal, calls the
+compiler, the simulator and the scenario runner, and prints. Exit codes: 0
+when all is well, 1 when a configuration or scenario has errors or fails,
+2 for a wrong command line.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import click
+
+from attendant import __name__ as _package
+from attendant.compiler import compile_path
+from attendant.diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
+from attendant.errors import ScenarioError, SimulationError
+from attendant.loader import discover
+from attendant.model import Flow
+from attendant.simulator import TRANSFER_OUTCOMES, Simulator
+
+_PATHS = click.Path(path_type=Path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name=_package)
+def main() -> None:
+    """Auto attendant and call-queue engine: menus in YAML, simulated offline, served over SIP."""
+
+
+def _compile_or_exit(path: Path) -> Flow:
+    result = compile_path(path)
+    if result.flow is None:
+        click.echo(format_text(result.diagnostics), err=True)
+        sys.exit(1)
+    for diag in result.diagnostics:
+        click.echo(diag.format(), err=True)
+    return result.flow
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=_PATHS)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text for people, json for editors and tools")
+@click.option("--strict", is_flag=True, help="treat warnings as errors")
+def validate(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
+    """Check menu files (or folders of them) and report every problem with file:line:col."""
+    found: list[Diagnostic] = []
+    configs = discover(list(paths))
+    for config in configs:
+        found.extend(compile_path(config).diagnostics)
+    found = sort_diagnostics(found)
+    failed = any(d.is_error or strict for d in found)
+    if fmt == "json":
+        click.echo(format_json(found))
+    else:
+        if found:
+            click.echo(format_text(found))
+        names = ", ".join(str(c) for c in configs)
+        if not failed:
+            click.echo(f"ok: {len(configs)} configuration(s) valid ({names})")
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the menu language (for editors)."""
+    from attendant.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+@main.command("compile")
+@click.argument("path", type=_PATHS)
+@click.option("--json", "as_json", is_flag=True, help="print the compiled flow as JSON")
+def compile_command(path: Path, as_json: bool) -> None:
+    """Compile a configuration and print a summary (or the whole flow with --json)."""
+    from attendant.serialize import flow_json
+
+    flow = _compile_or_exit(path)
+    if as_json:
+        click.echo(flow_json(flow), nl=False)
+        return
+    click.echo(f"{path}: {len(flow.attendants)} attendant(s), {len(flow.menus)} menu(s), "
+               f"{len(flow.users)} user(s), {len(flow.departments)} department(s), "
+               f"{len(flow.queues)} queue(s), {len(flow.voicemail)} voicemail box(es)")
+
+
+@main.command()
+@click.argument("path", type=_PATHS)
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
+              show_default=True)
+def graph(path: Path, fmt: Literal["mermaid", "dot"]) -> None:
+    """Draw the compiled flow as a Mermaid or Graphviz diagram."""
+    from attendant.graph import render
+
+    click.echo(render(_compile_or_exit(path), fmt), nl=False)
+
+
+def _parse_at(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now().astimezone()
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f'"{value}" is not a date and time; write it like '
+                                 "2026-12-25T10:00", param_hint="--at") from None
+
+
+_HELP = """\
+Type what the caller does:
+  1, 23#          press keys (several at once is fine)
+  wait 6          stay silent for 6 seconds (prompts finish first)
+  listen          let the current prompt finish
+  answer | busy | no_answer | unreachable | rejected
+                  how the transfer being rung ends
+  hangup          hang up
+  help, quit"""
+
+
+def _interpret(sim: Simulator, line: str) -> bool:
+    """Carry out one typed command; False when the user wants to stop."""
+    words = shlex.split(line)
+    if not words:
+        return True
+    head, rest = words[0].lower(), words[1:]
+    if head in ("quit", "exit", "q"):
+        return False
+    if head in ("help", "?"):
+        click.echo(_HELP)
+    elif head == "wait":
+        try:
+            seconds = float(rest[0]) if rest else 5.0
+        except ValueError:
+            raise SimulationError(f'"{rest[0]}" is not a number of seconds') from None
+        sim.wait(seconds)
+    elif head == "listen":
+        sim.listen()
+    elif head == "hangup":
+        sim.hangup()
+    elif head == "press" and rest:
+        sim.press("".join(rest))
+    elif head in ("answer", "answered"):
+        sim.transfer_result("answered")
+    elif head in TRANSFER_OUTCOMES or head == "transfer" and rest:
+        sim.transfer_result(rest[0] if head == "transfer" else head)
+    elif all(c in "0123456789*#" for c in "".join(words)):
+        sim.press("".join(words))
+    else:
+        raise SimulationError(f'I did not understand "{line}"; type help')
+    return True
+
+
+@main.command()
+@click.argument("path", type=_PATHS)
+@click.option("--at", "at", help="when the call happens, attendant local time "
+                                 "(2026-12-25T10:00); default now")
+@click.option("--caller", default="+15550000000", show_default=True, help="caller's number")
+@click.option("--called", default="", help="number or SIP user called (selects the attendant)")
+@click.option("--language", default=None, help="start in this language, e.g. fr-FR")
+def simulate(path: Path, at: str | None, caller: str, called: str, language: str | None) -> None:
+    """Call a menu from the terminal: hear prompts as text, press keys, let time pass."""
+    flow = _compile_or_exit(path)
+    if language is not None:
+        offered = flow.attendant_for(called).languages
+        if language not in offered:
+            raise click.BadParameter(f'"{language}" is not offered; this attendant speaks '
+                                     f"{', '.join(offered)}", param_hint="--language")
+    sim = Simulator(flow, _parse_at(at), caller, called, language)
+    shown = 0
+
+    def show() -> None:
+        nonlocal shown
+        for line in sim.lines[shown:]:
+            click.echo(line)
+        shown = len(sim.lines)
+
+    sim.start()
+    show()
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo("(type help for commands)")
+    while not sim.ended:
+        try:
+            line = input("caller> " if interactive else "")
+        except EOFError:
+            break
+        try:
+            keep_going = _interpret(sim, line.strip())
+        except SimulationError as exc:
+            click.echo(f"error: {exc}", err=True)
+            continue
+        show()
+        if not keep_going:
+            break
+    state = sim.state
+    click.echo(f"-- outcome: {state.outcome or state.phase.value}")
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, required=True, type=_PATHS)
+@click.option("--show", is_flag=True, help="print every transcript, to write or update expect:")
+def test_command(paths: tuple[Path, ...], show: bool) -> None:
+    """Run scenario files and compare each call's transcript with its expect: block."""
+    from attendant.scenario import run_file
+
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.rglob("*.yaml")) if path.is_dir() else [path])
+    passed = failed = 0
+    for file in files:
+        try:
+            outcomes = list(run_file(file))
+        except ScenarioError as exc:
+            click.echo(f"ERROR {file}\n{exc}", err=True)
+            failed += 1
+            continue
+        for outcome in outcomes:
+            name = f"{file}: {outcome.scenario.name}"
+            if outcome.passed:
+                passed += 1
+                click.echo(f"PASS {name}")
+            else:
+                failed += 1
+                click.echo(f"FAIL {name} ({outcome.scenario.where})")
+                if outcome.error:
+                    click.echo(f"  {outcome.error}")
+                if outcome.scenario.expect is not None:
+                    click.echo(outcome.diff())
+            if show or (outcome.scenario.expect is None and not outcome.error):
+                click.echo(outcome.transcript)
+    click.echo(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed or not (passed + failed) else 0)

@@ -1,0 +1,118 @@
+"""Load, validate and compile a configuration into an immutable :class:`Flow`.
+
+Phases, each reporting every problem it finds:
+
+1. :mod:`attendant.loader` reads YAML (syntax, encoding, duplicate keys);
+2. :mod:`attendant.schema` checks the shape against the JSON Schema;
+3. :mod:`attendant.parse` builds the model and checks single values;
+4. :mod:`attendant.checks` checks meaning across the whole configuration;
+5. the indexes the engine needs (extensions, keypad spellings) are built.
+
+A later phase runs only when the earlier ones found no errors, because its
+findings would mostly be echoes of theirs. Compilation is deterministic: the
+same files give the same Flow (and the same ``attendant compile --json``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from attendant import schema
+from attendant.checks import Checker, Config
+from attendant.diagnostics import Diagnostic, sort_diagnostics
+from attendant.errors import ConfigError
+from attendant.keypad import spell
+from attendant.loader import PathKey, load
+from attendant.model import Flow, frozen_map
+from attendant.parse import Parser
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    """The Flow (None when there were errors) and every diagnostic found."""
+
+    flow: Flow | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        """Only the diagnostics that stop the configuration from loading."""
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+
+def compile_path(path: Path | str) -> CompileResult:
+    """Validate and compile the configuration at ``path`` (a file, or a folder with attendant.yaml)."""
+    doc = load(Path(path))
+    diags = list(doc.diagnostics)
+    if doc.data is None or not doc.ok:
+        return CompileResult(None, tuple(sort_diagnostics(diags)))
+    diags.extend(schema.check(doc.data, doc.sources))
+    if any(d.is_error for d in diags):
+        return CompileResult(None, tuple(sort_diagnostics(diags)))
+    data = doc.data
+    parser = Parser(doc.sources, doc.root)
+    attendants = {k: parser.attendant(k, v, ("attendants", k)) for k, v in data["attendants"].items()}
+    menus = {k: parser.menu(k, v, ("menus", k)) for k, v in data["menus"].items()}
+    directory = data.get("directory") or {}
+    users = {k: parser.user(k, v, ("directory", "users", k))
+             for k, v in (directory.get("users") or {}).items()}
+    departments = {k: parser.department(k, v, ("directory", "departments", k))
+                   for k, v in (directory.get("departments") or {}).items()}
+    queues = {k: parser.queue(k, v, ("queues", k)) for k, v in (data.get("queues") or {}).items()}
+    boxes = {k: parser.voicemail_box(k, v, ("voicemail", k))
+             for k, v in (data.get("voicemail") or {}).items()}
+    system_prompts = {k: parser.prompt(v, ("prompts", k))
+                      for k, v in (data.get("prompts") or {}).items()}
+    external = tuple(directory.get("external_numbers") or ())
+    diags.extend(parser.diags)
+
+    extensions: dict[str, list[tuple[str, str, PathKey]]] = {}
+    for key, user in users.items():
+        if user.extension:
+            extensions.setdefault(user.extension, []).append(("user", key, user.path))
+    for key, dept in departments.items():
+        if dept.extension:
+            extensions.setdefault(dept.extension, []).append(("department", key, dept.path))
+
+    config = Config(attendants, menus, users, departments, queues, boxes, external, extensions)
+    diags.extend(Checker(config, doc.sources).run())
+    ordered = tuple(sort_diagnostics(diags))
+    if any(d.is_error for d in diags):
+        return CompileResult(None, ordered)
+
+    # Department membership can be written on either side; the Flow holds the union.
+    members: dict[str, list[str]] = {k: list(d.members) for k, d in departments.items()}
+    for user_key, user in users.items():
+        for dept_key in user.departments:
+            if user_key not in members[dept_key]:
+                members[dept_key].append(user_key)
+    departments = {k: replace(d, members=tuple(members[k])) for k, d in departments.items()}
+    names = sorted(
+        {(spell(part), which, key)
+         for key, user in users.items() if user.dial_by_name
+         for which, part in (("first", user.first_name), ("last", user.last_name)) if spell(part)}
+    )
+    flow = Flow(
+        root=str(doc.root),
+        attendants=frozen_map(attendants),
+        menus=frozen_map(menus),
+        users=frozen_map(users),
+        departments=frozen_map(departments),
+        queues=frozen_map(queues),
+        voicemail=frozen_map(boxes),
+        external_numbers=external,
+        system_prompts=frozen_map(system_prompts),
+        extensions=frozen_map({ext: owners[0][:2] for ext, owners in sorted(extensions.items())}),
+        names=tuple(names),
+        sources=tuple(doc.sources.files),
+    )
+    return CompileResult(flow, ordered)
+
+
+def load_flow(path: Path | str) -> Flow:
+    """Compile ``path`` or raise :class:`ConfigError` carrying every error found."""
+    result = compile_path(path)
+    if result.flow is None:
+        raise ConfigError(result.errors)
+    return result.flow

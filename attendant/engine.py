@@ -1,0 +1,774 @@
+"""The engine: one pure function that moves a call through a compiled flow.
+
+Theory of operation
+-------------------
+``step(flow, state, event) -> (state, actions)`` is the whole interface. The
+state (:class:`CallState`) is a frozen value; the actions are instructions
+for whoever drives the call (the pjsua2 endpoint, the simulator). There is no
+I/O, no clock and no asyncio here, so the same call gives the same answers
+everywhere, and a property test can throw any event at any state.
+
+A call is always in one *phase*: playing a menu and waiting for keys,
+spelling a name, typing an extension, listening to an announcement, being
+transferred, waiting in a queue, leaving a message, hearing goodbye. The
+table :data:`TRANSITIONS` maps (phase, event type) to a handler; a pair not in
+the table is ignored on purpose (a late digit while transferring, a timer
+that was already cancelled) and never raises.
+
+Staleness is handled with tokens: every ``Play`` carries a number and every
+timer a unique name, and the state remembers which one it is waiting for, so
+a ``PromptFinished`` or ``TimerFired`` that arrives after the caller moved on
+is recognised and dropped.
+
+*Routes* (what a key leads to, from :mod:`attendant.model`) are carried out
+by :func:`_run`, which may chain (an announcement, then a menu) but never
+loops: a depth guard turns a misconfigured cycle into a goodbye.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from attendant import actions as act
+from attendant import schedule
+from attendant.events import (
+    DTMF_KEYS,
+    CallStarted,
+    Digit,
+    Event,
+    Hangup,
+    PromptFinished,
+    RecordingFinished,
+    TimerFired,
+    TransferResult,
+)
+from attendant.model import (
+    Announce,
+    Back,
+    DialByExtension,
+    DialByName,
+    Digits,
+    Disconnect,
+    ExtensionEntry,
+    Flow,
+    Fragment,
+    MainMenu,
+    Menu,
+    Operator,
+    Prompt,
+    Repeat,
+    Route,
+    SetLanguage,
+    Text,
+    ToAttendant,
+    ToDepartment,
+    ToExternal,
+    ToMenu,
+    ToQueue,
+    ToUser,
+    ToVoicemail,
+)
+from attendant.system_prompts import DEFAULTS as SYSTEM_PROMPTS
+
+#: Chained routes deeper than this are a configuration loop; the call ends politely.
+MAX_ROUTE_DEPTH = 16
+#: Failed transfers in one call before we stop trying fallbacks and say goodbye.
+MAX_FAILED_TRANSFERS = 4
+_DEFAULT_MENU = Menu("", Prompt("", ()), {})
+
+
+class Phase(StrEnum):
+    """Where a call is."""
+
+    NEW = "new"
+    MENU = "menu"
+    ANNOUNCE = "announce"
+    NAME_ENTRY = "name_entry"
+    NAME_CHOICE = "name_choice"
+    EXTENSION_ENTRY = "extension_entry"
+    TRANSFERRING = "transferring"
+    QUEUED = "queued"
+    VOICEMAIL_GREETING = "voicemail_greeting"
+    VOICEMAIL_BEEP = "voicemail_beep"
+    RECORDING = "recording"
+    GOODBYE = "goodbye"
+    CONNECTED = "connected"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class CallState:
+    """Everything the engine knows about one call. Immutable; ``step`` returns a new one."""
+
+    phase: Phase = Phase.NEW
+    attendant: str = ""
+    language: str = "en-US"
+    flow_label: str = ""
+    started: datetime | None = None
+    caller: str = ""
+    entry: Route | None = None
+    menu: str | None = None
+    stack: tuple[str, ...] = ()
+    buffer: str = ""
+    invalid: int = 0
+    timeouts: int = 0
+    token: int = 0
+    playing: int | None = None
+    barge_in: bool = True
+    timer: str | None = None
+    timer_seq: int = 0
+    pending: Route | None = None
+    candidates: tuple[str, ...] = ()
+    dial: DialByName | ExtensionEntry | None = None
+    handover: Route | None = None
+    failed_transfers: int = 0
+    box: str | None = None
+    outcome: str = ""
+
+
+Result = tuple[CallState, list[act.Action]]
+Handler = Callable[[Flow, CallState, Any], Result]
+
+
+def initial_state() -> CallState:
+    """The state of a call before :class:`CallStarted`."""
+    return CallState()
+
+
+def step(flow: Flow, state: CallState, event: Event) -> Result:
+    """Apply one event to one call: the new state and what to do now."""
+    if state.phase is Phase.ENDED:
+        return state, []
+    if isinstance(event, Hangup):
+        return _hangup(state)
+    handler = TRANSITIONS.get((state.phase, type(event)))
+    if handler is None:
+        return state, []
+    return handler(flow, state, event)
+
+
+# --- small helpers ------------------------------------------------------------------
+
+
+def _system(flow: Flow, name: str) -> Prompt:
+    return flow.system_prompts.get(name) or SYSTEM_PROMPTS[name]
+
+
+def _say(flow: Flow, state: CallState, prompt: Prompt) -> act.Say:
+    default = flow.attendants[state.attendant].default_language if state.attendant else "en-US"
+    language, fragments = prompt.for_language(state.language, default)
+    return act.Say(prompt.id, language, tuple(_localise(f, language) for f in fragments))
+
+
+def _localise(fragment: Fragment, language: str) -> Fragment:
+    if isinstance(fragment, Text | Digits) and fragment.language is None:
+        return replace(fragment, language=language)
+    return fragment
+
+
+def _play(state: CallState, items: tuple[act.Say, ...], barge_in: bool = True) -> Result:
+    token = state.token + 1
+    new = replace(state, token=token, playing=token, barge_in=barge_in)
+    return new, [act.Play(token, items, barge_in)]
+
+
+def _timer(state: CallState, kind: str, seconds: float) -> Result:
+    seq = state.timer_seq + 1
+    name = f"{kind}:{seq}"
+    out: list[act.Action] = []
+    if state.timer is not None:
+        out.append(act.CancelTimer(state.timer))
+    out.append(act.StartTimer(name, seconds))
+    return replace(state, timer=name, timer_seq=seq), out
+
+
+def _cancel_timer(state: CallState) -> Result:
+    if state.timer is None:
+        return state, []
+    return replace(state, timer=None), [act.CancelTimer(state.timer)]
+
+
+def _stop_playback(state: CallState) -> Result:
+    if state.playing is None:
+        return state, []
+    return replace(state, playing=None), [act.StopPlayback()]
+
+
+def _current_menu(flow: Flow, state: CallState) -> Menu:
+    if state.menu is not None and state.menu in flow.menus:
+        return flow.menus[state.menu]
+    return _DEFAULT_MENU
+
+
+def _timer_kind(state: CallState) -> str:
+    return state.timer.split(":", 1)[0] if state.timer else ""
+
+
+# --- starting and ending -------------------------------------------------------------
+
+
+def _start(flow: Flow, state: CallState, event: CallStarted) -> Result:
+    attendant = flow.attendant_for(event.called)
+    language = event.language if event.language in attendant.languages else None
+    label, route = schedule.select(attendant, event.at)
+    state = replace(
+        state,
+        attendant=attendant.key,
+        language=language or attendant.default_language,
+        flow_label=label,
+        started=event.at,
+        caller=event.caller,
+        entry=route,
+    )
+    return _run(flow, state, route)
+
+
+def _hangup(state: CallState) -> Result:
+    where = {
+        Phase.MENU: f"in menu {state.menu}",
+        Phase.RECORDING: "while recording (message kept)",
+        Phase.TRANSFERRING: "while the transfer was ringing",
+        Phase.QUEUED: "while waiting in the queue",
+    }.get(state.phase, f"during {state.phase.value.replace('_', ' ')}")
+    outcome = state.outcome
+    if state.phase is Phase.RECORDING:
+        outcome = f"voicemail left for {state.box} (caller hung up)"
+    elif state.phase is not Phase.CONNECTED:
+        outcome = f"caller hung up {where}"
+    ended = replace(state, phase=Phase.ENDED, playing=None, timer=None, outcome=outcome)
+    out: list[act.Action] = [act.CancelTimer(state.timer)] if state.timer else []
+    if state.phase is Phase.RECORDING:
+        out.append(act.StopRecording())
+    return ended, out
+
+
+def _goodbye(flow: Flow, state: CallState, prompt: Prompt | None,
+             preface: tuple[act.Say, ...] = (), reason: str = "disconnected") -> Result:
+    state, out = _cancel_timer(state)
+    items = (*preface, _say(flow, state, prompt or _system(flow, "goodbye")))
+    state, play = _play(replace(state, phase=Phase.GOODBYE, outcome=reason), items, barge_in=False)
+    return state, out + play
+
+
+# --- routes -------------------------------------------------------------------------
+
+
+def _run(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say, ...] = (),
+         depth: int = 0) -> Result:
+    """Carry out a route. ``preface`` is played first (an "invalid choice" message, say)."""
+    if depth > MAX_ROUTE_DEPTH:
+        return _goodbye(flow, state, None, preface, "routing loop in configuration")
+    state, out = _cancel_timer(state)
+    state = replace(state, buffer="", pending=None)
+    result = _dispatch(flow, state, route, preface, depth)
+    return result[0], out + result[1]
+
+
+def _dispatch(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say, ...],
+              depth: int) -> Result:
+    attendant = flow.attendants[state.attendant]
+    if isinstance(route, ToMenu):
+        stack = state.stack
+        if state.menu is not None and state.menu != route.menu and state.phase is not Phase.NEW:
+            stack = (*stack, state.menu)
+        return _enter_menu(flow, replace(state, stack=stack), route.menu, preface, reset=True)
+    if isinstance(route, Back):
+        if state.stack:
+            previous = state.stack[-1]
+            return _enter_menu(flow, replace(state, stack=state.stack[:-1]), previous, preface,
+                               reset=True)
+        return _replay(flow, state, preface, depth)
+    if isinstance(route, Repeat):
+        return _replay(flow, state, preface, depth)
+    if isinstance(route, MainMenu):
+        entry = state.entry or attendant.business_hours
+        return _run(flow, replace(state, stack=(), menu=None, phase=Phase.NEW), entry, preface,
+                    depth + 1)
+    if isinstance(route, Operator):
+        if attendant.operator is None:
+            return _goodbye(flow, state, None, preface, "no operator configured")
+        return _run(flow, state, attendant.operator, preface, depth + 1)
+    if isinstance(route, SetLanguage):
+        language = route.language if route.language in attendant.languages else state.language
+        return _run(flow, replace(state, language=language), route.then, preface, depth + 1)
+    if isinstance(route, Announce):
+        state = replace(state, phase=Phase.ANNOUNCE)
+        state, out = _play(state, (*preface, _say(flow, state, route.prompt)), route.barge_in)
+        return replace(state, pending=route.then), out
+    if isinstance(route, Disconnect):
+        return _goodbye(flow, state, route.prompt, preface)
+    if isinstance(route, ToAttendant):
+        other = flow.attendants.get(route.attendant)
+        if other is None:
+            return _goodbye(flow, state, None, preface, "unknown attendant")
+        label, entry = schedule.select(other, state.started or datetime(2000, 1, 1))
+        language = state.language if state.language in other.languages else other.default_language
+        state = replace(state, attendant=other.key, flow_label=label, entry=entry, stack=(),
+                        menu=None, phase=Phase.NEW, language=language)
+        return _run(flow, state, entry, preface, depth + 1)
+    if isinstance(route, DialByName):
+        prompt = route.prompt or _system(flow, "dial_by_name")
+        return _enter_entry(flow, state, Phase.NAME_ENTRY, route, prompt, preface)
+    if isinstance(route, DialByExtension):
+        prompt = route.entry.prompt or _system(flow, "dial_by_extension")
+        return _enter_entry(flow, state, Phase.EXTENSION_ENTRY, route.entry, prompt, preface)
+    if isinstance(route, ToVoicemail):
+        return _voicemail(flow, state, route.box, preface)
+    if isinstance(route, ToQueue):
+        played: list[act.Action] = []
+        if preface:
+            state, played = _play(state, preface)
+        state = replace(state, phase=Phase.QUEUED, handover=route,
+                        outcome=f"queued in {route.queue}")
+        return state, [*played, act.EnqueueCall(route.queue, route.priority)]
+    return _transfer(flow, state, route, preface, depth)
+
+
+def _replay(flow: Flow, state: CallState, preface: tuple[act.Say, ...], depth: int) -> Result:
+    if state.menu is not None and state.menu in flow.menus:
+        return _enter_menu(flow, state, state.menu, preface, reset=False)
+    entry = state.entry
+    if entry is None or isinstance(entry, Repeat | Back | MainMenu) or depth > 0:
+        return _goodbye(flow, state, None, preface)
+    return _run(flow, replace(state, phase=Phase.NEW), entry, preface, depth + 1)
+
+
+def _enter_menu(flow: Flow, state: CallState, name: str, preface: tuple[act.Say, ...],
+                reset: bool) -> Result:
+    menu = flow.menus.get(name)
+    if menu is None:
+        return _goodbye(flow, state, None, preface, f"unknown menu {name}")
+    if reset:
+        state = replace(state, invalid=0, timeouts=0)
+    state = replace(state, phase=Phase.MENU, menu=name, buffer="", dial=menu.extension_dialing,
+                    candidates=())
+    return _play(state, (*preface, _say(flow, state, menu.prompt)), menu.barge_in)
+
+
+def _enter_entry(flow: Flow, state: CallState, phase: Phase, dial: DialByName | ExtensionEntry,
+                 prompt: Prompt, preface: tuple[act.Say, ...]) -> Result:
+    state = replace(state, phase=phase, dial=dial, buffer="", candidates=())
+    return _play(state, (*preface, _say(flow, state, prompt)))
+
+
+def _voicemail(flow: Flow, state: CallState, key: str, preface: tuple[act.Say, ...]) -> Result:
+    box = flow.voicemail.get(key)
+    if box is None:
+        return _goodbye(flow, state, None, preface, f"unknown voicemail box {key}")
+    greeting = box.greeting or _system(flow, "voicemail_greeting")
+    state = replace(state, phase=Phase.VOICEMAIL_GREETING, box=key,
+                    outcome=f"voicemail for {key} (no message)")
+    return _play(state, (*preface, _say(flow, state, greeting)))
+
+
+def _transfer(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say, ...],
+              depth: int) -> Result:
+    action = _transfer_action(flow, route)
+    if action is None:
+        return _transfer_failed(flow, replace(state, handover=route), "unreachable", depth)
+    out: list[act.Action] = []
+    if preface:
+        state, out = _play(state, preface)
+    state = replace(state, phase=Phase.TRANSFERRING, handover=route,
+                    outcome=f"transferred to {action.kind} {action.key}")
+    return state, [*out, action]
+
+
+def _transfer_action(flow: Flow, route: Route) -> act.Transfer | None:
+    if isinstance(route, ToUser):
+        user = flow.users.get(route.user)
+        if user is None:
+            return None
+        where = user.sip or (f"sip:{user.extension}" if user.extension else None)
+        if where is None:
+            return None
+        return act.Transfer("user", user.key, user.name, (where,),
+                            ring_seconds=route.ring_seconds or 30, mode=route.mode)
+    if isinstance(route, ToDepartment):
+        dept = flow.departments.get(route.department)
+        if dept is None:
+            return None
+        members = [flow.users[m] for m in dept.members if m in flow.users]
+        destinations = tuple(u.sip or f"sip:{u.extension}" for u in members
+                             if u.sip or u.extension)
+        if not destinations:
+            return None
+        return act.Transfer("department", dept.key, dept.name, destinations, dept.ring,
+                            route.ring_seconds or dept.ring_seconds, route.mode)
+    if isinstance(route, ToExternal):
+        return act.Transfer("external", route.number, route.number, (route.number,),
+                            ring_seconds=route.ring_seconds or 30, mode=route.mode)
+    return None
+
+
+def _fallback_for(flow: Flow, state: CallState, route: Route | None) -> Route:
+    """Where a caller goes when ``route`` could not reach anyone (see docs/menu-language.md)."""
+    if isinstance(route, ToUser | ToDepartment | ToExternal) and route.fallback is not None:
+        return route.fallback
+    box = None
+    if isinstance(route, ToUser) and route.user in flow.users:
+        box = flow.users[route.user].voicemail
+    elif isinstance(route, ToDepartment) and route.department in flow.departments:
+        box = flow.departments[route.department].voicemail
+    if box is not None and box in flow.voicemail:
+        return ToVoicemail(box)
+    attendant = flow.attendants[state.attendant]
+    if attendant.operator is not None and attendant.operator != route:
+        return Operator()
+    if state.menu is not None:
+        return Repeat()
+    return Disconnect()
+
+
+def _transfer_failed(flow: Flow, state: CallState, reason: str, depth: int = 0) -> Result:
+    failures = state.failed_transfers + 1
+    state = replace(state, failed_transfers=failures, outcome=f"transfer failed ({reason})")
+    sorry = (_say(flow, state, _system(flow, "unavailable")),)
+    if failures >= MAX_FAILED_TRANSFERS:
+        return _goodbye(flow, state, None, sorry, f"gave up after {failures} failed transfers")
+    fallback = _fallback_for(flow, state, state.handover)
+    return _run(flow, state, fallback, sorry, depth + 1)
+
+
+# --- menus: keys and timeouts ---------------------------------------------------------
+
+
+def _on_max(flow: Flow, state: CallState, menu: Menu) -> Route:
+    if menu.on_max is not None:
+        return menu.on_max
+    if flow.attendants[state.attendant].operator is not None:
+        return Operator()
+    return Disconnect()
+
+
+def _invalid(flow: Flow, state: CallState, prompt_name: str = "invalid") -> Result:
+    menu = _current_menu(flow, state)
+    invalid = state.invalid + 1
+    state = replace(state, invalid=invalid, buffer="", timeouts=0)
+    sorry_prompt = (menu.invalid_prompt if prompt_name == "invalid" else None) or _system(
+        flow, prompt_name)
+    sorry = (_say(flow, state, sorry_prompt),)
+    if invalid >= menu.max_invalid:
+        return _run(flow, replace(state, invalid=0), _on_max(flow, state, menu), sorry)
+    if state.phase is Phase.MENU:
+        return _run(flow, state, menu.on_invalid, sorry)
+    return _retry_entry(flow, state, sorry)
+
+
+def _no_input(flow: Flow, state: CallState) -> Result:
+    menu = _current_menu(flow, state)
+    timeouts = state.timeouts + 1
+    state = replace(state, timeouts=timeouts, timer=None, buffer="")
+    if timeouts >= menu.max_timeouts:
+        sorry = (_say(flow, state, menu.no_input_prompt or _system(flow, "no_input")),)
+        return _run(flow, replace(state, timeouts=0), _on_max(flow, state, menu), sorry)
+    preface = (_say(flow, state, menu.no_input_prompt),) if menu.no_input_prompt else ()
+    if state.phase is Phase.MENU:
+        return _run(flow, state, menu.on_no_input, preface)
+    return _retry_entry(flow, state, preface)
+
+
+def _retry_entry(flow: Flow, state: CallState, preface: tuple[act.Say, ...]) -> Result:
+    """Prompt again inside dial by name or dial by extension."""
+    if state.phase is Phase.NAME_CHOICE:
+        return _offer_candidates(flow, state, state.candidates, preface)
+    if isinstance(state.dial, DialByName):
+        prompt = state.dial.prompt or _system(flow, "dial_by_name")
+        return _enter_entry(flow, state, Phase.NAME_ENTRY, state.dial, prompt, preface)
+    entry = state.dial if isinstance(state.dial, ExtensionEntry) else ExtensionEntry()
+    prompt = entry.prompt or _system(flow, "dial_by_extension")
+    return _enter_entry(flow, state, Phase.EXTENSION_ENTRY, entry, prompt, preface)
+
+
+def _prompt_finished(flow: Flow, state: CallState, event: PromptFinished) -> Result:
+    if event.token != state.playing:
+        return state, []
+    state = replace(state, playing=None)
+    if state.phase is Phase.MENU:
+        return _timer(state, "input", _current_menu(flow, state).timeout)
+    if state.phase in (Phase.NAME_ENTRY, Phase.EXTENSION_ENTRY, Phase.NAME_CHOICE):
+        if state.buffer:
+            return _timer(state, "digits", _current_menu(flow, state).inter_digit_timeout)
+        return _timer(state, "input", _current_menu(flow, state).timeout)
+    if state.phase is Phase.ANNOUNCE:
+        return _run(flow, state, state.pending or Repeat())
+    if state.phase is Phase.GOODBYE:
+        return replace(state, phase=Phase.ENDED), [act.Disconnect(state.outcome or "goodbye")]
+    if state.phase is Phase.VOICEMAIL_GREETING:
+        return _beep(flow, state)
+    if state.phase is Phase.VOICEMAIL_BEEP:
+        return _record(flow, state)
+    return state, []
+
+
+def _timer_fired(flow: Flow, state: CallState, event: TimerFired) -> Result:
+    if event.name != state.timer:
+        return state, []
+    kind = _timer_kind(state)
+    state = replace(state, timer=None)
+    if state.phase is Phase.RECORDING:
+        return _stop_recording(flow, state)
+    if kind == "digits":
+        return _resolve(flow, state, final=True)
+    return _no_input(flow, state)
+
+
+def _menu_digit(flow: Flow, state: CallState, event: Digit) -> Result:
+    if state.playing is not None and not state.barge_in:
+        return state, []  # this prompt cannot be interrupted; the key is dropped
+    state, out = _stop_playback(state)
+    if event.key not in DTMF_KEYS:
+        result = _invalid(flow, state)
+        return result[0], out + result[1]
+    state, cancel = _cancel_timer(state)
+    state = replace(state, buffer=state.buffer + event.key, timeouts=0)
+    result = _resolve(flow, state, final=False)
+    return result[0], out + cancel + result[1]
+
+
+def _extension_owner(flow: Flow, number: str) -> Route | None:
+    owner = flow.extensions.get(number)
+    if owner is None:
+        return None
+    kind, key = owner
+    return ToUser(key) if kind == "user" else ToDepartment(key)
+
+
+def _resolve(flow: Flow, state: CallState, final: bool) -> Result:
+    """Decide what the digits typed so far in a menu mean, or wait for more."""
+    menu = _current_menu(flow, state)
+    if state.phase is not Phase.MENU:
+        return _resolve_entry(flow, state, final)
+    buffer = state.buffer
+    choices = menu.choices()
+    entry = menu.extension_dialing
+    if entry is not None and len(buffer) > 1 and buffer.endswith(entry.terminator):
+        number = buffer[:-1]
+        target = _extension_owner(flow, number)
+        if target is not None:
+            return _announce_transfer(flow, state, target)
+        if number in choices:
+            return _run(flow, state, choices[number])
+        return _invalid(flow, state, "no_such_extension")
+    exact = choices.get(buffer)
+    longer_option = any(k != buffer and k.startswith(buffer) for k in choices)
+    extension_prefix = entry is not None and any(
+        e.startswith(buffer) and e != buffer for e in flow.extensions
+    )
+    is_extension = entry is not None and buffer in flow.extensions and (
+        entry.length is None or len(buffer) == entry.length
+    )
+    if entry is not None and entry.length is not None and len(buffer) >= entry.length:
+        extension_prefix = False
+    if not final and (longer_option or extension_prefix):
+        return _timer(state, "digits", menu.inter_digit_timeout)
+    if exact is not None:
+        return _run(flow, state, exact)
+    if is_extension:
+        target = _extension_owner(flow, buffer)
+        assert target is not None
+        return _announce_transfer(flow, state, target)
+    return _invalid(flow, state)
+
+
+def _announce_transfer(flow: Flow, state: CallState, target: Route,
+                       name: tuple[Fragment, ...] = ()) -> Result:
+    """Say "transferring" (and whose name) before a transfer found by extension or name."""
+    items = [_say(flow, state, _system(flow, "transferring"))]
+    if name:
+        items.append(act.Say("", state.language, name))
+    state = replace(state, phase=Phase.ANNOUNCE)
+    state, out = _play(state, tuple(items), barge_in=False)
+    return replace(state, pending=target), out
+
+
+# --- dial by name and by extension ----------------------------------------------------
+
+
+def _entry_digit(flow: Flow, state: CallState, event: Digit) -> Result:
+    state, out = _stop_playback(state)
+    state, cancel = _cancel_timer(state)
+    out += cancel
+    key = event.key
+    if key not in DTMF_KEYS:
+        result = _invalid(flow, state)
+    elif state.phase is Phase.NAME_CHOICE:
+        result = _choose_candidate(flow, state, key)
+    elif key == "*" and state.phase is Phase.NAME_ENTRY:
+        result = _run(flow, state, Back() if state.menu else Disconnect())
+    else:
+        entry = state.dial
+        terminator = entry.terminator if isinstance(entry, ExtensionEntry) else "#"
+        if key == terminator:
+            result = _resolve_entry(flow, state, final=True)
+        else:
+            state = replace(state, buffer=state.buffer + key, timeouts=0)
+            result = _resolve_entry(flow, state, final=False)
+    return result[0], out + result[1]
+
+
+def _resolve_entry(flow: Flow, state: CallState, final: bool) -> Result:
+    menu = _current_menu(flow, state)
+    if state.phase is Phase.EXTENSION_ENTRY:
+        entry = state.dial if isinstance(state.dial, ExtensionEntry) else ExtensionEntry()
+        complete = final or (entry.length is not None and len(state.buffer) >= entry.length)
+        if not complete:
+            return _timer(state, "digits", menu.inter_digit_timeout)
+        if not state.buffer:
+            return _no_input(flow, state)
+        target = _extension_owner(flow, state.buffer)
+        if target is None:
+            return _invalid(flow, state, "no_such_extension")
+        return _announce_transfer(flow, state, target, _name_of(flow, target))
+    if not final:
+        return _timer(state, "digits", menu.inter_digit_timeout)
+    return _search_names(flow, state)
+
+
+def _name_of(flow: Flow, target: Route) -> tuple[Fragment, ...]:
+    if isinstance(target, ToUser) and target.user in flow.users:
+        user = flow.users[target.user]
+        if user.name_prompt is not None:
+            return user.name_prompt.variants[0][1]
+        return (Text(user.name),)
+    if isinstance(target, ToDepartment) and target.department in flow.departments:
+        return (Text(flow.departments[target.department].name),)
+    return ()
+
+
+def _search_names(flow: Flow, state: CallState) -> Result:
+    dial = state.dial if isinstance(state.dial, DialByName) else DialByName()
+    if not state.buffer:
+        return _no_input(flow, state)
+    if len(state.buffer) < dial.min_digits:
+        return _invalid(flow, state, "dial_by_name_too_few")
+    found = sorted({
+        user for digits, which, user in flow.names
+        if digits.startswith(state.buffer) and (dial.match == "either" or dial.match == which)
+    }, key=lambda k: (flow.users[k].last_name, flow.users[k].first_name, k))
+    if not found:
+        return _invalid(flow, state, "dial_by_name_no_match")
+    if len(found) == 1:
+        target = ToUser(found[0])
+        return _announce_transfer(flow, state, target, _name_of(flow, target))
+    if len(found) > dial.max_matches:
+        state = replace(state, phase=Phase.NAME_ENTRY)
+        result = _play(state, (_say(flow, state, _system(flow, "dial_by_name_too_many")),))
+        return result
+    return _offer_candidates(flow, replace(state, buffer=""), tuple(found), ())
+
+
+def _offer_candidates(flow: Flow, state: CallState, candidates: tuple[str, ...],
+                      preface: tuple[act.Say, ...]) -> Result:
+    items = list(preface)
+    for number, key in enumerate(candidates, start=1):
+        items.append(_say(flow, state, _system(flow, "for_person")))
+        items.append(act.Say("", state.language, _name_of(flow, ToUser(key))))
+        items.append(_say(flow, state, _system(flow, "press")))
+        items.append(act.Say("", state.language, (Digits(str(number), state.language),)))
+    items.append(_say(flow, state, _system(flow, "star_to_retry")))
+    state = replace(state, phase=Phase.NAME_CHOICE, candidates=candidates, buffer="")
+    return _play(state, tuple(items))
+
+
+def _choose_candidate(flow: Flow, state: CallState, key: str) -> Result:
+    if key == "*":
+        dial = state.dial if isinstance(state.dial, DialByName) else DialByName()
+        prompt = dial.prompt or _system(flow, "dial_by_name")
+        return _enter_entry(flow, state, Phase.NAME_ENTRY, dial, prompt, ())
+    if key.isdigit() and 1 <= int(key) <= len(state.candidates):
+        target = ToUser(state.candidates[int(key) - 1])
+        return _announce_transfer(flow, state, target, _name_of(flow, target))
+    return _invalid(flow, state)
+
+
+# --- announcements, transfers, queues, voicemail --------------------------------------
+
+
+def _announce_digit(flow: Flow, state: CallState, event: Digit) -> Result:
+    if state.playing is None or not state.barge_in:
+        return state, []
+    state, out = _stop_playback(state)
+    result = _run(flow, state, state.pending or Repeat())
+    return result[0], out + result[1]
+
+
+def _handover_result(flow: Flow, state: CallState, event: TransferResult) -> Result:
+    if event.answered:
+        return replace(state, phase=Phase.CONNECTED), []
+    return _transfer_failed(flow, state, event.reason or "failed")
+
+
+def _beep(flow: Flow, state: CallState) -> Result:
+    state = replace(state, phase=Phase.VOICEMAIL_BEEP)
+    return _play(state, (_say(flow, state, _system(flow, "beep")),), barge_in=False)
+
+
+def _greeting_digit(flow: Flow, state: CallState, event: Digit) -> Result:
+    if event.key != "#":
+        return state, []
+    state, out = _stop_playback(state)
+    result = _beep(flow, state)
+    return result[0], out + result[1]
+
+
+def _record(flow: Flow, state: CallState) -> Result:
+    box = flow.voicemail[state.box or ""]
+    state = replace(state, phase=Phase.RECORDING, outcome=f"voicemail left for {box.key}")
+    state, timer = _timer(state, "record", box.max_seconds)
+    return state, [act.RecordVoicemail(box.key, box.max_seconds), *timer]
+
+
+def _stop_recording(flow: Flow, state: CallState) -> Result:
+    state, out = _cancel_timer(state)
+    state = replace(state, phase=Phase.GOODBYE)
+    state, play = _play(state, (_say(flow, state, _system(flow, "voicemail_thanks")),),
+                        barge_in=False)
+    return state, [*out, act.StopRecording(), *play]
+
+
+def _recording_digit(flow: Flow, state: CallState, event: Digit) -> Result:
+    if event.key != "#":
+        return state, []
+    return _stop_recording(flow, state)
+
+
+def _recording_finished(flow: Flow, state: CallState, event: RecordingFinished) -> Result:
+    state, out = _cancel_timer(state)
+    state = replace(state, phase=Phase.GOODBYE)
+    state, play = _play(state, (_say(flow, state, _system(flow, "voicemail_thanks")),),
+                        barge_in=False)
+    return state, out + play
+
+
+def _ignore(flow: Flow, state: CallState, event: Any) -> Result:
+    return state, []
+
+
+_WAITING = (Phase.MENU, Phase.NAME_ENTRY, Phase.NAME_CHOICE, Phase.EXTENSION_ENTRY,
+            Phase.ANNOUNCE, Phase.GOODBYE, Phase.VOICEMAIL_GREETING, Phase.VOICEMAIL_BEEP)
+
+#: (phase, event type) -> handler. Pairs not listed are ignored (see the module docstring).
+TRANSITIONS: dict[tuple[Phase, type], Handler] = {
+    (Phase.NEW, CallStarted): _start,
+    **{(phase, PromptFinished): _prompt_finished for phase in _WAITING},
+    **{(phase, PromptFinished): _prompt_finished for phase in
+       (Phase.TRANSFERRING, Phase.QUEUED, Phase.RECORDING)},
+    **{(phase, TimerFired): _timer_fired for phase in
+       (Phase.MENU, Phase.NAME_ENTRY, Phase.NAME_CHOICE, Phase.EXTENSION_ENTRY, Phase.RECORDING)},
+    (Phase.MENU, Digit): _menu_digit,
+    (Phase.NAME_ENTRY, Digit): _entry_digit,
+    (Phase.NAME_CHOICE, Digit): _entry_digit,
+    (Phase.EXTENSION_ENTRY, Digit): _entry_digit,
+    (Phase.ANNOUNCE, Digit): _announce_digit,
+    (Phase.VOICEMAIL_GREETING, Digit): _greeting_digit,
+    (Phase.RECORDING, Digit): _recording_digit,
+    (Phase.RECORDING, RecordingFinished): _recording_finished,
+    (Phase.TRANSFERRING, TransferResult): _handover_result,
+    (Phase.QUEUED, TransferResult): _handover_result,
+    (Phase.CONNECTED, Digit): _ignore,
+}

@@ -1,0 +1,147 @@
+"""Draw a compiled flow as a Mermaid or Graphviz (dot) diagram.
+
+Menus are boxes, attendants rounded boxes, and every place a caller can end
+up (a person, a queue, voicemail, goodbye) a node of its own. Edges are
+labelled with the key or event that takes them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Literal
+
+from attendant.checks import children
+from attendant.model import (
+    Announce,
+    Back,
+    DialByExtension,
+    DialByName,
+    Disconnect,
+    Flow,
+    MainMenu,
+    Operator,
+    Repeat,
+    Route,
+    SetLanguage,
+    ToAttendant,
+    ToDepartment,
+    ToExternal,
+    ToMenu,
+    ToQueue,
+    ToUser,
+    ToVoicemail,
+)
+
+Edge = tuple[str, str, str]  # (from node, to node, label)
+
+
+def _node_id(kind: str, name: str) -> str:
+    return f"{kind}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"
+
+
+def _target(flow: Flow, route: Route, here: str) -> tuple[str, str]:
+    """(node id, label) for where ``route`` leads."""
+    if isinstance(route, ToMenu):
+        return _node_id("menu", route.menu), f"menu {route.menu}"
+    if isinstance(route, ToUser):
+        user = flow.users.get(route.user)
+        return _node_id("user", route.user), f"user {user.name if user else route.user}"
+    if isinstance(route, ToDepartment):
+        dept = flow.departments.get(route.department)
+        return (_node_id("dept", route.department),
+                f"department {dept.name if dept else route.department}")
+    if isinstance(route, ToExternal):
+        return _node_id("ext", route.number), f"external {route.number}"
+    if isinstance(route, ToQueue):
+        return _node_id("queue", route.queue), f"queue {route.queue}"
+    if isinstance(route, ToVoicemail):
+        return _node_id("vm", route.box), f"voicemail {route.box}"
+    if isinstance(route, ToAttendant):
+        return _node_id("att", route.attendant), f"attendant {route.attendant}"
+    if isinstance(route, Repeat):
+        return here, "repeat"
+    if isinstance(route, Back):
+        return "special_back", "back"
+    if isinstance(route, MainMenu):
+        return "special_main", "main menu"
+    if isinstance(route, Operator):
+        return "special_operator", "operator"
+    if isinstance(route, Disconnect):
+        return "special_goodbye", "goodbye"
+    if isinstance(route, DialByName):
+        return "special_dial_by_name", "dial by name"
+    if isinstance(route, DialByExtension):
+        return "special_dial_by_extension", "dial by extension"
+    if isinstance(route, Announce):
+        return _node_id("announce", route.prompt.id), "announcement"
+    assert isinstance(route, SetLanguage)
+    return _node_id("lang", f"{here}_{route.language}"), f"language {route.language}"
+
+
+def _edges(flow: Flow, source: str, route: Route, label: str,
+           menu: str) -> Iterator[tuple[Edge, str]]:
+    """Edges for ``route`` taken from ``source``; ``menu`` is where "repeat" leads."""
+    node, node_label = _target(flow, route, menu)
+    yield (source, node, label), node_label
+    for child in children(route):
+        sub_label = "fallback" if isinstance(route, ToUser | ToDepartment | ToExternal) else "then"
+        yield from _edges(flow, node, child, sub_label, menu)
+
+
+def collect(flow: Flow) -> tuple[dict[str, str], list[Edge]]:
+    """All nodes (id -> label) and edges of the flow."""
+    nodes: dict[str, str] = {}
+    edges: list[Edge] = []
+
+    def add(source: str, route: Route, label: str) -> None:
+        for edge, node_label in _edges(flow, source, route, label, source):
+            nodes.setdefault(edge[1], node_label)
+            edges.append(edge)
+
+    for key, attendant in flow.attendants.items():
+        source = _node_id("att", key)
+        nodes[source] = f"attendant {key}: {attendant.name}"
+        add(source, attendant.business_hours, "business hours")
+        if attendant.after_hours is not None:
+            add(source, attendant.after_hours, "after hours")
+        for holiday in attendant.holidays:
+            add(source, holiday.flow, f"holiday: {holiday.name}")
+        if attendant.operator is not None:
+            add("special_operator", attendant.operator, f"operator of {key}")
+    for name, menu in flow.menus.items():
+        source = _node_id("menu", name)
+        nodes[source] = f"menu {name}"
+        for key, route in menu.options.items():
+            add(source, route, f"key {key}")
+        if menu.extension_dialing is not None:
+            nodes.setdefault("special_dial_by_extension", "dial by extension")
+            edges.append((source, "special_dial_by_extension", "extension"))
+        if menu.on_max is not None:
+            add(source, menu.on_max, "after max tries")
+    return nodes, list(dict.fromkeys(edges))
+
+
+def _quote(text: str) -> str:
+    return text.replace('"', "'")
+
+
+def render(flow: Flow, fmt: Literal["mermaid", "dot"]) -> str:
+    """The diagram source in the requested format."""
+    nodes, edges = collect(flow)
+    if fmt == "mermaid":
+        lines = ["flowchart TD"]
+        for node, label in sorted(nodes.items()):
+            shape = ('(["', '"])') if node.startswith("att_") else (
+                ('["', '"]') if node.startswith("menu_") else ('[["', '"]]'))
+            lines.append(f"  {node}{shape[0]}{_quote(label)}{shape[1]}")
+        lines.extend(f'  {a} -->|"{_quote(label)}"| {b}' for a, b, label in edges)
+        return "\n".join(lines) + "\n"
+    lines = ["digraph attendant {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+    for node, label in sorted(nodes.items()):
+        dot_shape = "oval" if node.startswith("att_") else (
+            "box" if node.startswith("menu_") else "box3d")
+        lines.append(f'  {node} [label="{_quote(label)}", shape={dot_shape}];')
+    lines.extend(f'  {a} -> {b} [label="{_quote(label)}"];' for a, b, label in edges)
+    lines.append("}")
+    return "\n".join(lines) + "\n"

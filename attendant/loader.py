@@ -1,0 +1,422 @@
+"""Read menu YAML into plain data plus a map of where every value came from.
+
+The loader is deliberately stricter than ``yaml.safe_load``:
+
+* every mapping key stays a string exactly as written, so DTMF keys ``1``,
+  ``01`` and ``"*"`` are never turned into numbers;
+* only ``true``/``false`` are booleans (YAML 1.1 would read ``no`` or ``on``
+  as booleans, which breaks language codes and menu names);
+* dates and ``HH:MM`` times stay strings, so schedules read as written;
+* duplicate keys, recursive aliases, alias bombs, empty, huge or non-UTF-8
+  files and syntax errors all become :class:`Diagnostic` objects with a
+  file:line:col, never a traceback;
+* an unquoted ``*`` (an alias in YAML) or ``#`` (a comment) used as a menu key
+  is explained, since both are the commonest mistake in menu files.
+
+A configuration is one file, or a folder holding ``attendant.yaml``: every
+``*.yaml``/``*.yml`` file in that folder is merged section by section
+(``menus``, ``directory.users`` ...), and a name defined twice is an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from attendant.diagnostics import Diagnostic, Position, Severity, json_path
+
+#: Menu files are small; anything bigger is almost certainly the wrong file.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+#: Bounds alias expansion ("billion laughs") and absurdly deep nesting.
+MAX_NODES = 2_000_000
+MAX_DEPTH = 200
+ROOT_FILE = "attendant.yaml"
+
+PathKey = tuple[str | int, ...]
+
+_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+_FLOAT_RE = re.compile(r"^[-+]?([0-9][0-9_]*)?\.[0-9_]+([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$")
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_HASH_KEY_RE = re.compile(r"^\s*(-\s+)?#\s*:(\s|$)")
+
+
+@dataclass
+class SourceMap:
+    """Where each value (and each mapping key) of a configuration was written."""
+
+    values: dict[PathKey, Position] = field(default_factory=dict)
+    keys: dict[PathKey, Position] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    def value_pos(self, path: PathKey) -> Position:
+        """Position of the value at ``path``, or of its nearest written parent."""
+        return self._lookup(self.values, path)
+
+    def key_pos(self, path: PathKey) -> Position:
+        """Position of the key that introduces ``path`` (falls back to the value)."""
+        if path in self.keys:
+            return self.keys[path]
+        return self._lookup(self.values, path)
+
+    def _lookup(self, table: dict[PathKey, Position], path: PathKey) -> Position:
+        for n in range(len(path), -1, -1):
+            pos = table.get(path[:n])
+            if pos is not None:
+                return pos
+        return Position(self.files[0] if self.files else "<config>", 1, 1)
+
+    def diag(
+        self,
+        path: PathKey,
+        message: str,
+        hint: str = "",
+        *,
+        severity: Severity = Severity.ERROR,
+        at_key: bool = False,
+    ) -> Diagnostic:
+        """A diagnostic placed at the value (or key) found at ``path``."""
+        pos = self.key_pos(path) if at_key else self.value_pos(path)
+        return Diagnostic.at(pos, json_path(path), message, hint, severity)
+
+
+@dataclass
+class Document:
+    """A loaded configuration: plain data, where it came from, and its root folder."""
+
+    data: Any
+    sources: SourceMap
+    root: Path
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when loading found no errors."""
+        return not any(d.is_error for d in self.diagnostics)
+
+
+class _Walker:
+    """Turns a composed YAML node tree into plain data, recording positions."""
+
+    def __init__(self, file: str, sources: SourceMap, diagnostics: list[Diagnostic]) -> None:
+        self.file = file
+        self.sources = sources
+        self.diagnostics = diagnostics
+        self.count = 0
+
+    def pos(self, mark: yaml.Mark) -> Position:
+        return Position(self.file, mark.line + 1, mark.column + 1)
+
+    def walk(self, node: yaml.Node, path: PathKey, stack: tuple[int, ...]) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig
+        self.sources.values[path] = self.pos(node.start_mark)
+        if id(node) in stack or len(stack) > MAX_DEPTH:
+            self.diagnostics.append(
+                Diagnostic.at(
+                    self.pos(node.start_mark),
+                    json_path(path),
+                    "this value refers to itself through a YAML alias (or nests too deeply)",
+                    "remove the recursive alias; write the value out instead",
+                )
+            )
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self.walk_mapping(node, path, (*stack, id(node)))
+        if isinstance(node, yaml.SequenceNode):
+            return [
+                self.walk(item, (*path, i), (*stack, id(node))) for i, item in enumerate(node.value)
+            ]
+        assert isinstance(node, yaml.ScalarNode)
+        return scalar_value(node)
+
+    def walk_mapping(self, node: yaml.MappingNode, path: PathKey, stack: tuple[int, ...]) -> Any:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merged = self.walk(value_node, path, stack)
+                for part in merged if isinstance(merged, list) else [merged]:
+                    if isinstance(part, dict):
+                        for k, v in part.items():
+                            result.setdefault(k, v)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.diagnostics.append(
+                    Diagnostic.at(
+                        self.pos(key_node.start_mark),
+                        json_path(path),
+                        "a mapping key must be a plain word or number, not a list or mapping",
+                        "write the key as text, for example \"1\": or main:",
+                    )
+                )
+                continue
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in result:
+                first = self.sources.keys.get(child)
+                where = f" (first at line {first.line})" if first else ""
+                self.diagnostics.append(
+                    Diagnostic.at(
+                        self.pos(key_node.start_mark),
+                        json_path(child),
+                        f'duplicate key "{key}"{where}',
+                        "each key may appear once in a mapping; remove or rename one of them",
+                    )
+                )
+                continue
+            self.sources.keys[child] = self.pos(key_node.start_mark)
+            result[key] = self.walk(value_node, child, stack)
+        return result
+
+
+class _TooBig(Exception):
+    """Raised inside the walker when alias expansion exceeds MAX_NODES."""
+
+
+def scalar_value(node: yaml.ScalarNode) -> Any:
+    """The value of a scalar, by our stricter rules (see the module docstring)."""
+    text = node.value
+    if node.style is not None and node.style != "":
+        return text  # quoted or block scalars are always strings
+    if node.tag not in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:int",
+                        "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+                        "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp"):
+        return text
+    if text in _NULLS:
+        return None
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    if _INT_RE.match(text):
+        return int(text.replace("_", ""))
+    if _FLOAT_RE.match(text):
+        return float(text.replace("_", ""))
+    return text
+
+
+def _explain_yaml_error(exc: yaml.YAMLError, file: str, lines: list[str]) -> Diagnostic:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark else 1
+    col = mark.column + 1 if mark else 1
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    hint = "check indentation and quoting on this line and the one before it"
+    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+    stripped = source_line.strip()
+    if (
+        "alias" in problem
+        or "expected alphabetic or numeric character" in problem
+        or stripped.startswith("*")
+        or stripped.startswith("- *")
+    ) and "*" in source_line:
+        message = "an unquoted * starts a YAML alias, so this key or value cannot be read"
+        hint = 'quote the DTMF key: write "*": instead of *:'
+    return Diagnostic(file, line, col, "$", message, hint)
+
+
+def _hash_key_diagnostics(file: str, lines: list[str]) -> Iterator[Diagnostic]:
+    for number, text in enumerate(lines, start=1):
+        if _HASH_KEY_RE.match(text):
+            col = text.index("#") + 1
+            yield Diagnostic(
+                file,
+                number,
+                col,
+                "$",
+                "this line looks like a menu option for the # key, but an unquoted # starts "
+                "a YAML comment, so the whole line is ignored",
+                'quote the DTMF key: write "#": instead of #:',
+            )
+
+
+def load_file(path: Path, sources: SourceMap, display: str | None = None) -> tuple[Any, list[Diagnostic]]:
+    """Load one YAML file into plain data, recording positions into ``sources``.
+
+    Returns ``(data, diagnostics)``; ``data`` is ``None`` when nothing could be read.
+    """
+    file = display or str(path)
+    sources.files.append(file)
+    diags: list[Diagnostic] = []
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return None, [Diagnostic(file, 1, 1, "$", f"cannot read this file: {exc.strerror}",
+                                 "check the path and the file's permissions")]
+    if size > MAX_FILE_BYTES:
+        return None, [Diagnostic(
+            file, 1, 1, "$",
+            f"file is {size / 1_048_576:.1f} MB; menu files are limited to "
+            f"{MAX_FILE_BYTES // 1_048_576} MB",
+            "is this the right file? Split large directories across several files in a folder",
+        )]
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Diagnostic(file, 1, 1, "$", f"cannot read this file: {exc.strerror}",
+                                 "check the path and the file's permissions")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [Diagnostic(
+            file, line, col, "$",
+            f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            "save the file as UTF-8 in your editor",
+        )]
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        return None, [Diagnostic(file, line, 1, "$", "file contains NUL bytes; it is not a text file",
+                                 "is this the right file? Menu files are UTF-8 YAML text")]
+    lines = text.splitlines()
+    diags.extend(_hash_key_diagnostics(file, lines))
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in lines):
+        diags.append(Diagnostic(file, 1, 1, "$", "file is empty",
+                                "start from an example in menus/ or run `attendant schema`"))
+        return None, diags
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        diags.append(_explain_yaml_error(exc, file, lines))
+        return None, diags
+    except (RecursionError, ValueError) as exc:
+        diags.append(Diagnostic(file, 1, 1, "$", f"YAML cannot be parsed: {exc}",
+                                "simplify the nesting of this file"))
+        return None, diags
+    if node is None:
+        diags.append(Diagnostic(file, 1, 1, "$", "file is empty",
+                                "start from an example in menus/ or run `attendant schema`"))
+        return None, diags
+    walker = _Walker(file, sources, diags)
+    try:
+        data = walker.walk(node, (), ())
+    except _TooBig:
+        diags.append(Diagnostic(file, 1, 1, "$",
+                                f"file expands to more than {MAX_NODES:,} values (YAML aliases?)",
+                                "remove aliases that expand into huge structures"))
+        return None, diags
+    except RecursionError:
+        diags.append(Diagnostic(file, 1, 1, "$", "file nests too deeply to read",
+                                "simplify the nesting of this file"))
+        return None, diags
+    return data, diags
+
+
+def config_files(path: Path) -> list[Path]:
+    """The YAML files making up the configuration at ``path`` (a file or a folder)."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [path]
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Expand command-line paths into configurations.
+
+    A file is one configuration. A folder holding ``attendant.yaml`` is one
+    configuration; any other folder is a collection, and each YAML file and
+    subfolder in it is looked at in turn.
+    """
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir() and not (path / ROOT_FILE).exists():
+            children = sorted(
+                p for p in path.iterdir()
+                if (p.is_file() and p.suffix in (".yaml", ".yml")) or p.is_dir()
+            )
+            found.extend(discover(children) if children else [])
+        else:
+            found.append(path)
+    return found
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load(path: Path) -> Document:
+    """Load the configuration at ``path`` (see :func:`discover` for folders)."""
+    sources = SourceMap()
+    root = (path if path.is_dir() else path.parent).resolve()
+    if not path.exists():
+        sources.files.append(_display(path))
+        return Document(None, sources, root, [Diagnostic(
+            _display(path), 1, 1, "$", "no such file or folder",
+            "check the path; menu files usually live in menus/")])
+    files = config_files(path)
+    if not files:
+        sources.files.append(_display(path))
+        return Document(None, sources, root, [Diagnostic(
+            _display(path), 1, 1, "$", "folder holds no .yaml files",
+            "put attendant.yaml and the other menu files in this folder")])
+    diags: list[Diagnostic] = []
+    merged: dict[str, Any] | None = None
+    for file in files:
+        part_sources = SourceMap()
+        data, file_diags = load_file(file, part_sources, _display(file))
+        diags.extend(file_diags)
+        sources.files.extend(part_sources.files)
+        if data is None:
+            continue
+        if len(files) == 1 or not isinstance(data, dict):
+            if len(files) > 1:
+                diags.append(part_sources.diag((), "a file in a menu folder must be a mapping of "
+                                               "sections (menus:, directory: ...)"))
+                continue
+            sources.values.update(part_sources.values)
+            sources.keys.update(part_sources.keys)
+            merged = data if merged is None else merged
+            continue
+        merged = {} if merged is None else merged
+        _merge(merged, data, (), part_sources, sources, diags, depth=0)
+    return Document(merged, sources, root, diags)
+
+
+#: How deep sections merge across files: version/attendants/menus at depth 0,
+#: directory.users and friends at depth 1.
+_MERGE_DEPTH = 1
+
+
+def _merge(
+    into: dict[str, Any],
+    part: dict[str, Any],
+    path: PathKey,
+    part_sources: SourceMap,
+    sources: SourceMap,
+    diags: list[Diagnostic],
+    depth: int,
+) -> None:
+    for key, value in part.items():
+        child = (*path, key)
+        if key not in into:
+            into[key] = value
+            for table_from, table_to in ((part_sources.values, sources.values),
+                                         (part_sources.keys, sources.keys)):
+                for p, pos in table_from.items():
+                    if p[: len(child)] == child:
+                        table_to[p] = pos
+            continue
+        existing = into[key]
+        if isinstance(existing, dict) and isinstance(value, dict) and depth <= _MERGE_DEPTH:
+            sources.values.setdefault(child, part_sources.value_pos(child))
+            _merge(existing, value, child, part_sources, sources, diags, depth + 1)
+        elif existing == value and not isinstance(value, dict | list):
+            continue
+        else:
+            first = sources.key_pos(child)
+            diags.append(part_sources.diag(
+                child, f'"{json_path(child)}" is defined in two files (first at {first})',
+                "define each name once; rename or delete one of them", at_key=True))

@@ -1,0 +1,479 @@
+"""The menu language as frozen dataclasses: prompts, routes, menus, directory, flow.
+
+These types are both the validated model of a configuration and, with the
+indexes :mod:`attendant.compiler` adds, the compiled :class:`Flow` the engine
+runs. Nothing here does I/O. Every type is frozen and holds only tuples and
+read-only mappings, so one Flow can be shared by every call in a process.
+
+A *route* is what a key press (or a timeout, or a failed transfer) leads to:
+go to a menu, transfer to a user, take a voicemail... The engine's *actions*
+(:mod:`attendant.actions`) are a different thing: instructions to the media
+adapter (play this, start that timer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+PathKey = tuple[str | int, ...]
+_NOWHERE: PathKey = ()
+
+
+def frozen_map(items: Mapping[K, V] | None = None) -> Mapping[K, V]:
+    """A read-only view of a fresh dict, for fields of frozen dataclasses."""
+    return MappingProxyType(dict(items or {}))
+
+
+# --- prompts -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Words to speak with text-to-speech; ``language`` None means the call's default."""
+
+    text: str
+    language: str | None = None
+    voice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    """A recorded audio file, relative to the configuration's folder."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """A pause."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Digits:
+    """Digits read one by one (an extension, a position), made at run time."""
+
+    digits: str
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A number read as a number ("twelve"), made at run time."""
+
+    value: int
+    language: str | None = None
+
+
+Fragment = Text | File | Silence | Digits | Number
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """Something callers hear, with a variant per language.
+
+    ``variants`` maps a language (or ``None`` for "any language") to fragments.
+    ``id`` is stable across builds (derived from where the prompt was written), so
+    rendered audio can be cached and looked up by it.
+    """
+
+    id: str
+    variants: tuple[tuple[str | None, tuple[Fragment, ...]], ...]
+
+    def for_language(self, language: str, default_language: str) -> tuple[str, tuple[Fragment, ...]]:
+        """The fragments a caller speaking ``language`` hears, and that variant's language."""
+        table = dict(self.variants)
+        for wanted in (language, default_language):
+            if wanted in table:
+                return wanted, table[wanted]
+        if None in table:
+            return default_language, table[None]
+        first, fragments = self.variants[0]
+        return first or default_language, fragments
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages this prompt has an explicit variant for."""
+        return tuple(lang for lang, _ in self.variants if lang is not None)
+
+
+# --- routes: what a choice leads to -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ToMenu:
+    """Go to another menu (it remembers where the caller came from, for back)."""
+
+    menu: str
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Back:
+    """Return to the previous menu (repeats the menu when there is none)."""
+
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MainMenu:
+    """Return to the menu the call started in."""
+
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """Play the current menu again."""
+
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """Go wherever the attendant's ``operator`` points."""
+
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+TransferMode = Literal["bridge", "refer"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToUser:
+    """Ring a user from the directory."""
+
+    user: str
+    fallback: Route | None = None
+    mode: TransferMode = "bridge"
+    ring_seconds: int | None = None
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ToDepartment:
+    """Ring a department (its members, as the department says)."""
+
+    department: str
+    fallback: Route | None = None
+    mode: TransferMode = "bridge"
+    ring_seconds: int | None = None
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ToExternal:
+    """Dial an outside number (only numbers on the allow-list)."""
+
+    number: str
+    fallback: Route | None = None
+    mode: TransferMode = "bridge"
+    ring_seconds: int | None = None
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ToQueue:
+    """Hand the caller to a call queue."""
+
+    queue: str
+    priority: int = 0
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ToAttendant:
+    """Continue in another attendant (its schedule decides where)."""
+
+    attendant: str
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ToVoicemail:
+    """Take a message for a voicemail box."""
+
+    box: str
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Announce:
+    """Play an announcement, then carry on with ``then``."""
+
+    prompt: Prompt
+    then: Route
+    barge_in: bool = True
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    """Say goodbye (the system goodbye unless a prompt is given) and hang up."""
+
+    prompt: Prompt | None = None
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+NameMatch = Literal["first", "last", "either"]
+
+
+@dataclass(frozen=True, slots=True)
+class DialByName:
+    """Spell a name on the keypad, confirm among matches, transfer."""
+
+    match: NameMatch = "either"
+    min_digits: int = 3
+    max_matches: int = 5
+    prompt: Prompt | None = None
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionEntry:
+    """How extensions are typed: a fixed length, or ended by a terminator key."""
+
+    length: int | None = None
+    terminator: str = "#"
+    prompt: Prompt | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DialByExtension:
+    """Type an extension, transfer to its owner."""
+
+    entry: ExtensionEntry = ExtensionEntry()
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SetLanguage:
+    """Switch the caller's language, then carry on with ``then``."""
+
+    language: str
+    then: Route
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+Route = (
+    ToMenu | Back | MainMenu | Repeat | Operator | ToUser | ToDepartment | ToExternal | ToQueue
+    | ToAttendant | ToVoicemail | Announce | Disconnect | DialByName | DialByExtension
+    | SetLanguage
+)
+
+#: Routes that hand the caller to someone or something outside the menus.
+Handover = ToUser | ToDepartment | ToExternal | ToQueue | ToVoicemail
+
+
+# --- menus ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """A prompt and what each key does, with its timeouts and retry rules."""
+
+    name: str
+    prompt: Prompt
+    options: Mapping[str, Route]
+    extension_dialing: ExtensionEntry | None = None
+    timeout: float = 5.0
+    inter_digit_timeout: float = 3.0
+    max_invalid: int = 3
+    max_timeouts: int = 3
+    on_no_input: Route = Repeat()
+    on_invalid: Route = Repeat()
+    on_max: Route | None = None
+    invalid_prompt: Prompt | None = None
+    no_input_prompt: Prompt | None = None
+    barge_in: bool = True
+    repeat_key: str | None = "*"
+    back_key: str | None = "#"
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+    def choices(self) -> Mapping[str, Route]:
+        """Every key sequence that does something here, defaults included."""
+        table: dict[str, Route] = {}
+        if self.repeat_key:
+            table[self.repeat_key] = Repeat()
+        if self.back_key:
+            table[self.back_key] = Back()
+        table.update(self.options)
+        return table
+
+
+# --- schedules -----------------------------------------------------------------
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True, slots=True)
+class DateRule:
+    """One holiday date rule: a day or range, once (``year`` set) or every year."""
+
+    start: tuple[int, int, int]  # (year or 0, month, day)
+    end: tuple[int, int, int]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublicHolidays:
+    """A country's (and region's) public holidays, as the holidays package knows them."""
+
+    country: str
+    subdivision: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HolidaySet:
+    """Named dates that switch the attendant to ``flow``."""
+
+    name: str
+    flow: Route
+    dates: tuple[DateRule, ...] = ()
+    public: PublicHolidays | None = None
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Attendant:
+    """A main line: when it is open, in which languages, and where calls start."""
+
+    key: str
+    name: str
+    timezone: str
+    business_hours: Route
+    after_hours: Route | None = None
+    answers: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ("en-US",)
+    operator: Route | None = None
+    #: Opening minutes per weekday (0 = Monday): ((start, end), ...) in minutes from midnight.
+    #: ``None`` means open around the clock.
+    hours: tuple[tuple[tuple[int, int], ...], ...] | None = None
+    holidays: tuple[HolidaySet, ...] = ()
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+    @property
+    def default_language(self) -> str:
+        """The language callers hear until they choose another."""
+        return self.languages[0]
+
+
+# --- directory, queues, voicemail ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person calls can be transferred to."""
+
+    key: str
+    name: str
+    first_name: str = ""
+    last_name: str = ""
+    extension: str | None = None
+    sip: str | None = None
+    voicemail: str | None = None
+    departments: tuple[str, ...] = ()
+    name_prompt: Prompt | None = None
+    email: str | None = None
+    dial_by_name: bool = True
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    """A group of users rung together or one after another."""
+
+    key: str
+    name: str
+    members: tuple[str, ...] = ()
+    ring: Literal["simultaneous", "serial"] = "simultaneous"
+    ring_seconds: int = 30
+    extension: str | None = None
+    voicemail: str | None = None
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueAgent:
+    """An agent entry of a call queue: a user or a whole department."""
+
+    kind: Literal["user", "department"]
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """A call queue as declared; its behaviour lives in the queue core."""
+
+    key: str
+    name: str
+    agents: tuple[QueueAgent, ...] = ()
+    routing: str = "attendant"
+    alert_seconds: int = 30
+    wrap_up_seconds: int = 0
+    max_callers: int = 50
+    max_wait: int = 1200
+    greeting: Prompt | None = None
+    music: Prompt | None = None
+    announce_interval: int = 60
+    on_overflow: Route | None = None
+    on_timeout: Route | None = None
+    on_no_agents: Route | None = None
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class VoicemailBox:
+    """Where messages are recorded, and who is told about them."""
+
+    key: str
+    name: str
+    greeting: Prompt | None = None
+    max_seconds: int = 180
+    owners: tuple[str, ...] = ()
+    email: tuple[str, ...] = ()
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
+# --- the whole configuration ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A validated, compiled configuration: everything the engine needs, immutable.
+
+    ``names`` and ``extensions`` are the dial-by-name and dial-by-extension
+    indexes the compiler builds; ``root`` is the folder file prompts are
+    relative to.
+    """
+
+    root: str
+    attendants: Mapping[str, Attendant]
+    menus: Mapping[str, Menu]
+    users: Mapping[str, User] = field(default_factory=frozen_map)
+    departments: Mapping[str, Department] = field(default_factory=frozen_map)
+    queues: Mapping[str, Queue] = field(default_factory=frozen_map)
+    voicemail: Mapping[str, VoicemailBox] = field(default_factory=frozen_map)
+    external_numbers: tuple[str, ...] = ()
+    system_prompts: Mapping[str, Prompt] = field(default_factory=frozen_map)
+    #: extension -> ("user" | "department", key)
+    extensions: Mapping[str, tuple[str, str]] = field(default_factory=frozen_map)
+    #: (keypad digits of a first or last name, "first" | "last", user key), for dial by name
+    names: tuple[tuple[str, str, str], ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def attendant_for(self, called: str | None) -> Attendant:
+        """The attendant answering ``called`` (the first one when nothing matches)."""
+        if called:
+            for attendant in self.attendants.values():
+                if called in attendant.answers:
+                    return attendant
+            if called in self.attendants:
+                return self.attendants[called]
+        return next(iter(self.attendants.values()))

@@ -1,0 +1,395 @@
+"""Turn schema-valid configuration data into the frozen model, with local checks.
+
+The parser fills in defaults and checks what can be judged one value at a
+time: hours that overlap or end before they start, impossible dates, unknown
+time zones, unknown countries for public holidays, missing audio files.
+Checks that need the whole configuration (unknown targets, unreachable menus,
+loops) live in :mod:`attendant.checks`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from attendant.diagnostics import Diagnostic, Severity
+from attendant.loader import PathKey, SourceMap
+from attendant.model import (
+    WEEKDAYS,
+    Announce,
+    Attendant,
+    Back,
+    DateRule,
+    DialByExtension,
+    DialByName,
+    Department,
+    Disconnect,
+    ExtensionEntry,
+    File,
+    Fragment,
+    HolidaySet,
+    MainMenu,
+    Menu,
+    Operator,
+    Prompt,
+    PublicHolidays,
+    Queue,
+    QueueAgent,
+    Repeat,
+    Route,
+    SetLanguage,
+    Silence,
+    Text,
+    ToAttendant,
+    ToDepartment,
+    ToExternal,
+    ToMenu,
+    ToQueue,
+    ToUser,
+    ToVoicemail,
+    User,
+    VoicemailBox,
+    frozen_map,
+)
+
+_RANGE_RE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
+
+
+def _suggest(word: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(known), n=3)
+    return f"did you mean {', '.join(close)}?" if close else ""
+
+
+class Parser:
+    """Builds model objects from a schema-valid document, collecting diagnostics."""
+
+    def __init__(self, sources: SourceMap, root: Path) -> None:
+        self.sources = sources
+        self.root = root
+        self.diags: list[Diagnostic] = []
+
+    def error(self, path: PathKey, message: str, hint: str = "", *, at_key: bool = False) -> None:
+        self.diags.append(self.sources.diag(path, message, hint, at_key=at_key))
+
+    def warn(self, path: PathKey, message: str, hint: str = "") -> None:
+        self.diags.append(self.sources.diag(path, message, hint, severity=Severity.WARNING))
+
+    # --- prompts ---------------------------------------------------------------
+
+    def prompt(self, raw: Any, path: PathKey) -> Prompt:
+        pid = ".".join(str(p) for p in path)
+        if isinstance(raw, dict) and raw and all(_LANG_RE.match(k) for k in raw):
+            variants = tuple(
+                (lang, self.fragments(value, (*path, lang), lang)) for lang, value in raw.items()
+            )
+            return Prompt(pid, variants)
+        return Prompt(pid, ((None, self.fragments(raw, path, None)),))
+
+    def fragments(self, raw: Any, path: PathKey, language: str | None) -> tuple[Fragment, ...]:
+        if isinstance(raw, list):
+            return tuple(self.fragment(item, (*path, i), language) for i, item in enumerate(raw))
+        return (self.fragment(raw, path, language),)
+
+    def fragment(self, raw: Any, path: PathKey, language: str | None) -> Fragment:
+        if isinstance(raw, str):
+            return Text(raw, language)
+        if "text" in raw:
+            return Text(raw["text"], raw.get("language", language), raw.get("voice"))
+        if "silence" in raw:
+            return Silence(float(raw["silence"]))
+        file = str(raw["file"])
+        target = (self.root / file).resolve()
+        if not target.is_file():
+            near = sorted(p.name for p in target.parent.glob("*")) if target.parent.is_dir() else []
+            hint = _suggest(target.name, near) or (
+                f"paths are relative to {self.root}; record the file or point to an existing one"
+            )
+            self.error((*path, "file"), f'audio file "{file}" does not exist', hint)
+        return File(file)
+
+    def optional_prompt(self, raw: Any, path: PathKey) -> Prompt | None:
+        return None if raw is None else self.prompt(raw, path)
+
+    # --- routes ----------------------------------------------------------------
+
+    def route(self, raw: Any, path: PathKey) -> Route:
+        if isinstance(raw, str):
+            simple: dict[str, Route] = {
+                "back": Back(path), "main": MainMenu(path), "repeat": Repeat(path),
+                "operator": Operator(path), "disconnect": Disconnect(None, path),
+                "dial_by_name": DialByName(path=path),
+                "dial_by_extension": DialByExtension(path=path),
+            }
+            return simple[raw]
+        if "menu" in raw:
+            return ToMenu(raw["menu"], path)
+        if "user" in raw:
+            return ToUser(raw["user"], self.optional_route(raw.get("fallback"), (*path, "fallback")),
+                          raw.get("mode", "bridge"), raw.get("ring_seconds"), path)
+        if "department" in raw:
+            return ToDepartment(raw["department"],
+                                self.optional_route(raw.get("fallback"), (*path, "fallback")),
+                                raw.get("mode", "bridge"), raw.get("ring_seconds"), path)
+        if "external" in raw:
+            return ToExternal(raw["external"],
+                              self.optional_route(raw.get("fallback"), (*path, "fallback")),
+                              raw.get("mode", "bridge"), raw.get("ring_seconds"), path)
+        if "queue" in raw:
+            return ToQueue(raw["queue"], raw.get("priority", 0), path)
+        if "attendant" in raw:
+            return ToAttendant(raw["attendant"], path)
+        if "voicemail" in raw:
+            return ToVoicemail(raw["voicemail"], path)
+        if "announcement" in raw:
+            then = self.route(raw.get("then", "repeat"), (*path, "then"))
+            return Announce(self.prompt(raw["announcement"], (*path, "announcement")), then,
+                            raw.get("barge_in", True), path)
+        if "disconnect" in raw:
+            return Disconnect(self.prompt(raw["disconnect"], (*path, "disconnect")), path)
+        if "dial_by_name" in raw:
+            spec = raw["dial_by_name"] or {}
+            return DialByName(spec.get("match", "either"), spec.get("min_digits", 3),
+                              spec.get("max_matches", 5),
+                              self.optional_prompt(spec.get("prompt"),
+                                                   (*path, "dial_by_name", "prompt")), path)
+        if "dial_by_extension" in raw:
+            return DialByExtension(self.extension_entry(raw["dial_by_extension"] or {},
+                                                        (*path, "dial_by_extension")), path)
+        return SetLanguage(raw["language"], self.route(raw["then"], (*path, "then")), path)
+
+    def optional_route(self, raw: Any, path: PathKey) -> Route | None:
+        return None if raw is None else self.route(raw, path)
+
+    def extension_entry(self, raw: dict[str, Any], path: PathKey) -> ExtensionEntry:
+        return ExtensionEntry(raw.get("length"), raw.get("terminator", "#"),
+                              self.optional_prompt(raw.get("prompt"), (*path, "prompt")))
+
+    # --- menus -----------------------------------------------------------------
+
+    def menu(self, name: str, raw: dict[str, Any], path: PathKey) -> Menu:
+        options = {
+            key: self.route(value, (*path, "options", key))
+            for key, value in (raw.get("options") or {}).items()
+        }
+        dialing = raw.get("extension_dialing", False)
+        entry = None
+        if dialing is True:
+            entry = ExtensionEntry()
+        elif isinstance(dialing, dict):
+            entry = self.extension_entry(dialing, (*path, "extension_dialing"))
+        defaults = Menu(name, Prompt("", ()), {})
+        return Menu(
+            name=name,
+            prompt=self.prompt(raw["prompt"], (*path, "prompt")),
+            options=frozen_map(options),
+            extension_dialing=entry,
+            timeout=float(raw.get("timeout", defaults.timeout)),
+            inter_digit_timeout=float(raw.get("inter_digit_timeout", defaults.inter_digit_timeout)),
+            max_invalid=raw.get("max_invalid", defaults.max_invalid),
+            max_timeouts=raw.get("max_timeouts", defaults.max_timeouts),
+            on_no_input=self.route(raw.get("on_no_input", "repeat"), (*path, "on_no_input")),
+            on_invalid=self.route(raw.get("on_invalid", "repeat"), (*path, "on_invalid")),
+            on_max=self.optional_route(raw.get("on_max"), (*path, "on_max")),
+            invalid_prompt=self.optional_prompt(raw.get("invalid_prompt"),
+                                                (*path, "invalid_prompt")),
+            no_input_prompt=self.optional_prompt(raw.get("no_input_prompt"),
+                                                 (*path, "no_input_prompt")),
+            barge_in=raw.get("barge_in", True),
+            repeat_key=raw.get("repeat_key", "*"),
+            back_key=raw.get("back_key", "#"),
+            path=path,
+        )
+
+    # --- attendants and schedules ---------------------------------------------
+
+    def attendant(self, key: str, raw: dict[str, Any], path: PathKey) -> Attendant:
+        tz = raw["timezone"]
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.error((*path, "timezone"), f'unknown time zone "{tz}"',
+                       _suggest(tz, available_timezones())
+                       or "use an IANA name such as Europe/Paris or America/New_York")
+        hours = None
+        if "hours" in raw:
+            hours = self.hours(raw["hours"] or {}, (*path, "hours"))
+        after = self.optional_route(raw.get("after_hours"), (*path, "after_hours"))
+        if hours is not None and after is None and any(
+            day != ((0, 1440),) for day in hours
+        ):
+            self.error((*path, "hours"), "business hours are set but after_hours is not",
+                       "add after_hours: (for example {voicemail: general}) so callers outside "
+                       "these hours are answered", at_key=True)
+        holidays = tuple(
+            self.holiday_set(item, (*path, "holidays", i))
+            for i, item in enumerate(raw.get("holidays") or [])
+        )
+        self.overlapping_holidays(holidays)
+        return Attendant(
+            key=key,
+            name=raw["name"],
+            timezone=tz,
+            business_hours=self.route(raw["business_hours"], (*path, "business_hours")),
+            after_hours=after,
+            answers=tuple(raw.get("answers") or ()),
+            languages=tuple(raw.get("languages") or ("en-US",)),
+            operator=self.optional_route(raw.get("operator"), (*path, "operator")),
+            hours=hours,
+            holidays=holidays,
+            path=path,
+        )
+
+    def hours(self, raw: dict[str, Any], path: PathKey) -> tuple[tuple[tuple[int, int], ...], ...]:
+        week: list[tuple[tuple[int, int], ...]] = []
+        for day in WEEKDAYS:
+            value = raw.get(day)
+            texts: list[str] = value if isinstance(value, list) else []
+            ranges: list[tuple[int, int, int]] = []
+            for i, text in enumerate(texts):
+                item_path = (*path, day, i)
+                match = _RANGE_RE.match(text)
+                assert match is not None  # the schema's pattern guarantees the shape
+                h1, m1, h2, m2 = (int(g) for g in match.groups())
+                if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2):
+                    self.error(item_path, f'"{text}" is not a time of day',
+                               "hours run from 00:00 to 24:00, minutes from 00 to 59")
+                    continue
+                start, end = h1 * 60 + m1, h2 * 60 + m2
+                if end <= start:
+                    self.error(item_path, f'"{text}" ends before it starts',
+                               "for hours past midnight, end this day at 24:00 and start the "
+                               "next day at 00:00")
+                    continue
+                ranges.append((start, end, i))
+            ranges.sort()
+            for (s1, e1, i1), (s2, _e2, i2) in zip(ranges, ranges[1:], strict=False):
+                if s2 < e1:
+                    self.error((*path, day, i2),
+                               f'"{texts[i2]}" overlaps "{texts[i1]}" on {day}',
+                               "merge the two ranges or make them follow each other")
+            week.append(tuple((s, e) for s, e, _ in ranges))
+        return tuple(week)
+
+    def holiday_set(self, raw: dict[str, Any], path: PathKey) -> HolidaySet:
+        rules = []
+        for i, text in enumerate(raw.get("dates") or []):
+            rule = self.date_rule(str(text), (*path, "dates", i))
+            if rule is not None:
+                rules.append(rule)
+        public = None
+        if "public" in raw:
+            public = self.public_holidays(raw["public"], (*path, "public"))
+        return HolidaySet(raw["name"], self.route(raw["flow"], (*path, "flow")), tuple(rules),
+                          public, path)
+
+    def date_rule(self, text: str, path: PathKey) -> DateRule | None:
+        parts = text.split("..")
+        parsed = []
+        for part in parts:
+            bits = [int(b) for b in part.split("-")]
+            year, month, day = (bits if len(bits) == 3 else [0, *bits])
+            try:
+                date(year or 2000, month, day)  # 2000 is a leap year, so 02-29 is allowed yearly
+            except ValueError:
+                self.error(path, f'"{part}" is not a date',
+                           "write dates as YYYY-MM-DD, or MM-DD for every year")
+                return None
+            parsed.append((year, month, day))
+        start, end = parsed[0], parsed[-1]
+        if (start[0] == 0) != (end[0] == 0):
+            self.error(path, f'"{text}" mixes a yearly date with a dated one',
+                       "use YYYY-MM-DD..YYYY-MM-DD, or MM-DD..MM-DD for every year")
+            return None
+        if start[0] and end < start:
+            self.error(path, f'"{text}" ends before it starts', "swap the two dates")
+            return None
+        return DateRule(start, end, text)
+
+    def public_holidays(self, raw: dict[str, Any], path: PathKey) -> PublicHolidays | None:
+        import holidays  # the package is large; only configurations that use it pay for it
+
+        country, subdivision = raw["country"], raw.get("subdivision")
+        supported = holidays.list_supported_countries()
+        if country not in supported:
+            self.error((*path, "country"), f'no public holidays known for country "{country}"',
+                       _suggest(country, set(supported))
+                       or "use an ISO 3166 code such as US, GB, FR or DE")
+            return None
+        if subdivision is not None and subdivision not in supported[country]:
+            known = ", ".join(supported[country][:30]) or "none"
+            self.error((*path, "subdivision"),
+                       f'"{subdivision}" is not a subdivision of {country}',
+                       f"known subdivisions: {known}")
+            return None
+        return PublicHolidays(country, subdivision)
+
+    def overlapping_holidays(self, sets: tuple[HolidaySet, ...]) -> None:
+        seen: dict[tuple[tuple[int, int, int], tuple[int, int, int]], str] = {}
+        for hs in sets:
+            for i, rule in enumerate(hs.dates):
+                key = (rule.start, rule.end)
+                if key in seen:
+                    self.warn((*hs.path, "dates", i),
+                              f'"{rule.text}" is already in holiday set "{seen[key]}"; '
+                              "the first set listed wins",
+                              "remove the date from one of the sets")
+                else:
+                    seen[key] = hs.name
+
+    # --- directory -------------------------------------------------------------
+
+    def user(self, key: str, raw: dict[str, Any], path: PathKey) -> User:
+        name = raw["name"]
+        words = name.split()
+        return User(
+            key=key,
+            name=name,
+            first_name=raw.get("first_name", words[0] if words else ""),
+            last_name=raw.get("last_name", words[-1] if len(words) > 1 else ""),
+            extension=raw.get("extension"),
+            sip=raw.get("sip"),
+            voicemail=raw.get("voicemail"),
+            departments=tuple(raw.get("departments") or ()),
+            name_prompt=self.optional_prompt(raw.get("name_prompt"), (*path, "name_prompt")),
+            email=raw.get("email"),
+            dial_by_name=raw.get("dial_by_name", True),
+            path=path,
+        )
+
+    def department(self, key: str, raw: dict[str, Any], path: PathKey) -> Department:
+        return Department(key, raw["name"], tuple(raw.get("members") or ()),
+                          raw.get("ring", "simultaneous"), raw.get("ring_seconds", 30),
+                          raw.get("extension"), raw.get("voicemail"), path)
+
+    def queue(self, key: str, raw: dict[str, Any], path: PathKey) -> Queue:
+        agents = tuple(
+            QueueAgent("user", a["user"]) if "user" in a else QueueAgent("department",
+                                                                          a["department"])
+            for a in raw.get("agents") or ()
+        )
+        return Queue(
+            key=key, name=raw["name"], agents=agents,
+            routing=raw.get("routing", "attendant"),
+            alert_seconds=raw.get("alert_seconds", 30),
+            wrap_up_seconds=raw.get("wrap_up_seconds", 0),
+            max_callers=raw.get("max_callers", 50),
+            max_wait=raw.get("max_wait", 1200),
+            greeting=self.optional_prompt(raw.get("greeting"), (*path, "greeting")),
+            music=self.optional_prompt(raw.get("music"), (*path, "music")),
+            announce_interval=raw.get("announce_interval", 60),
+            on_overflow=self.optional_route(raw.get("on_overflow"), (*path, "on_overflow")),
+            on_timeout=self.optional_route(raw.get("on_timeout"), (*path, "on_timeout")),
+            on_no_agents=self.optional_route(raw.get("on_no_agents"), (*path, "on_no_agents")),
+            path=path,
+        )
+
+    def voicemail_box(self, key: str, raw: dict[str, Any], path: PathKey) -> VoicemailBox:
+        return VoicemailBox(key, raw["name"],
+                            self.optional_prompt(raw.get("greeting"), (*path, "greeting")),
+                            raw.get("max_seconds", 180), tuple(raw.get("owners") or ()),
+                            tuple(raw.get("email") or ()), path)

@@ -1,0 +1,216 @@
+"""Scenario files: scripted callers and the transcript they should produce.
+
+A scenario file names a menu configuration and lists scenarios::
+
+    menu: ../menus/small-office.yaml      # relative to this file
+    scenarios:
+      - name: billing during business hours
+        at: 2026-12-01T10:00               # the attendant's local time
+        caller: "+15035550111"             # optional; also called:, language:
+        steps:
+          - press: "2"
+          - transfer: busy                 # answered | busy | no_answer | unreachable | rejected
+          - wait: 5
+          - listen                         # let the current prompt finish
+          - hangup
+        expect: |
+          [00:00.0] call from ...
+
+``attendant test`` runs every scenario and shows a diff when the transcript
+differs. At the end of a scenario the caller stays on the line until the
+last prompt ends, so a closing goodbye shows up in the transcript.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from attendant.compiler import compile_path
+from attendant.errors import ScenarioError, SimulationError
+from attendant.loader import SourceMap, load_file
+from attendant.model import Flow
+from attendant.simulator import TRANSFER_OUTCOMES, Simulator
+
+_STEP_WORDS = ("press", "wait", "listen", "hangup", "transfer")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing the simulated caller does; ``where`` is file:line for messages."""
+
+    kind: str
+    value: str | float | None
+    where: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named call with its steps and the transcript it must produce."""
+
+    name: str
+    at: datetime
+    caller: str
+    called: str
+    language: str | None
+    steps: tuple[Step, ...]
+    expect: str | None
+    where: str
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    """A parsed scenario file."""
+
+    path: Path
+    menu: Path
+    scenarios: tuple[Scenario, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one scenario went."""
+
+    scenario: Scenario
+    transcript: str
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        """True when the transcript matched and nothing went wrong."""
+        return self.error is None and (self.scenario.expect is None
+                                       or self.transcript == self.scenario.expect)
+
+    def diff(self) -> str:
+        """A unified diff from the expected transcript to the actual one."""
+        expected = (self.scenario.expect or "").splitlines(keepends=True)
+        actual = self.transcript.splitlines(keepends=True)
+        return "".join(difflib.unified_diff(expected, actual, "expected", "actual"))
+
+
+def parse_time(text: str, where: str) -> datetime:
+    """``2026-12-25T10:00`` (or with a space, seconds or an offset) as a datetime."""
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        raise ScenarioError(f'{where}: "{text}" is not a date and time; write it like '
+                            "2026-12-25T10:00") from None
+
+
+def parse_step(raw: Any, where: str) -> Step:
+    """A step from its YAML form (``press: "12"``, ``wait: 6``, ``listen`` ...)."""
+    if isinstance(raw, str):
+        if raw in ("listen", "hangup"):
+            return Step(raw, None, where)
+        raise ScenarioError(f'{where}: unknown step "{raw}"; use one of press:, wait:, listen, '
+                            "hangup, transfer:")
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise ScenarioError(f"{where}: a step is one of press: KEYS, wait: SECONDS, listen, "
+                            "hangup, transfer: OUTCOME")
+    kind, value = next(iter(raw.items()))
+    if kind == "press":
+        keys = str(value)
+        if not keys or any(k not in "0123456789*#" for k in keys):
+            raise ScenarioError(f'{where}: press: "{keys}" must be keys 0-9, * and # (quote * '
+                                "and #)")
+        return Step("press", keys, where)
+    if kind == "wait":
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ScenarioError(f"{where}: wait: takes a number of seconds, like wait: 6")
+        return Step("wait", float(value), where)
+    if kind == "transfer":
+        if value not in TRANSFER_OUTCOMES:
+            raise ScenarioError(f'{where}: transfer: "{value}" is not an outcome; use one of '
+                                f"{', '.join(TRANSFER_OUTCOMES)}")
+        return Step("transfer", str(value), where)
+    raise ScenarioError(f'{where}: unknown step "{kind}"; use one of {", ".join(_STEP_WORDS)}')
+
+
+def load_scenarios(path: Path) -> ScenarioFile:
+    """Read and check a scenario file; raises :class:`ScenarioError` with file:line."""
+    sources = SourceMap()
+    data, diags = load_file(path, sources)
+    errors = [d for d in diags if d.is_error]
+    if errors:
+        raise ScenarioError("\n".join(d.format() for d in errors))
+    if not isinstance(data, dict) or "menu" not in data or "scenarios" not in data:
+        raise ScenarioError(f"{path}:1:1: a scenario file needs menu: (the configuration to "
+                            "test) and scenarios: (a list)")
+
+    def where(*p: str | int) -> str:
+        return str(sources.value_pos(tuple(p)))
+
+    if not isinstance(data["scenarios"], list):
+        raise ScenarioError(f"{where('scenarios')}: scenarios: must be a list")
+    scenarios = []
+    for i, raw in enumerate(data["scenarios"]):
+        here = where("scenarios", i)
+        if not isinstance(raw, dict) or "name" not in raw or "at" not in raw:
+            raise ScenarioError(f"{here}: each scenario needs name: and at: (when the call "
+                                "happens, the attendant's local time)")
+        unknown = set(raw) - {"name", "at", "caller", "called", "language", "steps", "expect"}
+        if unknown:
+            raise ScenarioError(f"{here}: unknown key {sorted(unknown)[0]}; a scenario has "
+                                "name, at, caller, called, language, steps, expect")
+        steps_raw = raw.get("steps") or []
+        if not isinstance(steps_raw, list):
+            raise ScenarioError(f"{where('scenarios', i, 'steps')}: steps: must be a list")
+        steps = tuple(parse_step(s, where("scenarios", i, "steps", j))
+                      for j, s in enumerate(steps_raw))
+        expect = raw.get("expect")
+        scenarios.append(Scenario(
+            name=str(raw["name"]),
+            at=parse_time(raw["at"], where("scenarios", i, "at")),
+            caller=str(raw.get("caller", "+15550000000")),
+            called=str(raw.get("called", "")),
+            language=raw.get("language"),
+            steps=steps,
+            expect=None if expect is None else str(expect),
+            where=here,
+        ))
+    menu = (path.parent / str(data["menu"])).resolve()
+    return ScenarioFile(path, menu, tuple(scenarios))
+
+
+def run_scenario(flow: Flow, scenario: Scenario) -> Outcome:
+    """Play one scenario through the simulator."""
+    sim = Simulator(flow, scenario.at, scenario.caller, scenario.called, scenario.language)
+    where = scenario.where
+    try:
+        sim.start()
+        for step in scenario.steps:
+            where = step.where
+            _apply(sim, step)
+        if not sim.ended:
+            sim.listen()
+    except SimulationError as exc:
+        return Outcome(scenario, sim.transcript(), f"{where}: {exc}")
+    return Outcome(scenario, sim.transcript())
+
+
+def _apply(sim: Simulator, step: Step) -> None:
+    if step.kind == "press":
+        sim.press(str(step.value))
+    elif step.kind == "wait":
+        sim.wait(float(step.value or 0))
+    elif step.kind == "listen":
+        sim.listen()
+    elif step.kind == "hangup":
+        sim.hangup()
+    else:
+        sim.transfer_result(str(step.value))
+
+
+def run_file(path: Path) -> Iterator[Outcome]:
+    """Run every scenario of a file (raises ScenarioError when the file or its menu is broken)."""
+    spec = load_scenarios(path)
+    result = compile_path(spec.menu)
+    if result.flow is None:
+        details = "\n".join(d.format() for d in result.errors)
+        raise ScenarioError(f"{path}: the menu {spec.menu} does not validate:\n{details}")
+    for scenario in spec.scenarios:
+        yield run_scenario(result.flow, scenario)

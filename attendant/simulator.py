@@ -1,0 +1,223 @@
+"""The simulator: drive the real engine with a fake clock and a scripted caller.
+
+It is an adapter like the SIP endpoint, only its "media" is a transcript.
+Prompts take no fake time: they play until the caller does something. A key
+press while a prompt plays interrupts it when the prompt allows barge-in;
+otherwise the simulated caller politely waits for the end first. ``wait N``
+lets any prompt finish and then lets N seconds pass, firing the engine's
+timers in order. Transcripts therefore do not depend on how long rendered
+audio is, and stay stable from one build to the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from attendant import actions as act
+from attendant.engine import CallState, Phase, initial_state, step
+from attendant.errors import SimulationError
+from attendant.events import (
+    CallStarted,
+    Digit,
+    Event,
+    Hangup,
+    PromptFinished,
+    TimerFired,
+    TransferResult,
+)
+from attendant.model import Digits, File, Flow, Fragment, Number, Silence, Text
+from attendant.schedule import local_time, select
+
+#: Events one caller step may cause before we call it a runaway (a loop that never waits).
+MAX_EVENTS_PER_STEP = 500
+TRANSFER_OUTCOMES = ("answered", "busy", "no_answer", "unreachable", "rejected")
+_TIMER_WORDS = {"input": "no key pressed", "digits": "no more keys",
+                "record": "maximum message length reached"}
+
+
+def describe_fragment(fragment: Fragment) -> str:
+    """How a prompt fragment reads in a transcript."""
+    if isinstance(fragment, Text):
+        return fragment.text
+    if isinstance(fragment, File):
+        return f"<file {fragment.path}>"
+    if isinstance(fragment, Silence):
+        return f"<pause {fragment.seconds:g} s>"
+    if isinstance(fragment, Digits):
+        return f"<digits {fragment.digits}>"
+    assert isinstance(fragment, Number)
+    return f"<number {fragment.value}>"
+
+
+def describe_play(play: act.Play) -> str:
+    """A Play as the caller would hear it, one quoted piece per prompt."""
+    pieces = []
+    for item in play.items:
+        text = " ".join(describe_fragment(f) for f in item.fragments)
+        pieces.append(f'"{text}"')
+    return " ".join(pieces)
+
+
+@dataclass
+class Simulator:
+    """One simulated call. Use :meth:`start`, then caller steps; read :attr:`lines`."""
+
+    flow: Flow
+    at: datetime
+    caller: str = "+15550000000"
+    called: str = ""
+    language: str | None = None
+    state: CallState = field(default_factory=initial_state)
+    clock: float = 0.0
+    lines: list[str] = field(default_factory=list)
+    timers: dict[str, float] = field(default_factory=dict)
+    playing: act.Play | None = None
+    ringing: act.Transfer | act.EnqueueCall | None = None
+
+    # --- caller steps ----------------------------------------------------------
+
+    def start(self) -> None:
+        """Answer the call."""
+        attendant = self.flow.attendant_for(self.called)
+        local = local_time(attendant, self.at)
+        label, _ = select(attendant, self.at)
+        self._say(f"call from {self.caller or 'unknown'} to {attendant.key} ({attendant.name}), "
+                  f"{local:%a %Y-%m-%d %H:%M} {attendant.timezone}: {label}")
+        self._send(CallStarted(self.at, self.caller, self.called, self.language))
+
+    def press(self, keys: str) -> None:
+        """Press keys one after another."""
+        for key in keys:
+            self._require_live()
+            note = ""
+            if self.playing is not None:
+                if self.playing.barge_in:
+                    note = " (interrupts the prompt)"
+                else:
+                    self._finish_prompts()
+                    note = " (after the prompt, which cannot be interrupted)"
+            self._say(f"caller presses {key}{note}")
+            self._send(Digit(key))
+
+    def listen(self) -> None:
+        """Let whatever is playing finish."""
+        self._require_live()
+        self._finish_prompts()
+
+    def wait(self, seconds: float) -> None:
+        """Stay silent: prompts finish, then ``seconds`` pass and due timers fire."""
+        if seconds < 0:
+            raise SimulationError("wait needs a number of seconds of 0 or more")
+        self._require_live()
+        target = self.clock + seconds
+        for _ in range(MAX_EVENTS_PER_STEP):
+            self._finish_prompts()
+            if self.state.phase is Phase.ENDED:
+                return
+            due = [(when, name) for name, when in self.timers.items() if when <= target + 1e-9]
+            if not due:
+                break
+            when, name = min(due)
+            self.clock = max(self.clock, when)
+            del self.timers[name]
+            self._send(TimerFired(name))
+        self.clock = target
+
+    def transfer_result(self, outcome: str) -> None:
+        """Tell the call how the ringing transfer ended (answered, busy, no_answer ...)."""
+        self._require_live()
+        if outcome not in TRANSFER_OUTCOMES:
+            raise SimulationError(f'unknown transfer outcome "{outcome}"; use one of '
+                                  f"{', '.join(TRANSFER_OUTCOMES)}")
+        self._finish_prompts()
+        if self.ringing is None:
+            raise SimulationError("nothing is ringing: the caller is not being transferred")
+        target = self.ringing
+        self.ringing = None
+        label = target.display if isinstance(target, act.Transfer) else f"queue {target.queue}"
+        self._say(f"{label}: {outcome.replace('_', ' ')}")
+        self._send(TransferResult(outcome == "answered", "" if outcome == "answered" else outcome))
+
+    def hangup(self) -> None:
+        """The caller hangs up."""
+        self._require_live()
+        self._say("caller hangs up")
+        self._send(Hangup())
+
+    @property
+    def ended(self) -> bool:
+        """True once the call is over."""
+        return self.state.phase is Phase.ENDED
+
+    def transcript(self) -> str:
+        """Everything so far, one line per thing that happened."""
+        return "\n".join(self.lines) + "\n"
+
+    # --- plumbing ----------------------------------------------------------------
+
+    def _require_live(self) -> None:
+        if self.state.phase is Phase.ENDED:
+            raise SimulationError("the call has already ended")
+
+    def _stamp(self) -> str:
+        minutes, seconds = divmod(self.clock, 60)
+        return f"[{int(minutes):02d}:{seconds:04.1f}]"
+
+    def _say(self, text: str) -> None:
+        self.lines.append(f"{self._stamp()} {text}")
+
+    def _finish_prompts(self) -> None:
+        for _ in range(MAX_EVENTS_PER_STEP):
+            if self.playing is None or self.state.phase is Phase.ENDED:
+                return
+            token = self.playing.token
+            self.playing = None
+            self._send(PromptFinished(token))
+        raise SimulationError("prompts keep following each other without end (a loop?)")
+
+    def _send(self, event: Event) -> None:
+        before = self.state
+        if isinstance(event, TimerFired):
+            kind = event.name.split(":", 1)[0]
+            self._say(_TIMER_WORDS.get(kind, f"timer {kind} fires"))
+        self.state, actions = step(self.flow, self.state, event)
+        entered_menu = self.state.phase is Phase.MENU and (
+            before.phase is not Phase.MENU or self.state.menu != before.menu)
+        if entered_menu:
+            self._say(f"menu {self.state.menu}")
+        for action in actions:
+            self._apply(action)
+        if self.state.phase is Phase.ENDED and before.phase is not Phase.ENDED:
+            self.lines.append(f"{self._stamp()} call ends: {self.state.outcome}")
+
+    def _apply(self, action: act.Action) -> None:
+        if isinstance(action, act.Play):
+            self.playing = action
+            self.lines.append(f"{self._stamp()} hears: {describe_play(action)}")
+        elif isinstance(action, act.StopPlayback):
+            self.playing = None
+        elif isinstance(action, act.StartTimer):
+            self.timers[action.name] = self.clock + action.seconds
+        elif isinstance(action, act.CancelTimer):
+            self.timers.pop(action.name, None)
+        elif isinstance(action, act.Transfer):
+            self.ringing = action
+            where = ", ".join(action.destinations)
+            how = "" if action.mode == "bridge" else " (blind transfer)"
+            self.lines.append(f"{self._stamp()} transfer to {action.kind} {action.key} "
+                              f"({action.display}){how}: ringing {where}")
+        elif isinstance(action, act.EnqueueCall):
+            self.ringing = action
+            queue = self.flow.queues.get(action.queue)
+            name = f" ({queue.name})" if queue else ""
+            prio = f", priority {action.priority}" if action.priority else ""
+            self.lines.append(f"{self._stamp()} joins queue {action.queue}{name}{prio}")
+        elif isinstance(action, act.RecordVoicemail):
+            self.lines.append(f"{self._stamp()} recording a message for {action.box} "
+                              f"(at most {action.max_seconds} s)")
+        elif isinstance(action, act.StopRecording):
+            self.lines.append(f"{self._stamp()} recording stops")
+        else:
+            assert isinstance(action, act.Disconnect)
+            self.playing = None

@@ -1,0 +1,69 @@
+"""Built-in system prompts in every supported language.
+
+Admins replace any of them with a top-level ``prompts:`` section. The
+``for_person``/``press`` pieces build the dial-by-name choice list ("For Ann
+Lee, press 1") out of cacheable parts plus the person's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from attendant.model import Prompt, Text
+
+SUPPORTED_LANGUAGES = ("en-US", "fr-FR")
+
+_TEXT: dict[str, dict[str, str]] = {
+    "invalid": {"en-US": "Sorry, that is not a valid choice.",
+                "fr-FR": "Désolé, ce choix n'est pas valide."},
+    "no_input": {"en-US": "Sorry, I didn't hear a choice.",
+                 "fr-FR": "Désolé, je n'ai entendu aucun choix."},
+    "goodbye": {"en-US": "Thank you for calling. Goodbye.",
+                "fr-FR": "Merci de votre appel. Au revoir."},
+    "transferring": {"en-US": "Please hold while I transfer your call.",
+                     "fr-FR": "Veuillez patienter, je transfère votre appel."},
+    "unavailable": {"en-US": "Sorry, nobody is available to take your call.",
+                    "fr-FR": "Désolé, personne n'est disponible pour prendre votre appel."},
+    "please_hold": {"en-US": "Please hold.", "fr-FR": "Veuillez patienter."},
+    "beep": {"en-US": "Beep.", "fr-FR": "Bip."},
+    "voicemail_greeting": {
+        "en-US": "Please leave a message after the tone. Press pound when you are done.",
+        "fr-FR": "Veuillez laisser un message après le signal sonore. "
+                 "Appuyez sur dièse lorsque vous avez terminé."},
+    "voicemail_thanks": {"en-US": "Thank you, your message has been saved. Goodbye.",
+                         "fr-FR": "Merci, votre message a été enregistré. Au revoir."},
+    "dial_by_name": {
+        "en-US": "Please spell the name of the person you are calling using your keypad, "
+                 "then press pound. Press star to go back.",
+        "fr-FR": "Veuillez épeler le nom de votre correspondant avec le clavier, puis appuyez "
+                 "sur dièse. Appuyez sur étoile pour revenir."},
+    "dial_by_name_no_match": {"en-US": "Sorry, nobody matches that name.",
+                              "fr-FR": "Désolé, aucun nom ne correspond."},
+    "dial_by_name_too_few": {"en-US": "Please enter a few more letters.",
+                             "fr-FR": "Veuillez saisir quelques lettres de plus."},
+    "dial_by_name_too_many": {"en-US": "Several people match. Please enter more letters.",
+                              "fr-FR": "Plusieurs personnes correspondent. "
+                                       "Veuillez saisir plus de lettres."},
+    "dial_by_extension": {"en-US": "Please enter the extension, then press pound.",
+                          "fr-FR": "Veuillez composer le numéro de poste, puis appuyez sur dièse."},
+    "no_such_extension": {"en-US": "Sorry, there is no such extension.",
+                          "fr-FR": "Désolé, ce numéro de poste n'existe pas."},
+    "for_person": {"en-US": "For", "fr-FR": "Pour"},
+    "press": {"en-US": "press", "fr-FR": "appuyez sur"},
+    "star_to_retry": {"en-US": "Press star to spell again.",
+                      "fr-FR": "Appuyez sur étoile pour recommencer."},
+}
+
+#: The names admins may override under ``prompts:`` (the dial-by-name list pieces are internal).
+OVERRIDABLE = tuple(k for k in _TEXT if k not in ("for_person", "press", "star_to_retry"))
+
+
+def _build() -> dict[str, Prompt]:
+    return {
+        name: Prompt(f"system.{name}",
+                     tuple((lang, (Text(text, lang),)) for lang, text in table.items()))
+        for name, table in _TEXT.items()
+    }
+
+
+DEFAULTS: Mapping[str, Prompt] = _build()
