@@ -45,10 +45,11 @@ def compile_path(path: Path | str) -> CompileResult:
     """Validate and compile the configuration at ``path`` (a file, or a folder with attendant.yaml)."""
     doc = load(Path(path))
     diags = list(doc.diagnostics)
-    if doc.data is None or not doc.ok:
+    if doc.data is None:  # later phases still run after recoverable YAML findings
         return CompileResult(None, tuple(sort_diagnostics(diags)))
-    diags.extend(schema.check(doc.data, doc.sources))
-    if any(d.is_error for d in diags):
+    shape = schema.check(doc.data, doc.sources)
+    diags.extend(shape)
+    if any(d.is_error for d in shape):
         return CompileResult(None, tuple(sort_diagnostics(diags)))
     data = doc.data
     parser = Parser(doc.sources, doc.root)

@@ -32,8 +32,10 @@ from attendant.diagnostics import Diagnostic, Position, Severity, json_path
 
 #: Menu files are small; anything bigger is almost certainly the wrong file.
 MAX_FILE_BYTES = 5 * 1024 * 1024
-#: Bounds alias expansion ("billion laughs") and absurdly deep nesting.
-MAX_NODES = 2_000_000
+#: Bounds alias expansion ("billion laughs") and absurdly deep nesting. A large
+#: organisation's configuration (thousands of users) holds tens of thousands of
+#: values; walking the limit takes well under a second.
+MAX_NODES = 250_000
 MAX_DEPTH = 200
 ROOT_FILE = "attendant.yaml"
 
@@ -99,6 +101,10 @@ class Document:
         return not any(d.is_error for d in self.diagnostics)
 
 
+#: libyaml's C parser when PyYAML was built with it (about 10x faster), else pure Python.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class _Walker:
     """Turns a composed YAML node tree into plain data, recording positions."""
 
@@ -114,15 +120,28 @@ class _Walker:
     def walk(self, node: yaml.Node, path: PathKey, stack: tuple[int, ...]) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise _TooBig
+            raise _TooBig(path)
         self.sources.values[path] = self.pos(node.start_mark)
-        if id(node) in stack or len(stack) > MAX_DEPTH:
+        if id(node) in stack:
+            # The composer hands back the anchored node itself, so its mark is the
+            # anchor's; the key that holds the alias is where the mistake was written.
+            self.diagnostics.append(
+                Diagnostic.at(
+                    self.sources.keys.get(path, self.pos(node.start_mark)),
+                    json_path(path),
+                    f"this alias refers to the value it is inside of (anchored at line "
+                    f"{node.start_mark.line + 1}), which would never end",
+                    "remove the recursive alias; write the value out instead",
+                )
+            )
+            return None
+        if len(stack) > MAX_DEPTH:
             self.diagnostics.append(
                 Diagnostic.at(
                     self.pos(node.start_mark),
                     json_path(path),
-                    "this value refers to itself through a YAML alias (or nests too deeply)",
-                    "remove the recursive alias; write the value out instead",
+                    f"values nest more than {MAX_DEPTH} levels deep",
+                    "menu files need only a few levels; check the indentation",
                 )
             )
             return None
@@ -137,13 +156,10 @@ class _Walker:
 
     def walk_mapping(self, node: yaml.MappingNode, path: PathKey, stack: tuple[int, ...]) -> Any:
         result: dict[str, Any] = {}
+        merges: list[yaml.Node] = []
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                merged = self.walk(value_node, path, stack)
-                for part in merged if isinstance(merged, list) else [merged]:
-                    if isinstance(part, dict):
-                        for k, v in part.items():
-                            result.setdefault(k, v)
+                merges.append(value_node)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self.diagnostics.append(
@@ -171,11 +187,41 @@ class _Walker:
                 continue
             self.sources.keys[child] = self.pos(key_node.start_mark)
             result[key] = self.walk(value_node, child, stack)
+        for value_node in merges:
+            self.merge(value_node, path, stack, result)
         return result
+
+    def merge(self, node: yaml.Node, path: PathKey, stack: tuple[int, ...],
+              result: dict[str, Any]) -> None:
+        """Apply ``<<: *base``: keys written in the mapping win, then earlier merges."""
+        parts = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for part in parts:
+            if not isinstance(part, yaml.MappingNode):
+                self.diagnostics.append(Diagnostic.at(
+                    self.pos(part.start_mark), json_path(path),
+                    "<< merges the keys of a mapping, but this is not a mapping",
+                    "write <<: *name where &name anchors a mapping"))
+                continue
+            # Walk into a scratch map so the merged values' positions (the anchor's)
+            # never overwrite those of keys written here.
+            scratch = _Walker(self.file, SourceMap(), self.diagnostics)
+            scratch.count = self.count
+            merged = scratch.walk(part, path, stack)
+            self.count = scratch.count
+            if not isinstance(merged, dict):
+                continue
+            taken = {(*path, key) for key in merged if key not in result}
+            for key, value in merged.items():
+                result.setdefault(key, value)
+            _adopt(scratch.sources, self.sources, taken)
 
 
 class _TooBig(Exception):
     """Raised inside the walker when alias expansion exceeds MAX_NODES."""
+
+    def __init__(self, path: PathKey) -> None:
+        super().__init__(path)
+        self.path = path
 
 
 def scalar_value(node: yaml.ScalarNode) -> Any:
@@ -201,13 +247,26 @@ def scalar_value(node: yaml.ScalarNode) -> Any:
 
 
 def _explain_yaml_error(exc: yaml.YAMLError, file: str, lines: list[str]) -> Diagnostic:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    mark = problem_mark or context_mark
     line = mark.line + 1 if mark else 1
     col = mark.column + 1 if mark else 1
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
-    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    message = f"YAML syntax error: {problem}"
     hint = "check indentation and quoting on this line and the one before it"
+    if context and context_mark is not None and problem_mark is not None:
+        start = context_mark.line + 1
+        message += f" ({context} that starts at line {start}, column {context_mark.column + 1})"
+        if context in _UNCLOSED_HINTS:
+            hint = _UNCLOSED_HINTS[context].format(line=start)
+        elif "block end" in problem:
+            message = "YAML syntax error: this line is indented differently from the lines above"
+            hint = (f"keys of one mapping (it starts at line {start}) must line up in the same "
+                    "column; indent with spaces")
+    elif context:
+        message += f" ({context})"
     source_line = lines[line - 1] if 0 < line <= len(lines) else ""
     stripped = source_line.strip()
     if (
@@ -216,9 +275,30 @@ def _explain_yaml_error(exc: yaml.YAMLError, file: str, lines: list[str]) -> Dia
         or stripped.startswith("*")
         or stripped.startswith("- *")
     ) and "*" in source_line:
-        message = "an unquoted * starts a YAML alias, so this key or value cannot be read"
-        hint = 'quote the DTMF key: write "*": instead of *:'
+        star = source_line.rfind("*", 0, col)
+        star = star if star >= 0 else source_line.index("*")
+        col = star + 1
+        if re.match(r"\*\s*:", source_line[star:]):
+            message = "an unquoted * starts a YAML alias, so this key cannot be read"
+            hint = 'quote the DTMF key: write "*": instead of *:'
+        else:
+            word = source_line[star:].split()[0].rstrip(",]}")
+            message = (f"an unquoted * starts a YAML alias, so {word} is read as a reference "
+                       "to an &anchor that does not exist")
+            hint = f'quote it if you meant text: "{word}"'
+    elif "'\\t'" in problem:
+        hint = "YAML indents with spaces only; replace the tab on this line with spaces"
     return Diagnostic(file, line, col, "$", message, hint)
+
+
+_UNCLOSED_HINTS = {
+    "while parsing a flow mapping": "the {{ on line {line} is never closed: add }} at its end, "
+                                    "or put a comma between its entries",
+    "while parsing a flow sequence": "the [ on line {line} is never closed: add ] at its end, "
+                                     "or put a comma between its items",
+    "while scanning a quoted scalar": "the quote on line {line} is never closed: add the "
+                                      "matching quote at the end of the text",
+}
 
 
 def _hash_key_diagnostics(file: str, lines: list[str]) -> Iterator[Diagnostic]:
@@ -282,7 +362,7 @@ def load_file(path: Path, sources: SourceMap, display: str | None = None) -> tup
                                 "start from an example in menus/ or run `attendant schema`"))
         return None, diags
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
         finally:
@@ -301,10 +381,15 @@ def load_file(path: Path, sources: SourceMap, display: str | None = None) -> tup
     walker = _Walker(file, sources, diags)
     try:
         data = walker.walk(node, (), ())
-    except _TooBig:
-        diags.append(Diagnostic(file, 1, 1, "$",
-                                f"file expands to more than {MAX_NODES:,} values (YAML aliases?)",
-                                "remove aliases that expand into huge structures"))
+        if data is None and not diags:
+            diags.append(Diagnostic(file, 1, 1, "$", "file is empty",
+                                    "start from an example in menus/ or run `attendant schema`"))
+    except _TooBig as exc:
+        where = sources.keys.get(exc.path[:1]) or Position(file, 1, 1)
+        diags.append(Diagnostic.at(where, json_path(exc.path[:1]),
+                                   f"this expands to more than {MAX_NODES:,} values; menu files "
+                                   "are far smaller, so YAML aliases are probably multiplying",
+                                   "remove aliases (*name) that expand into huge structures"))
         return None, diags
     except RecursionError:
         diags.append(Diagnostic(file, 1, 1, "$", "file nests too deeply to read",
@@ -340,7 +425,8 @@ def discover(paths: list[Path]) -> list[Path]:
     return found
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """``path`` as shown in diagnostics: relative to the working folder when inside it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -352,21 +438,21 @@ def load(path: Path) -> Document:
     sources = SourceMap()
     root = (path if path.is_dir() else path.parent).resolve()
     if not path.exists():
-        sources.files.append(_display(path))
+        sources.files.append(display_path(path))
         return Document(None, sources, root, [Diagnostic(
-            _display(path), 1, 1, "$", "no such file or folder",
+            display_path(path), 1, 1, "$", "no such file or folder",
             "check the path; menu files usually live in menus/")])
     files = config_files(path)
     if not files:
-        sources.files.append(_display(path))
+        sources.files.append(display_path(path))
         return Document(None, sources, root, [Diagnostic(
-            _display(path), 1, 1, "$", "folder holds no .yaml files",
+            display_path(path), 1, 1, "$", "folder holds no .yaml files",
             "put attendant.yaml and the other menu files in this folder")])
     diags: list[Diagnostic] = []
     merged: dict[str, Any] | None = None
     for file in files:
         part_sources = SourceMap()
-        data, file_diags = load_file(file, part_sources, _display(file))
+        data, file_diags = load_file(file, part_sources, display_path(file))
         diags.extend(file_diags)
         sources.files.extend(part_sources.files)
         if data is None:
@@ -381,13 +467,23 @@ def load(path: Path) -> Document:
             merged = data if merged is None else merged
             continue
         merged = {} if merged is None else merged
-        _merge(merged, data, (), part_sources, sources, diags, depth=0)
+        _merge(merged, data, (), part_sources, sources, diags)
     return Document(merged, sources, root, diags)
 
 
-#: How deep sections merge across files: version/attendants/menus at depth 0,
-#: directory.users and friends at depth 1.
-_MERGE_DEPTH = 1
+#: Mappings whose entries several files may each contribute to: the file itself
+#: and ``directory``. Their other entries (``version``, ``external_numbers``)
+#: may repeat only with the same value.
+_SECTIONS: frozenset[PathKey] = frozenset({(), ("directory",)})
+#: Tables of named things: a name in one of these may be defined by one file only.
+_TABLES: frozenset[PathKey] = frozenset({
+    ("attendants",), ("menus",), ("queues",), ("voicemail",), ("prompts",),
+    ("directory", "users"), ("directory", "departments"),
+})
+_WHAT = {
+    "attendants": "attendant", "menus": "menu", "queues": "queue", "voicemail": "voicemail box",
+    "prompts": "system prompt", "users": "user", "departments": "department",
+}
 
 
 def _merge(
@@ -397,26 +493,40 @@ def _merge(
     part_sources: SourceMap,
     sources: SourceMap,
     diags: list[Diagnostic],
-    depth: int,
 ) -> None:
+    taken: set[PathKey] = set()
     for key, value in part.items():
         child = (*path, key)
         if key not in into:
             into[key] = value
-            for table_from, table_to in ((part_sources.values, sources.values),
-                                         (part_sources.keys, sources.keys)):
-                for p, pos in table_from.items():
-                    if p[: len(child)] == child:
-                        table_to[p] = pos
+            taken.add(child)
             continue
         existing = into[key]
-        if isinstance(existing, dict) and isinstance(value, dict) and depth <= _MERGE_DEPTH:
-            sources.values.setdefault(child, part_sources.value_pos(child))
-            _merge(existing, value, child, part_sources, sources, diags, depth + 1)
-        elif existing == value and not isinstance(value, dict | list):
+        if (child in _SECTIONS or child in _TABLES) and isinstance(existing, dict) \
+                and isinstance(value, dict):
+            _merge(existing, value, child, part_sources, sources, diags)
+        elif existing == value and path in _SECTIONS and not isinstance(value, dict | list):
             continue
         else:
             first = sources.key_pos(child)
+            if path in _TABLES:
+                what = f'{_WHAT.get(str(path[-1]), "name")} "{key}"'
+                hint = "define each name once: rename or delete one of them"
+            else:
+                what = f'"{json_path(child)}"'
+                hint = "write this setting in one file only"
             diags.append(part_sources.diag(
-                child, f'"{json_path(child)}" is defined in two files (first at {first})',
-                "define each name once; rename or delete one of them", at_key=True))
+                child, f"{what} is already defined in {first.file} (line {first.line})",
+                hint, at_key=True))
+    _adopt(part_sources, sources, taken)
+
+
+def _adopt(source: SourceMap, target: SourceMap, roots: set[PathKey]) -> None:
+    """Copy into ``target`` the positions ``source`` holds at or below any path in ``roots``."""
+    if not roots:
+        return
+    depths = sorted({len(r) for r in roots})
+    for table_from, table_to in ((source.values, target.values), (source.keys, target.keys)):
+        for p, pos in table_from.items():
+            if any(p[:n] in roots for n in depths if n <= len(p)):
+                table_to[p] = pos

@@ -98,7 +98,9 @@ class Simulator:
                     self._finish_prompts()
                     note = " (after the prompt, which cannot be interrupted)"
             self._say(f"caller presses {key}{note}")
-            self._send(Digit(key))
+            before = self.state
+            if not self._send(Digit(key)) and self.state == before:
+                self.lines[-1] += " (ignored here)"
 
     def listen(self) -> None:
         """Let whatever is playing finish."""
@@ -176,7 +178,8 @@ class Simulator:
             self._send(PromptFinished(token))
         raise SimulationError("prompts keep following each other without end (a loop?)")
 
-    def _send(self, event: Event) -> None:
+    def _send(self, event: Event) -> int:
+        """Feed one event to the engine and act on its actions; returns how many there were."""
         before = self.state
         if isinstance(event, TimerFired):
             kind = event.name.split(":", 1)[0]
@@ -190,6 +193,7 @@ class Simulator:
             self._apply(action)
         if self.state.phase is Phase.ENDED and before.phase is not Phase.ENDED:
             self.lines.append(f"{self._stamp()} call ends: {self.state.outcome}")
+        return len(actions)
 
     def _apply(self, action: act.Action) -> None:
         if isinstance(action, act.Play):
