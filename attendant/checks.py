@@ -29,7 +29,6 @@ from attendant.model import (
     Menu,
     Operator,
     Prompt,
-    Repeat,
     Route,
     SetLanguage,
     ToAttendant,
@@ -100,6 +99,27 @@ def attendant_routes(attendant: Attendant) -> Iterator[Route]:
         yield from walk(route)
 
 
+def subject(path: PathKey) -> str:
+    """Name the place a route is written, as an admin would: ``option "1" of menu "main"``."""
+    if len(path) < 3:
+        return "this action"
+    section, owner, rest = str(path[0]), path[1], list(path[2:])
+    kind = {"menus": "menu", "attendants": "attendant", "queues": "queue"}.get(section, section)
+    if kind == "menu" and rest[0] == "options" and len(rest) >= 2:
+        base = f'option "{rest[1]}" of menu "{owner}"'
+        rest = rest[2:]
+    elif kind == "attendant" and rest[0] == "holidays" and len(rest) >= 3:
+        base = f'holiday flow {rest[1]} of attendant "{owner}"'
+        rest = rest[3:]
+    else:
+        base = f'{rest[0]} of {kind} "{owner}"'
+        rest = rest[1:]
+    for part in rest:
+        if part in ("fallback", "then"):
+            base = f"the {part} of {base}"
+    return base
+
+
 def number_allowed(number: str, allow_list: tuple[str, ...]) -> bool:
     """True when ``number`` is on the allow-list (a trailing * matches any digits)."""
     for entry in allow_list:
@@ -118,16 +138,18 @@ class Checker:
         self.c = config
         self.sources = sources
         self.diags: list[Diagnostic] = []
+        self.languages = sorted({lang for a in config.attendants.values() for lang in a.languages})
 
-    def error(self, path: PathKey, message: str, hint: str = "") -> None:
-        self.diags.append(self.sources.diag(path, message, hint))
+    def error(self, path: PathKey, message: str, hint: str = "", *, at_key: bool = False) -> None:
+        self.diags.append(self.sources.diag(path, message, hint, at_key=at_key))
 
-    def warn(self, path: PathKey, message: str, hint: str = "") -> None:
-        self.diags.append(self.sources.diag(path, message, hint, severity=Severity.WARNING))
+    def warn(self, path: PathKey, message: str, hint: str = "", *, at_key: bool = False) -> None:
+        self.diags.append(self.sources.diag(path, message, hint, severity=Severity.WARNING,
+                                            at_key=at_key))
 
     def run(self) -> list[Diagnostic]:
         """All checks, in a stable order."""
-        languages = sorted({lang for a in self.c.attendants.values() for lang in a.languages})
+        languages = self.languages
         for menu in self.c.menus.values():
             for route in menu_routes(menu):
                 self.target(route, languages)
@@ -158,23 +180,28 @@ class Checker:
             if isinstance(route, kind):
                 name = getattr(route, attr)
                 if name not in table:
-                    self.error(route.path, f'goes to unknown {label} "{name}"', known(table, name))
+                    self.error(route.path, f'{subject(route.path)} goes to unknown {label} '
+                                           f'"{name}"', known(table, name))
                 return
         if isinstance(route, ToExternal) and not number_allowed(route.number,
                                                                 self.c.external_numbers):
-            self.error(route.path, f'external number "{route.number}" is not on the allow-list',
+            self.error(route.path, f'{subject(route.path)} dials external number '
+                                   f'"{route.number}", which is not on the allow-list',
                        "add it (or a prefix such as \"+1555*\") to directory.external_numbers; "
                        "the list guards against toll fraud")
         elif isinstance(route, SetLanguage) and route.language not in languages:
-            self.error(route.path, f'language "{route.language}" is not offered by any attendant',
-                       f"add it to an attendant's languages (now: {', '.join(languages)})")
+            self.error(route.path, f'{subject(route.path)} switches to language '
+                                   f'"{route.language}", which no attendant offers',
+                       f"add it to an attendant's languages: (now: {', '.join(languages)})")
         elif isinstance(route, DialByName) and not any(
             getattr(u, "dial_by_name", False) for u in self.c.users.values()
         ):
-            self.error(route.path, "dial by name has nobody to find",
+            self.error(route.path, f"{subject(route.path)} starts dial by name, but nobody "
+                                   "can be found by name",
                        "add users to directory.users (with dial_by_name not set to false)")
         elif isinstance(route, DialByExtension) and not self.c.extensions:
-            self.error(route.path, "dial by extension has no extensions to reach",
+            self.error(route.path, f"{subject(route.path)} starts dial by extension, but no "
+                                   "user or department has an extension",
                        "give users or departments an extension: in the directory")
 
     def operator_available(self, attendant: Attendant) -> None:
@@ -184,13 +211,14 @@ class Checker:
             menu = self.c.menus[menu_name]
             for route in menu_routes(menu):
                 if isinstance(route, Operator):
-                    self.error(route.path, f'goes to the operator, but attendant "{attendant.key}" '
-                                           "has no operator",
+                    self.error(route.path, f'{subject(route.path)} goes to the operator, but '
+                                           f'attendant "{attendant.key}" has no operator',
                                f"add operator: (for example {{user: reception}}) to attendant "
                                f"{attendant.key}")
         for route in attendant_routes(attendant):
             if isinstance(route, Operator):
-                self.error(route.path, f'attendant "{attendant.key}" has no operator to go to',
+                self.error(route.path, f'{subject(route.path)} goes to the operator, but '
+                                       f'attendant "{attendant.key}" has none',
                            "add operator: to the attendant")
 
     def prompt_languages(self, attendant: Attendant) -> None:
@@ -219,7 +247,8 @@ class Checker:
                            known(self.c.voicemail, box))
             for i, dept in enumerate(getattr(user, "departments", ())):
                 if dept not in self.c.departments:
-                    self.error((*path, "departments", i), f'unknown department "{dept}"',
+                    self.error((*path, "departments", i),
+                               f'user "{key}" is in unknown department "{dept}"',
                                known(self.c.departments, dept))
         for key, dept in self.c.departments.items():
             path = getattr(dept, "path", ())
@@ -229,7 +258,8 @@ class Checker:
                                                       f'"{member}"', known(self.c.users, member))
             box = getattr(dept, "voicemail", None)
             if box is not None and box not in self.c.voicemail:
-                self.error((*path, "voicemail"), f'unknown voicemail box "{box}"',
+                self.error((*path, "voicemail"),
+                           f'department "{key}" has unknown voicemail box "{box}"',
                            known(self.c.voicemail, box))
         for key, queue in self.c.queues.items():
             path = getattr(queue, "path", ())
@@ -242,7 +272,7 @@ class Checker:
                 route = getattr(queue, attr)
                 if route is not None:
                     for nested in walk(route):
-                        self.target(nested, [])
+                        self.target(nested, self.languages)
         for key, box in self.c.voicemail.items():
             path = getattr(box, "path", ())
             for i, owner in enumerate(getattr(box, "owners", ())):
@@ -263,8 +293,8 @@ class Checker:
     def keys(self, menu: Menu) -> None:
         choices = menu.choices()
         if not menu.options and menu.extension_dialing is None:
-            self.warn((*menu.path, "prompt"), f'menu "{menu.name}" has no options; callers can only '
-                                              "wait for the timeout",
+            self.warn((*menu.path, "prompt"),
+                      f'menu "{menu.name}" has no options; callers can only wait for the timeout',
                       "add options:, or use an announcement action instead of a menu")
         for key in sorted(choices):
             longer = sorted(k for k in choices if k != key and k.startswith(key))
@@ -272,7 +302,8 @@ class Checker:
                 self.warn((*menu.path, "options", key),
                           f'pressing "{key}" waits {menu.inter_digit_timeout:g} s for more keys, '
                           f'because "{longer[0]}" starts with it',
-                          "give multi-digit entries their own first key to keep menus snappy")
+                          "give multi-digit entries their own first key to keep menus snappy",
+                          at_key=True)
         if menu.extension_dialing is not None:
             for key in sorted(menu.options):
                 clash = sorted(e for e in self.c.extensions if e.startswith(key))
@@ -280,7 +311,7 @@ class Checker:
                     self.warn((*menu.path, "options", key),
                               f'option "{key}" is also how extension {clash[0]} starts; callers '
                               f"who press {key} wait {menu.inter_digit_timeout:g} s before it acts",
-                              "choose option keys no extension starts with")
+                              "choose option keys no extension starts with", at_key=True)
 
     # --- the graph of menus ---------------------------------------------------
 
@@ -324,7 +355,7 @@ class Checker:
             if name not in reached:
                 self.warn(menu.path, f'menu "{name}" is never reached',
                           "link to it from an option (for example {menu: " + name + "}) or "
-                          "delete it")
+                          "delete it", at_key=True)
 
     def ways_out(self) -> None:
         """Find menus from which no path ever leaves the menus (see the module docstring)."""
@@ -348,35 +379,66 @@ class Checker:
                 if name not in can_leave and outs & can_leave:
                     can_leave.add(name)
                     changed = True
-        trapped = sorted(set(self.c.menus) - can_leave)
+        trapped = set(self.c.menus) - can_leave
+        reach = {name: self._reach(name, graph, trapped) for name in trapped}
         reported: set[str] = set()
-        for name in trapped:
+        for name in sorted(trapped):
             if name in reported:
                 continue
-            group = self._cycle_with(name, graph, set(trapped))
+            group = {other for other in reach[name] if name in reach[other]}  # its loop, if any
             reported |= group
             menu = self.c.menus[name]
-            if len(group) <= 1:
-                self.error(menu.path, f'menu "{name}" has no way out: every choice, timeout and '
-                                      "retry leads back into it",
-                           "add an option that transfers, takes a message or hangs up, or set "
-                           "on_max: to operator or disconnect")
-            else:
-                loop = " -> ".join([*sorted(group), sorted(group)[0]])
-                self.error(menu.path, f"loop with no exit: {loop}",
+            if len(group) >= 2:
+                loop = self._loop_order(name, graph, group)
+                also = sorted(group - set(loop))
+                self.error(menu.path, f"loop with no exit: {' -> '.join(loop)}"
+                                      + (f" (also through {', '.join(also)})" if also else ""),
                            "give one of these menus an option or on_max that transfers, takes a "
-                           "message or hangs up")
+                           "message or hangs up", at_key=True)
+                continue
+            onward = sorted(graph[name] & trapped - {name})
+            if onward:
+                message = (f'menu "{name}" has no way out: its choices lead only to '
+                           f"{', '.join(onward)}, which {'has' if len(onward) == 1 else 'have'} "
+                           "no way out either")
+            else:
+                message = (f'menu "{name}" has no way out: every choice, timeout and retry '
+                           "leads back into it")
+            self.error(menu.path, message,
+                       "add an option that transfers, takes a message or hangs up, or set "
+                       "on_max: to operator or disconnect", at_key=True)
 
     @staticmethod
-    def _cycle_with(name: str, graph: dict[str, set[str]], trapped: set[str]) -> set[str]:
+    def _reach(name: str, graph: dict[str, set[str]], within: set[str]) -> set[str]:
+        """Menus in ``within`` that can be reached from ``name`` (``name`` included)."""
         seen = {name}
         todo = [name]
         while todo:
-            for nxt in graph[todo.pop()] & trapped:
+            for nxt in graph[todo.pop()] & within:
                 if nxt not in seen:
                     seen.add(nxt)
                     todo.append(nxt)
         return seen
+
+    @staticmethod
+    def _loop_order(start: str, graph: dict[str, set[str]], group: set[str]) -> list[str]:
+        """The shortest way round from ``start`` back to itself inside ``group``, as names."""
+        came_from: dict[str, str] = {}
+        frontier = [start]
+        while frontier:
+            following: list[str] = []
+            for here in frontier:
+                for nxt in sorted(graph[here] & group):
+                    if nxt == start:
+                        path = [here]
+                        while path[-1] != start:
+                            path.append(came_from[path[-1]])
+                        return [*reversed(path), start]
+                    if nxt not in came_from:
+                        came_from[nxt] = here
+                        following.append(nxt)
+            frontier = following
+        return [start, start]  # unreachable: every member of a loop group leads back
 
     @staticmethod
     def _has_exit(menu: Menu) -> bool:

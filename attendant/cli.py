@@ -147,7 +147,7 @@ def _interpret(sim: Simulator, line: str) -> bool:
         sim.press("".join(rest))
     elif head in ("answer", "answered"):
         sim.transfer_result("answered")
-    elif head in TRANSFER_OUTCOMES or head == "transfer" and rest:
+    elif head in TRANSFER_OUTCOMES or (head == "transfer" and rest):
         sim.transfer_result(rest[0] if head == "transfer" else head)
     elif all(c in "0123456789*#" for c in "".join(words)):
         sim.press("".join(words))

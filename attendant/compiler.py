@@ -42,7 +42,10 @@ class CompileResult:
 
 
 def compile_path(path: Path | str) -> CompileResult:
-    """Validate and compile the configuration at ``path`` (a file, or a folder with attendant.yaml)."""
+    """Validate and compile the configuration at ``path``.
+
+    ``path`` is a menu file, or a folder holding ``attendant.yaml`` and more YAML files.
+    """
     doc = load(Path(path))
     diags = list(doc.diagnostics)
     if doc.data is None:  # later phases still run after recoverable YAML findings
@@ -53,7 +56,8 @@ def compile_path(path: Path | str) -> CompileResult:
         return CompileResult(None, tuple(sort_diagnostics(diags)))
     data = doc.data
     parser = Parser(doc.sources, doc.root)
-    attendants = {k: parser.attendant(k, v, ("attendants", k)) for k, v in data["attendants"].items()}
+    attendants = {k: parser.attendant(k, v, ("attendants", k))
+                  for k, v in data["attendants"].items()}
     menus = {k: parser.menu(k, v, ("menus", k)) for k, v in data["menus"].items()}
     directory = data.get("directory") or {}
     users = {k: parser.user(k, v, ("directory", "users", k))

@@ -63,10 +63,15 @@ class Diagnostic:
         return self.severity is Severity.ERROR
 
     def format(self) -> str:
-        """Render like a compiler: ``file:line:col: error: message`` then the hint."""
-        text = f"{self.file}:{self.line}:{self.col}: {self.severity.value}: {self.message}"
+        """Render like a compiler: ``file:line:col: error: message`` then the hint.
+
+        Control characters (a newline inside a quoted key, say) are shown escaped, so
+        each diagnostic is always one line, plus one for its hint.
+        """
+        text = (f"{_one_line(self.file)}:{self.line}:{self.col}: {self.severity.value}: "
+                f"{_one_line(self.message)}")
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {_one_line(self.hint)}"
         return text
 
     def to_dict(self) -> dict[str, object]:
@@ -74,6 +79,16 @@ class Diagnostic:
         data = asdict(self)
         data["severity"] = self.severity.value
         return data
+
+
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(32), 0x7F)} | {
+    ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t",
+    0x85: "\\x85", 0x2028: "\\u2028", 0x2029: "\\u2029",  # what str.splitlines() splits on
+}
+
+
+def _one_line(text: str) -> str:
+    return text.translate(_ESCAPES)
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

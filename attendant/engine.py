@@ -239,7 +239,8 @@ def _hangup(state: CallState) -> Result:
     outcome = state.outcome
     if state.phase is Phase.RECORDING:
         outcome = f"voicemail left for {state.box} (caller hung up)"
-    elif state.phase is not Phase.CONNECTED:
+    elif state.phase not in (Phase.CONNECTED, Phase.GOODBYE):
+        # During the goodbye the outcome is already decided (a message saved, say).
         outcome = f"caller hung up {where}"
     ended = state._replace(phase=Phase.ENDED, playing=None, timer=None, outcome=outcome)
     out: list[act.Action] = [act.CancelTimer(state.timer)] if state.timer else []
@@ -614,7 +615,7 @@ def _entry_digit(flow: Flow, state: CallState, event: Digit) -> Result:
         if key == terminator:
             result = _resolve_entry(flow, state, final=True)
         else:
-            state = state._replace(buffer=state.buffer + key, timeouts=0)
+            state = state._replace(buffer=state.buffer + key, timeouts=0, candidates=())
             result = _resolve_entry(flow, state, final=False)
     return result[0], out + result[1]
 
@@ -656,7 +657,7 @@ def _search_names(flow: Flow, state: CallState) -> Result:
         return _invalid(flow, state, "dial_by_name_too_few")
     found = sorted({
         user for digits, which, user in flow.names
-        if digits.startswith(state.buffer) and (dial.match == "either" or dial.match == which)
+        if digits.startswith(state.buffer) and dial.match in ("either", which)
     }, key=lambda k: (flow.users[k].last_name, flow.users[k].first_name, k))
     if not found:
         return _invalid(flow, state, "dial_by_name_no_match")
@@ -664,9 +665,13 @@ def _search_names(flow: Flow, state: CallState) -> Result:
         target = ToUser(found[0])
         return _announce_transfer(flow, state, target, _name_of(flow, target))
     if len(found) > dial.max_matches:
-        state = state._replace(phase=Phase.NAME_ENTRY)
-        result = _play(state, (_say(flow, state, _system(flow, "dial_by_name_too_many")),))
-        return result
+        # The letters typed so far are kept, so the caller can add more. ``candidates`` holds
+        # the matches until a key is pressed: the same search again with nothing typed since
+        # is silence, a timeout (or a silent caller would hear "several people match" for ever).
+        if tuple(found) == state.candidates:
+            return _no_input(flow, state)
+        state = state._replace(phase=Phase.NAME_ENTRY, candidates=tuple(found))
+        return _play(state, (_say(flow, state, _system(flow, "dial_by_name_too_many")),))
     return _offer_candidates(flow, state._replace(buffer=""), tuple(found), ())
 
 

@@ -68,4 +68,6 @@ class Hangup:
     """The caller hung up."""
 
 
-Event = CallStarted | Digit | PromptFinished | TimerFired | TransferResult | RecordingFinished | Hangup
+Event = (
+    CallStarted | Digit | PromptFinished | TimerFired | TransferResult | RecordingFinished | Hangup
+)

@@ -8,6 +8,7 @@ labelled with the key or event that takes them.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterator
 from typing import Literal
 
@@ -37,7 +38,10 @@ Edge = tuple[str, str, str]  # (from node, to node, label)
 
 
 def _node_id(kind: str, name: str) -> str:
-    return f"{kind}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"
+    safe = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if safe != name:  # keep "after-hours" and "after_hours" apart: a short checksum of the name
+        safe += f"_{zlib.crc32(name.encode()):08x}"
+    return f"{kind}_{safe}"
 
 
 def _target(flow: Flow, route: Route, here: str) -> tuple[str, str]:

@@ -42,7 +42,9 @@ ROOT_FILE = "attendant.yaml"
 PathKey = tuple[str | int, ...]
 
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
-_FLOAT_RE = re.compile(r"^[-+]?([0-9][0-9_]*)?\.[0-9_]+([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$")
+_FLOAT_RE = re.compile(
+    r"^[-+]?([0-9][0-9_]*)?\.[0-9_]+([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
+)
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _HASH_KEY_RE = re.compile(r"^\s*(-\s+)?#\s*:(\s|$)")
 
@@ -256,24 +258,31 @@ def _explain_yaml_error(exc: yaml.YAMLError, file: str, lines: list[str]) -> Dia
     context = getattr(exc, "context", None)
     message = f"YAML syntax error: {problem}"
     hint = "check indentation and quoting on this line and the one before it"
-    if context and context_mark is not None and problem_mark is not None:
+    if context and context_mark is not None and problem_mark is not None and (
+        (context_mark.line, context_mark.column) != (problem_mark.line, problem_mark.column)
+    ):
         start = context_mark.line + 1
         message += f" ({context} that starts at line {start}, column {context_mark.column + 1})"
         if context in _UNCLOSED_HINTS:
             hint = _UNCLOSED_HINTS[context].format(line=start)
-        elif "block end" in problem:
+        elif context == "while parsing a block mapping" and (
+            "block end" in problem or "expected key" in problem  # PyYAML / libyaml wording
+        ):
             message = "YAML syntax error: this line is indented differently from the lines above"
             hint = (f"keys of one mapping (it starts at line {start}) must line up in the same "
                     "column; indent with spaces")
     elif context:
         message += f" ({context})"
+    if "mapping values are not allowed" in problem:
+        message = 'YAML syntax error: this ": " would start a second key on one line'
+        hint = ('text that contains ": " must be quoted, e.g. prompt: "For sales: press 1"; '
+                "or, if this is a key, check the indentation")
     source_line = lines[line - 1] if 0 < line <= len(lines) else ""
     stripped = source_line.strip()
     if (
         "alias" in problem
         or "expected alphabetic or numeric character" in problem
-        or stripped.startswith("*")
-        or stripped.startswith("- *")
+        or stripped.startswith(("*", "- *"))
     ) and "*" in source_line:
         star = source_line.rfind("*", 0, col)
         star = star if star >= 0 else source_line.index("*")
@@ -286,7 +295,7 @@ def _explain_yaml_error(exc: yaml.YAMLError, file: str, lines: list[str]) -> Dia
             message = (f"an unquoted * starts a YAML alias, so {word} is read as a reference "
                        "to an &anchor that does not exist")
             hint = f'quote it if you meant text: "{word}"'
-    elif "'\\t'" in problem:
+    elif "'\\t'" in problem or source_line[col - 1 : col] == "\t":
         hint = "YAML indents with spaces only; replace the tab on this line with spaces"
     return Diagnostic(file, line, col, "$", message, hint)
 
@@ -316,7 +325,9 @@ def _hash_key_diagnostics(file: str, lines: list[str]) -> Iterator[Diagnostic]:
             )
 
 
-def load_file(path: Path, sources: SourceMap, display: str | None = None) -> tuple[Any, list[Diagnostic]]:
+def load_file(
+    path: Path, sources: SourceMap, display: str | None = None
+) -> tuple[Any, list[Diagnostic]]:
     """Load one YAML file into plain data, recording positions into ``sources``.
 
     Returns ``(data, diagnostics)``; ``data`` is ``None`` when nothing could be read.
@@ -353,7 +364,8 @@ def load_file(path: Path, sources: SourceMap, display: str | None = None) -> tup
         )]
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
-        return None, [Diagnostic(file, line, 1, "$", "file contains NUL bytes; it is not a text file",
+        return None, [Diagnostic(file, line, 1, "$",
+                                 "file contains NUL bytes; it is not a text file",
                                  "is this the right file? Menu files are UTF-8 YAML text")]
     lines = text.splitlines()
     diags.extend(_hash_key_diagnostics(file, lines))

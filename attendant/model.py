@@ -86,7 +86,9 @@ class Prompt:
     id: str
     variants: tuple[tuple[str | None, tuple[Fragment, ...]], ...]
 
-    def for_language(self, language: str, default_language: str) -> tuple[str, tuple[Fragment, ...]]:
+    def for_language(
+        self, language: str, default_language: str
+    ) -> tuple[str, tuple[Fragment, ...]]:
         """The fragments a caller speaking ``language`` hears, and that variant's language."""
         table = dict(self.variants)
         for wanted in (language, default_language):

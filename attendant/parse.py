@@ -10,6 +10,7 @@ loops) live in :mod:`attendant.checks`.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from datetime import date
 from pathlib import Path
@@ -17,16 +18,16 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from attendant.diagnostics import Diagnostic, Severity
-from attendant.loader import PathKey, SourceMap
+from attendant.loader import PathKey, SourceMap, display_path
 from attendant.model import (
     WEEKDAYS,
     Announce,
     Attendant,
     Back,
     DateRule,
+    Department,
     DialByExtension,
     DialByName,
-    Department,
     Disconnect,
     ExtensionEntry,
     File,
@@ -103,14 +104,29 @@ class Parser:
         if "silence" in raw:
             return Silence(float(raw["silence"]))
         file = str(raw["file"])
-        target = (self.root / file).resolve()
-        if not target.is_file():
-            near = sorted(p.name for p in target.parent.glob("*")) if target.parent.is_dir() else []
-            hint = _suggest(target.name, near) or (
-                f"paths are relative to {self.root}; record the file or point to an existing one"
-            )
-            self.error((*path, "file"), f'audio file "{file}" does not exist', hint)
+        self.check_audio_file(file, (*path, "file"))
         return File(file)
+
+    def check_audio_file(self, file: str, path: PathKey) -> None:
+        """Report an audio file that is missing, a folder, or not a usable name."""
+        where = f"paths are relative to the configuration's folder ({display_path(self.root)})"
+        try:
+            target = (self.root / file).resolve()
+            if target.is_file():
+                return
+            if target.is_dir():
+                self.error(path, f'audio file "{file}" is a folder', f"{where}; name a file")
+                return
+            parent = target.parent
+            near = sorted(p.name for p in parent.iterdir()) if parent.is_dir() else []
+        except (OSError, ValueError):  # NUL bytes, unreadable folders, names too long
+            self.error(path, f'audio file "{file}" is not a usable file name',
+                       "write a path such as prompts/welcome.wav")
+            return
+        hint = _suggest(target.name, near) or (
+            f"{where}; record the file or point to an existing one"
+        )
+        self.error(path, f'audio file "{file}" does not exist', hint)
 
     def optional_prompt(self, raw: Any, path: PathKey) -> Prompt | None:
         return None if raw is None else self.prompt(raw, path)
@@ -129,7 +145,8 @@ class Parser:
         if "menu" in raw:
             return ToMenu(raw["menu"], path)
         if "user" in raw:
-            return ToUser(raw["user"], self.optional_route(raw.get("fallback"), (*path, "fallback")),
+            return ToUser(raw["user"],
+                          self.optional_route(raw.get("fallback"), (*path, "fallback")),
                           raw.get("mode", "bridge"), raw.get("ring_seconds"), path)
         if "department" in raw:
             return ToDepartment(raw["department"],
@@ -255,9 +272,13 @@ class Parser:
                 match = _RANGE_RE.match(text)
                 assert match is not None  # the schema's pattern guarantees the shape
                 h1, m1, h2, m2 = (int(g) for g in match.groups())
-                if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2):
-                    self.error(item_path, f'"{text}" is not a time of day',
-                               "hours run from 00:00 to 24:00, minutes from 00 to 59")
+                bad = [t for t, (h, m, last) in zip(text.split("-"), ((h1, m1, False),
+                                                                     (h2, m2, True)), strict=True)
+                       if h > 24 or m > 59 or (h == 24 and (m or not last))]
+                if bad:
+                    self.error(item_path, f'"{bad[0]}" in "{text}" is not a time of day',
+                               "hours run from 00:00 to 24:00 (24:00 only as an end), "
+                               "minutes from 00 to 59")
                     continue
                 start, end = h1 * 60 + m1, h2 * 60 + m2
                 if end <= start:
@@ -267,7 +288,7 @@ class Parser:
                     continue
                 ranges.append((start, end, i))
             ranges.sort()
-            for (s1, e1, i1), (s2, _e2, i2) in zip(ranges, ranges[1:], strict=False):
+            for (_s1, e1, i1), (s2, _e2, i2) in itertools.pairwise(ranges):
                 if s2 < e1:
                     self.error((*path, day, i2),
                                f'"{texts[i2]}" overlaps "{texts[i1]}" on {day}',

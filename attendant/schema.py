@@ -53,7 +53,10 @@ def schema() -> dict[str, Any]:
 @cache
 def validator() -> Validator:
     """A validator for the menu schema, built once (with end-anchored patterns, see below)."""
-    cls = validators.extend(Draft202012Validator, {"pattern": _pattern_keyword})
+    # types-jsonschema leaves extend() untyped; it returns a Validator class.
+    cls: type[Validator] = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator, {"pattern": _pattern_keyword}
+    )
     return cls(schema())
 
 
@@ -177,7 +180,8 @@ def _explain(error: ValidationError, sources: SourceMap) -> Iterator[Diagnostic]
                                  "expected form", _pattern_hint(path, error))
         return
     if validator_name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        yield sources.diag(path, f"{where} is {error.instance}: {error.message.split(' is ', 1)[-1]}",
+        limit = error.message.split(" is ", 1)[-1]
+        yield sources.diag(path, f"{where} is {error.instance}: {limit}",
                            "see docs/menu-language.md for the allowed range")
         return
     yield sources.diag(path, f"{where}: {error.message}", "see docs/menu-language.md")
@@ -281,7 +285,8 @@ def _explain_property_name(error: ValidationError, path: PathKey, where: str,
 
 
 def _article(kind: Any) -> str:
-    words = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
+    words = {"object": "a mapping", "array": "a list", "string": "text",
+             "integer": "a whole number",
              "number": "a number", "boolean": "true or false", "null": "empty"}
     if isinstance(kind, list):
         return " or ".join(words.get(str(k), str(k)) for k in kind)
@@ -289,7 +294,10 @@ def _article(kind: Any) -> str:
 
 
 def _pattern_hint(path: PathKey, error: ValidationError) -> str:
-    last = str(path[-2]) if len(path) >= 2 and isinstance(path[-1], int) else str(path[-1] if path else "")
+    if len(path) >= 2 and isinstance(path[-1], int):
+        last = str(path[-2])  # an item of a list: hints are keyed by the list's name
+    else:
+        last = str(path[-1]) if path else ""
     return _PATTERN_HINTS.get(last, f"it must match {error.validator_value}")
 
 

@@ -96,6 +96,7 @@ class Simulator:
                     note = " (interrupts the prompt)"
                 else:
                     self._finish_prompts()
+                    self._require_live()  # the prompt may have been the goodbye
                     note = " (after the prompt, which cannot be interrupted)"
             self._say(f"caller presses {key}{note}")
             before = self.state
@@ -133,6 +134,7 @@ class Simulator:
             raise SimulationError(f'unknown transfer outcome "{outcome}"; use one of '
                                   f"{', '.join(TRANSFER_OUTCOMES)}")
         self._finish_prompts()
+        self._require_live()
         if self.ringing is None:
             raise SimulationError("nothing is ringing: the caller is not being transferred")
         target = self.ringing

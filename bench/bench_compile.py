@@ -65,7 +65,8 @@ def main() -> None:
             t2 = time.perf_counter()
             result = compile_path(path)
             t3 = time.perf_counter()
-            assert not diags and result.flow is not None, result.errors[:3]
+            if diags or result.flow is None:
+                raise SystemExit(f"generated menu does not compile: {result.errors[:3]}")
             for name, value in (("load YAML", t1 - t0), ("schema check", t2 - t1),
                                 ("validate+compile (all phases)", t3 - t2)):
                 best[name] = min(best.get(name, value), value)
