@@ -6,7 +6,9 @@ The tree is small on purpose::
     ├── ConfigError                menu files are missing, unreadable or invalid;
     │                              carries every Diagnostic found
     ├── ScenarioError              a scenario file is malformed (file:line in the message)
-    └── SimulationError            a simulated caller step cannot be carried out
+    ├── SimulationError            a simulated caller step cannot be carried out
+    └── PromptError                a prompt cannot be rendered (engine, file, language);
+                                   carries the Diagnostic naming the menu file and line
 
 Each message says what to change, not only what went wrong.
 """
@@ -41,3 +43,11 @@ class ScenarioError(AttendantError):
 
 class SimulationError(AttendantError):
     """A simulated caller step does not make sense in the call's current state."""
+
+
+class PromptError(AttendantError):
+    """A prompt cannot be turned into audio; ``diagnostic`` says where it was asked for."""
+
+    def __init__(self, message: str, diagnostic: Diagnostic | None = None) -> None:
+        self.diagnostic = diagnostic
+        super().__init__(diagnostic.format() if diagnostic is not None else message)
