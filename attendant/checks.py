@@ -29,6 +29,7 @@ from attendant.model import (
     Menu,
     Operator,
     Prompt,
+    Repeat,
     Route,
     SetLanguage,
     ToAttendant,
@@ -158,6 +159,7 @@ class Checker:
             for route in attendant_routes(attendant):
                 self.target(route, languages)
             self.operator_available(attendant)
+            self.entry_loops(attendant)
             self.prompt_languages(attendant)
         self.directory()
         self.duplicate_extensions()
@@ -182,6 +184,13 @@ class Checker:
                 if name not in table:
                     self.error(route.path, f'{subject(route.path)} goes to unknown {label} '
                                            f'"{name}"', known(table, name))
+                elif isinstance(route, ToUser):
+                    user = self.c.users[name]
+                    if not getattr(user, "sip", None) and not getattr(user, "extension", None):
+                        self.warn(route.path, f'{subject(route.path)} transfers to user "{name}", '
+                                              "who has neither sip: nor extension:, so every "
+                                              "transfer to them fails over to the fallback",
+                                  f"add sip: (for example sip:{name}@pbx.example.com) to the user")
                 return
         if isinstance(route, ToExternal) and not number_allowed(route.number,
                                                                 self.c.external_numbers):
@@ -203,6 +212,20 @@ class Checker:
             self.error(route.path, f"{subject(route.path)} starts dial by extension, but no "
                                    "user or department has an extension",
                        "give users or departments an extension: in the directory")
+
+    def entry_loops(self, attendant: Attendant) -> None:
+        """A call that starts with announcements and then repeats, goes back or to main loops."""
+        starts = [attendant.business_hours, attendant.after_hours,
+                  *(h.flow for h in attendant.holidays)]
+        for start in starts:
+            route = start
+            while isinstance(route, Announce | SetLanguage):
+                route = route.then
+            if start is not None and isinstance(route, Repeat | Back | MainMenu):
+                self.error(start.path, f"{subject(start.path)} plays again for ever: calls that "
+                                       "start here never reach a menu, a person or a goodbye",
+                           "end the chain with then: {menu: ...}, a transfer, a voicemail box or "
+                           "disconnect")
 
     def operator_available(self, attendant: Attendant) -> None:
         if attendant.operator is not None:
@@ -233,9 +256,12 @@ class Checker:
             return
         missing = [lang for lang in attendant.languages if lang not in prompt.languages]
         if missing:
+            # Prompt.for_language falls back to the attendant's default language, then the first.
+            heard = (attendant.default_language if attendant.default_language in prompt.languages
+                     else prompt.languages[0])
             self.warn((*path, "prompt"),
-                      f"prompt has no {', '.join(missing)} version; those callers hear "
-                      f"{prompt.languages[0]}",
+                      f"prompt has no {', '.join(missing)} version; those callers hear the "
+                      f"{heard} one",
                       f"add {missing[0]}: to the prompt")
 
     def directory(self) -> None:
@@ -298,7 +324,7 @@ class Checker:
                       "add options:, or use an announcement action instead of a menu")
         for key in sorted(choices):
             longer = sorted(k for k in choices if k != key and k.startswith(key))
-            if longer and key in menu.options:
+            if longer and (key in menu.options or key in (menu.repeat_key, menu.back_key)):
                 self.warn((*menu.path, "options", key),
                           f'pressing "{key}" waits {menu.inter_digit_timeout:g} s for more keys, '
                           f'because "{longer[0]}" starts with it',
@@ -332,9 +358,14 @@ class Checker:
         return {m for m in out if m in self.c.menus}
 
     def reachable_from(self, attendant: Attendant) -> set[str]:
-        entries = self.entry_menus(attendant) & set(self.c.menus)
-        seen = set(entries)
-        todo = list(entries)
+        return self._closure(self.entry_menus(attendant) & set(self.c.menus),
+                             self.entry_menus(attendant))
+
+    def _closure(self, start: set[str], entries: set[str] | None = None) -> set[str]:
+        """Every menu reachable from ``start`` (``entries`` is where "main" leads)."""
+        entries = start if entries is None else entries
+        seen = set(start)
+        todo = list(start)
         while todo:
             for nxt in self.edges(self.c.menus[todo.pop()], entries):
                 if nxt not in seen:
@@ -346,11 +377,13 @@ class Checker:
         reached: set[str] = set()
         for attendant in self.c.attendants.values():
             reached |= self.reachable_from(attendant)
+        from_queues: set[str] = set()
         for queue in self.c.queues.values():
             for attr in ("on_overflow", "on_timeout", "on_no_agents"):
                 route = getattr(queue, attr)
                 if route is not None:
-                    reached |= {r.menu for r in walk(route) if isinstance(r, ToMenu)}
+                    from_queues |= {r.menu for r in walk(route) if isinstance(r, ToMenu)}
+        reached |= self._closure(from_queues & set(self.c.menus))
         for name, menu in self.c.menus.items():
             if name not in reached:
                 self.warn(menu.path, f'menu "{name}" is never reached',

@@ -318,7 +318,7 @@ def _dispatch(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say
         prompt = route.prompt or _system(flow, "dial_by_name")
         return _enter_entry(flow, state, Phase.NAME_ENTRY, route, prompt, preface)
     if isinstance(route, DialByExtension):
-        prompt = route.entry.prompt or _system(flow, "dial_by_extension")
+        prompt = route.entry.prompt or _system(flow, _extension_prompt_name(route.entry))
         return _enter_entry(flow, state, Phase.EXTENSION_ENTRY, route.entry, prompt, preface)
     if isinstance(route, ToVoicemail):
         return _voicemail(flow, state, route.box, preface)
@@ -330,6 +330,13 @@ def _dispatch(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say
                         outcome=f"queued in {route.queue}")
         return state, [*played, act.EnqueueCall(route.queue, route.priority)]
     return _transfer(flow, state, route, preface, depth)
+
+
+def _extension_prompt_name(entry: ExtensionEntry) -> str:
+    """Fixed-length entries need no terminator, so their default prompt does not ask for one."""
+    if entry.length is not None:
+        return "enter_extension"
+    return "dial_by_extension" if entry.terminator == "#" else "dial_by_extension_star"
 
 
 def _replay(flow: Flow, state: CallState, preface: tuple[act.Say, ...], depth: int) -> Result:
@@ -484,7 +491,7 @@ def _retry_entry(flow: Flow, state: CallState, preface: tuple[act.Say, ...]) -> 
         prompt = state.dial.prompt or _system(flow, "dial_by_name")
         return _enter_entry(flow, state, Phase.NAME_ENTRY, state.dial, prompt, preface)
     entry = state.dial if isinstance(state.dial, ExtensionEntry) else ExtensionEntry()
-    prompt = entry.prompt or _system(flow, "dial_by_extension")
+    prompt = entry.prompt or _system(flow, _extension_prompt_name(entry))
     return _enter_entry(flow, state, Phase.EXTENSION_ENTRY, entry, prompt, preface)
 
 
@@ -584,11 +591,11 @@ def _resolve(flow: Flow, state: CallState, final: bool) -> Result:
 
 
 def _announce_transfer(flow: Flow, state: CallState, target: Route,
-                       name: tuple[Fragment, ...] = ()) -> Result:
+                       name: act.Say | None = None) -> Result:
     """Say "transferring" (and whose name) before a transfer found by extension or name."""
     items = [_say(flow, state, _system(flow, "transferring"))]
-    if name:
-        items.append(act.Say("", state.language, name))
+    if name is not None:
+        items.append(name)
     state = state._replace(phase=Phase.ANNOUNCE)
     state, out = _play(state, tuple(items), barge_in=False)
     return state._replace(pending=target), out
@@ -632,21 +639,27 @@ def _resolve_entry(flow: Flow, state: CallState, final: bool) -> Result:
         target = _extension_owner(flow, state.buffer)
         if target is None:
             return _invalid(flow, state, "no_such_extension")
-        return _announce_transfer(flow, state, target, _name_of(flow, target))
+        return _announce_transfer(flow, state, target, _name_of(flow, state, target))
     if not final:
         return _timer(state, "digits", menu.inter_digit_timeout)
     return _search_names(flow, state)
 
 
-def _name_of(flow: Flow, target: Route) -> tuple[Fragment, ...]:
+def _name_of(flow: Flow, state: CallState, target: Route) -> act.Say | None:
+    """The person's (or department's) name as the caller should hear it, in their language.
+
+    Ids follow the directory's paths so the prompt builder can render names ahead of time.
+    """
     if isinstance(target, ToUser) and target.user in flow.users:
         user = flow.users[target.user]
         if user.name_prompt is not None:
-            return user.name_prompt.variants[0][1]
-        return (Text(user.name),)
+            return _say(flow, state, user.name_prompt)
+        return act.Say(f"directory.users.{user.key}.name", state.language, (Text(user.name, state.language),))
     if isinstance(target, ToDepartment) and target.department in flow.departments:
-        return (Text(flow.departments[target.department].name),)
-    return ()
+        dept = flow.departments[target.department]
+        return act.Say(f"directory.departments.{dept.key}.name", state.language,
+                       (Text(dept.name, state.language),))
+    return None
 
 
 def _search_names(flow: Flow, state: CallState) -> Result:
@@ -663,7 +676,7 @@ def _search_names(flow: Flow, state: CallState) -> Result:
         return _invalid(flow, state, "dial_by_name_no_match")
     if len(found) == 1:
         target = ToUser(found[0])
-        return _announce_transfer(flow, state, target, _name_of(flow, target))
+        return _announce_transfer(flow, state, target, _name_of(flow, state, target))
     if len(found) > dial.max_matches:
         # The letters typed so far are kept, so the caller can add more. ``candidates`` holds
         # the matches until a key is pressed: the same search again with nothing typed since
@@ -680,7 +693,9 @@ def _offer_candidates(flow: Flow, state: CallState, candidates: tuple[str, ...],
     items = list(preface)
     for number, key in enumerate(candidates, start=1):
         items.append(_say(flow, state, _system(flow, "for_person")))
-        items.append(act.Say("", state.language, _name_of(flow, ToUser(key))))
+        name = _name_of(flow, state, ToUser(key))
+        if name is not None:
+            items.append(name)
         items.append(_say(flow, state, _system(flow, "press")))
         items.append(act.Say("", state.language, (Digits(str(number), state.language),)))
     items.append(_say(flow, state, _system(flow, "star_to_retry")))
@@ -695,7 +710,7 @@ def _choose_candidate(flow: Flow, state: CallState, key: str) -> Result:
         return _enter_entry(flow, state, Phase.NAME_ENTRY, dial, prompt, ())
     if key.isdigit() and 1 <= int(key) <= len(state.candidates):
         target = ToUser(state.candidates[int(key) - 1])
-        return _announce_transfer(flow, state, target, _name_of(flow, target))
+        return _announce_transfer(flow, state, target, _name_of(flow, state, target))
     return _invalid(flow, state)
 
 

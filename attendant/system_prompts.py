@@ -46,6 +46,11 @@ _TEXT: dict[str, dict[str, str]] = {
                                        "Veuillez saisir plus de lettres."},
     "dial_by_extension": {"en-US": "Please enter the extension, then press pound.",
                           "fr-FR": "Veuillez composer le numéro de poste, puis appuyez sur dièse."},
+    "enter_extension": {"en-US": "Please enter the extension.",
+                        "fr-FR": "Veuillez composer le numéro de poste."},
+    "dial_by_extension_star": {"en-US": "Please enter the extension, then press star.",
+                               "fr-FR": "Veuillez composer le numéro de poste, puis appuyez "
+                                        "sur étoile."},
     "no_such_extension": {"en-US": "Sorry, there is no such extension.",
                           "fr-FR": "Désolé, ce numéro de poste n'existe pas."},
     "for_person": {"en-US": "For", "fr-FR": "Pour"},

@@ -16,6 +16,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
+from flow_surgery import announcement_then_main, language_then_main, with_entry
 
 from attendant import actions as act
 from attendant import compile_path
@@ -1164,13 +1165,14 @@ def test_synchronous_route_loop_ends_politely(build: Build) -> None:
           main:
             name: Loop Co
             timezone: Europe/Paris
-            business_hours: {language: en-US, then: main}
+            business_hours: {menu: unused}
         menus:
           unused:
             prompt: Never heard.
             options:
               "1": disconnect
         """)
+    flow = with_entry(flow, "main", language_then_main())
     call = Call(flow)
     actions = call.start()
     assert call.state.phase is Phase.GOODBYE
@@ -1185,13 +1187,14 @@ def test_announcement_that_returns_to_itself_never_raises(build: Build) -> None:
           main:
             name: Loop Co
             timezone: Europe/Paris
-            business_hours: {announcement: Hello, then: main}
+            business_hours: {menu: unused}
         menus:
           unused:
             prompt: Never heard.
             options:
               "1": disconnect
         """)
+    flow = with_entry(flow, "main", announcement_then_main("Hello"))
     call = Call(flow)
     call.start()
     for _ in range(50):

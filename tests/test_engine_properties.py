@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from flow_surgery import announcement_then_main, language_then_main, with_entry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -121,12 +122,12 @@ EDGE_FLOWS = {
           main:
             name: Loop Co
             timezone: Europe/Paris
-            business_hours: {announcement: Hello., then: main}
+            business_hours: {menu: unused}   # replaced below: the validator rejects loops
           second:
             name: Loop Two
             answers: ["2"]
             timezone: Europe/Paris
-            business_hours: {language: en-US, then: main}
+            business_hours: {menu: unused}   # replaced below
         menus:
           unused:
             prompt: Never heard.
@@ -149,6 +150,8 @@ def flows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Flow]:
         result = compile_path(path)
         assert result.flow is not None, "\n".join(d.format() for d in result.errors)
         out[name] = result.flow
+    loops = with_entry(out["edge-loops"], "main", announcement_then_main("Hello."))
+    out["edge-loops"] = with_entry(loops, "second", language_then_main())
     return out
 
 
