@@ -565,7 +565,7 @@ def _resolve(flow: Flow, state: CallState, final: bool) -> Result:
         number = buffer[:-1]
         target = _extension_owner(flow, number)
         if target is not None:
-            return _announce_transfer(flow, state, target)
+            return _announce_transfer(flow, state, target, _name_of(flow, state, target))
         if number in choices:
             return _run(flow, state, choices[number])
         return _invalid(flow, state, "no_such_extension")
@@ -586,7 +586,7 @@ def _resolve(flow: Flow, state: CallState, final: bool) -> Result:
     if is_extension:
         target = _extension_owner(flow, buffer)
         assert target is not None
-        return _announce_transfer(flow, state, target)
+        return _announce_transfer(flow, state, target, _name_of(flow, state, target))
     return _invalid(flow, state)
 
 
@@ -654,7 +654,8 @@ def _name_of(flow: Flow, state: CallState, target: Route) -> act.Say | None:
         user = flow.users[target.user]
         if user.name_prompt is not None:
             return _say(flow, state, user.name_prompt)
-        return act.Say(f"directory.users.{user.key}.name", state.language, (Text(user.name, state.language),))
+        return act.Say(f"directory.users.{user.key}.name", state.language,
+                       (Text(user.name, state.language),))
     if isinstance(target, ToDepartment) and target.department in flow.departments:
         dept = flow.departments[target.department]
         return act.Say(f"directory.departments.{dept.key}.name", state.language,

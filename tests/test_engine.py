@@ -632,7 +632,7 @@ def test_direct_extension_fixed_length(build: Build) -> None:
     assert call.state.phase is Phase.MENU
     actions = call.press("2")
     assert call.state.phase is Phase.ANNOUNCE
-    assert said(actions) == ["Please hold while I transfer your call."]
+    assert said(actions) == ["Please hold while I transfer your call.", "Bob Jones"]
     call.finish()
     assert [t.key for t in of_type(call.last, act.Transfer)] == ["bob"]
 
@@ -669,7 +669,7 @@ def test_direct_extension_pound_ends_an_ambiguous_number(build: Build) -> None:
     assert of_type(actions, act.StartTimer)[-1].name.startswith("digits:")
     actions = call.press("#")
     assert call.state.phase is Phase.ANNOUNCE
-    assert said(actions) == ["Please hold while I transfer your call."]
+    assert said(actions) == ["Please hold while I transfer your call.", "Cleo Short"]
     call.finish()
     assert [t.key for t in of_type(call.last, act.Transfer)] == ["cleo"]
 
