@@ -210,6 +210,10 @@ class Simulator:
         elif isinstance(action, act.Transfer):
             self.ringing = action
             where = ", ".join(action.destinations)
+            if len(action.destinations) > 1 and action.ring == "serial":
+                where += f" (one after another, {action.ring_seconds} s each)"
+            elif len(action.destinations) > 1:
+                where += f" (all at once, {action.ring_seconds} s)"
             how = "" if action.mode == "bridge" else " (blind transfer)"
             self.lines.append(f"{self._stamp()} transfer to {action.kind} {action.key} "
                               f"({action.display}){how}: ringing {where}")
