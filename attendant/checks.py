@@ -139,6 +139,7 @@ class Checker:
         self.c = config
         self.sources = sources
         self.diags: list[Diagnostic] = []
+        self._reachable: dict[str, set[str]] = {}
         self.languages = sorted({lang for a in config.attendants.values() for lang in a.languages})
 
     def error(self, path: PathKey, message: str, hint: str = "", *, at_key: bool = False) -> None:
@@ -358,8 +359,13 @@ class Checker:
         return {m for m in out if m in self.c.menus}
 
     def reachable_from(self, attendant: Attendant) -> set[str]:
-        return self._closure(self.entry_menus(attendant) & set(self.c.menus),
-                             self.entry_menus(attendant))
+        """Menus callers of ``attendant`` can reach (computed once per attendant)."""
+        cached = self._reachable.get(attendant.key)
+        if cached is None:
+            entries = self.entry_menus(attendant)
+            cached = self._closure(entries & set(self.c.menus), entries)
+            self._reachable[attendant.key] = cached
+        return cached
 
     def _closure(self, start: set[str], entries: set[str] | None = None) -> set[str]:
         """Every menu reachable from ``start`` (``entries`` is where "main" leads)."""
