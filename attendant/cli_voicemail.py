@@ -1,0 +1,112 @@
+"""``attendant voicemail``: list and export messages recorded by ``attendant serve``.
+
+The data folder is, in order: ``--data DIR``, ``$ATTENDANT_DATA``, or ``./var``
+(relative to the current directory, the same default ``attendant serve`` uses).
+The commands only read it: they never create a database, so a mistyped folder
+is reported instead of showing an empty list. Exit codes follow ``attendant``:
+0 ok, 1 an error (unknown message, missing data), 2 a wrong command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from attendant.storage import VoicemailStore
+
+#: Environment variable naming the data folder when ``--data`` is not given.
+DATA_ENV = "ATTENDANT_DATA"
+#: The data folder when neither ``--data`` nor ``$ATTENDANT_DATA`` is given.
+DEFAULT_DATA = Path("var")
+
+_data_option = click.option(
+    "--data", "data", type=click.Path(path_type=Path, file_okay=False), default=None,
+    help=f"data folder of attendant serve [default: ${DATA_ENV}, else ./var]")
+
+
+def data_dir(option: Path | None) -> Path:
+    """The data folder: ``--data``, else ``$ATTENDANT_DATA``, else ``./var``."""
+    if option is not None:
+        return option
+    env = os.environ.get(DATA_ENV, "").strip()
+    return Path(env) if env else DEFAULT_DATA
+
+
+def _open(option: Path | None) -> VoicemailStore:
+    # Imported here: `attendant --help` and the other commands need not load SQLite,
+    # prometheus-client and rich.
+    from attendant.storage import StorageError, VoicemailStore
+
+    try:
+        return VoicemailStore(data_dir(option), create=False)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group("voicemail")
+def voicemail() -> None:
+    """List and export voicemail messages recorded by attendant serve."""
+
+
+@voicemail.command("list")
+@click.option("--box", default=None, help="only this voicemail box")
+@click.option("--status", default=None,
+              help="only messages with this status: recording, new, read, archived or "
+                   "deleted [default: all but deleted]")
+@_data_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="table for people, json for scripts")
+def list_command(box: str | None, status: str | None, data: Path | None, fmt: str) -> None:
+    """List messages, oldest first."""
+    from attendant.storage import StorageError
+
+    with _open(data) as store:
+        try:
+            messages = store.list(box=box, status=status)
+        except StorageError as exc:
+            raise click.ClickException(str(exc)) from None
+    if fmt == "json":
+        click.echo(json.dumps([m.as_dict() for m in messages], indent=2, ensure_ascii=False))
+        return
+    if not messages:
+        click.echo("no voicemail messages" + (f" in box {box}" if box else "")
+                   + (f" with status {status}" if status else ""))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"{len(messages)} voicemail message(s)", title_justify="left")
+    for name in ("id", "box", "from", "received (UTC)", "length", "status", "notified",
+                 "flag"):
+        table.add_column(name, justify="right" if name in ("id", "length") else "left",
+                         no_wrap=name in ("id", "received (UTC)"))
+    for m in messages:
+        # Text(), not str: a caller id like "[bold]" must not be read as rich markup.
+        table.add_row(str(m.id), Text(m.box), Text(m.caller or "unknown"),
+                      f"{m.started_at:%Y-%m-%d %H:%M:%S}", f"{m.duration:.1f}s",
+                      m.status, "yes" if m.notified else "no", Text(m.flag or ""))
+    Console(width=max(100, Console().width)).print(table)
+
+
+@voicemail.command("export")
+@click.argument("message_id", metavar="ID", type=int)
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False),
+              default=Path(), show_default=True, help="folder to write the files to")
+@_data_option
+def export_command(message_id: int, out: Path, data: Path | None) -> None:
+    """Copy message ID's WAV file and a .json file of its details to --out."""
+    from attendant.storage import StorageError
+
+    with _open(data) as store:
+        try:
+            wav = store.export(message_id, out)
+        except StorageError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(str(wav))
+    click.echo(str(wav.with_suffix(".json")))

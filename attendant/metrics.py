@@ -1,0 +1,211 @@
+"""Prometheus metrics for ``attendant serve``, on a registry of their own.
+
+Each :class:`Metrics` owns a ``CollectorRegistry`` rather than using
+prometheus-client's global one, so tests (and a process embedding several
+endpoints) can create as many as they like without "duplicated timeseries" errors.
+
+Exported names (``namespace`` defaults to ``attendant``)::
+
+    attendant_active_calls                       gauge      calls in progress
+    attendant_calls_total{outcome}               counter    ended calls, by outcome label
+    attendant_transfers_total{result}            counter    transfer attempts, by result
+    attendant_voicemails_total{box}              counter    messages recorded, by box
+    attendant_dtmf_total                         counter    keys received
+    attendant_dtmf_to_action_seconds             histogram  key received → its actions carried out
+    attendant_call_setup_seconds                 histogram  INVITE received → call answered
+
+Label values are always from a small closed set: free-text outcomes from the
+engine (``"caller hung up in menu sales"``) go through :func:`outcome_label`,
+transfer reasons through :func:`transfer_label`, and box names are capped at
+``max_box_labels`` distinct values (any more count as ``other``), so a
+misbehaving adapter cannot create unbounded series.
+
+All methods are thread-safe (prometheus-client metrics are), so pjsip callbacks
+may call them directly.
+"""
+
+from __future__ import annotations
+
+import threading
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.exposition import generate_latest
+
+#: Every value the ``outcome`` label can take.
+OUTCOMES = ("answered_transfer", "queued", "voicemail", "caller_hangup", "disconnected",
+            "transfer_failed", "failed", "other")
+#: Every value the ``result`` label of transfers can take.
+TRANSFER_RESULTS = ("answered", "busy", "no_answer", "unreachable", "rejected", "failed")
+#: DTMF handling should take milliseconds; buckets from 1 ms to 2.5 s.
+DTMF_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+#: From INVITE to answer: tens of milliseconds to seconds (a slow prompt render).
+SETUP_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+# Prefixes of the engine's outcome strings (attendant.engine), in the order tested.
+_OUTCOME_PREFIXES = (
+    ("transferred to", "answered_transfer"),
+    ("queued in", "queued"),
+    ("voicemail left", "voicemail"),
+    ("caller hung up", "caller_hangup"),
+    ("transfer failed", "transfer_failed"),
+    ("gave up after", "transfer_failed"),
+    ("disconnected", "disconnected"),
+    ("goodbye", "disconnected"),
+    ("voicemail for", "disconnected"),
+    ("no operator", "failed"),
+    ("routing loop", "failed"),
+    ("unknown", "failed"),
+)
+
+
+def outcome_label(outcome: str) -> str:
+    """Map an engine outcome string (``CallState.outcome``) to one of :data:`OUTCOMES`.
+
+    A value that already is a label (``"failed"`` from an adapter, say) is kept.
+    """
+    text = outcome.strip().lower()
+    if text in OUTCOMES:
+        return text
+    for prefix, label in _OUTCOME_PREFIXES:
+        if text.startswith(prefix):
+            return label
+    return "other"
+
+
+def transfer_label(result: str | bool) -> str:
+    """Map a transfer result (``True``/``"answered"`` or a failure reason) to a label."""
+    if result is True:
+        return "answered"
+    text = str(result).strip().lower().replace("-", "_").replace(" ", "_")
+    return text if text in TRANSFER_RESULTS else "failed"
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes every few seconds would flood stderr; stay silent."""
+
+
+class Metrics:
+    """The metrics of one attendant process. See the module docstring for names.
+
+    Args:
+        namespace: prefix of every metric name.
+        max_box_labels: distinct ``box`` label values kept before counting as ``other``.
+    """
+
+    def __init__(self, namespace: str = "attendant", max_box_labels: int = 64) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._lock = threading.Lock()
+        self._active = 0
+        self._boxes: set[str] = set()
+        self._max_boxes = max_box_labels
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        reg = self.registry
+        self.active_calls = Gauge("active_calls", "Calls in progress.", namespace=namespace,
+                                  registry=reg)
+        self.calls = Counter("calls", "Calls ended, by outcome.", ["outcome"],
+                             namespace=namespace, registry=reg)
+        self.transfers = Counter("transfers", "Transfer attempts, by result.", ["result"],
+                                 namespace=namespace, registry=reg)
+        self.voicemails = Counter("voicemails", "Voicemail messages recorded, by box.", ["box"],
+                                  namespace=namespace, registry=reg)
+        self.dtmf = Counter("dtmf", "DTMF keys received.", namespace=namespace, registry=reg)
+        self.dtmf_to_action = Histogram(
+            "dtmf_to_action_seconds", "Time from a DTMF key to its actions being carried out.",
+            namespace=namespace, registry=reg, buckets=DTMF_BUCKETS)
+        self.call_setup = Histogram(
+            "call_setup_seconds", "Time from an incoming INVITE to the call being answered.",
+            namespace=namespace, registry=reg, buckets=SETUP_BUCKETS)
+        # Series that exist from the start read as 0 rather than missing, so rate() works.
+        for outcome in OUTCOMES:
+            self.calls.labels(outcome=outcome)
+        for result in TRANSFER_RESULTS:
+            self.transfers.labels(result=result)
+
+    # --- recording -------------------------------------------------------------------
+
+    def call_started(self) -> None:
+        """A call was answered: one more active call."""
+        with self._lock:
+            self._active += 1
+            self.active_calls.set(self._active)
+
+    def call_ended(self, outcome: str) -> str:
+        """A call ended; count it under its outcome label and return that label."""
+        label = outcome_label(outcome)
+        with self._lock:
+            # Never below zero, even if an adapter reports an end without a start.
+            self._active = max(0, self._active - 1)
+            self.active_calls.set(self._active)
+        self.calls.labels(outcome=label).inc()
+        return label
+
+    def observe_call_setup(self, seconds: float) -> None:
+        """INVITE to answer took ``seconds``."""
+        self.call_setup.observe(max(0.0, seconds))
+
+    def transfer_result(self, result: str | bool) -> str:
+        """Count a transfer attempt's result; return the label used."""
+        label = transfer_label(result)
+        self.transfers.labels(result=label).inc()
+        return label
+
+    def voicemail_recorded(self, box: str) -> None:
+        """Count one message left in ``box``."""
+        with self._lock:
+            if box not in self._boxes and len(self._boxes) < self._max_boxes:
+                self._boxes.add(box)
+            label = box if box in self._boxes else "other"
+        self.voicemails.labels(box=label).inc()
+
+    def dtmf_received(self, seconds_to_action: float | None = None) -> None:
+        """Count a key, and how long until its actions were carried out, when known."""
+        self.dtmf.inc()
+        if seconds_to_action is not None:
+            self.dtmf_to_action.observe(max(0.0, seconds_to_action))
+
+    # --- exporting -------------------------------------------------------------------
+
+    def render(self) -> bytes:
+        """The current metrics in the Prometheus text format."""
+        return generate_latest(self.registry)
+
+    def serve_http(self, addr: str = "127.0.0.1", port: int = 0) -> int:
+        """Serve ``/metrics`` on ``addr:port`` in a daemon thread; return the bound port.
+
+        ``port=0`` picks a free port. The default address is loopback: exposing
+        metrics beyond the host is a deliberate choice (``addr="0.0.0.0"``).
+
+        Raises:
+            RuntimeError: already serving.
+            OSError: the address cannot be bound.
+        """
+        with self._lock:
+            if self._server is not None:
+                raise RuntimeError("metrics are already being served; call stop_http() first")
+            server = make_server(addr, port, make_wsgi_app(self.registry),
+                                 server_class=_Server, handler_class=_QuietHandler)
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                                      name="attendant-metrics", daemon=True)
+            thread.start()
+            self._server, self._thread = server, thread
+            return int(server.server_port)
+
+    def stop_http(self, timeout: float = 5.0) -> None:
+        """Stop the HTTP exporter and close its socket. Idempotent."""
+        with self._lock:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout)

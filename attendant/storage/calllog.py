@@ -1,0 +1,315 @@
+"""The call log: one JSON line per engine step, and one SQLite row per call.
+
+Files under ``root`` (see docs/voicemail-and-logs.md for every field)::
+
+    root/calls.jsonl      append-only; a "start" line, one "step" line per engine step,
+                          an "end" line; each line is written and flushed before the
+                          method returns, so killing the process loses nothing already
+                          logged; fsynced every ``fsync_interval`` seconds and on close
+    root/calls.sqlite3    table ``calls``: one row per call, inserted on start, updated
+                          on every step (count, last menu) and on end (WAL mode)
+
+The adapter calls :meth:`CallLog.call_started` when it answers,
+:meth:`CallLog.record_step` after every ``engine.step`` with the event it fed,
+the resulting state and actions, and :meth:`CallLog.call_ended` when the call
+is gone. At startup :meth:`CallLog.recover` closes rows a crash left open;
+on SIGTERM the shutdown path calls :meth:`CallLog.close` (idempotent).
+
+Thread safety: one re-entrant lock guards the file and the connection, so
+lines from concurrent calls never interleave and line order is commit order.
+Prefer calling :meth:`close` from the shutdown path over from inside a signal
+handler: a handler that interrupts a write on the same thread can only close
+the log under it (the interrupted line is still flushed; the write then raises).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from attendant import actions as act
+from attendant.engine import CallState
+from attendant.events import (
+    CallStarted,
+    Digit,
+    Event,
+    PromptFinished,
+    RecordingFinished,
+    TimerFired,
+    TransferResult,
+)
+from attendant.metrics import outcome_label
+from attendant.storage._common import (
+    StorageError,
+    connect,
+    iso,
+    parse_iso,
+    to_utc,
+    transaction,
+    utc_now,
+)
+
+JSONL_NAME = "calls.jsonl"
+DB_NAME = "calls.sqlite3"
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    call_id      TEXT PRIMARY KEY,
+    caller       TEXT NOT NULL DEFAULT '',
+    called       TEXT NOT NULL DEFAULT '',
+    attendant    TEXT NOT NULL DEFAULT '',
+    started_at   TEXT NOT NULL,
+    ended_at     TEXT,
+    last_step_at TEXT,
+    outcome      TEXT NOT NULL DEFAULT '',
+    outcome_kind TEXT NOT NULL DEFAULT '',
+    steps        INTEGER NOT NULL DEFAULT 0,
+    last_menu    TEXT,
+    last_phase   TEXT
+);
+CREATE INDEX IF NOT EXISTS calls_started ON calls (started_at);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One call as summarised in ``calls.sqlite3``."""
+
+    call_id: str
+    caller: str
+    called: str
+    attendant: str
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: str
+    outcome_kind: str
+    steps: int
+    last_menu: str | None
+    last_phase: str | None
+
+
+def action_name(action: act.Action) -> str:
+    """A short, human-readable name for an action, as written in the log."""
+    if isinstance(action, act.Play):
+        return f"Play({','.join(s.prompt_id or '-' for s in action.items)})"
+    if isinstance(action, act.StartTimer):
+        return f"StartTimer({action.name},{action.seconds:g}s)"
+    if isinstance(action, act.CancelTimer):
+        return f"CancelTimer({action.name})"
+    if isinstance(action, act.Transfer):
+        return f"Transfer({action.kind}:{action.key})"
+    if isinstance(action, act.EnqueueCall):
+        return f"EnqueueCall({action.queue})"
+    if isinstance(action, act.RecordVoicemail):
+        return f"RecordVoicemail({action.box},{action.max_seconds}s)"
+    if isinstance(action, act.Disconnect):
+        return f"Disconnect({action.reason})"
+    return type(action).__name__
+
+
+def _event_detail(event: Event) -> str | None:
+    if isinstance(event, Digit):
+        return event.key
+    if isinstance(event, TimerFired):
+        return event.name
+    if isinstance(event, PromptFinished):
+        return str(event.token)
+    if isinstance(event, TransferResult):
+        return "answered" if event.answered else (event.reason or "failed")
+    if isinstance(event, RecordingFinished):
+        return f"{event.seconds:g}s"
+    if isinstance(event, CallStarted):
+        return event.called or None
+    return None
+
+
+class CallLog:
+    """The JSON-lines log and per-call SQLite summary under ``root``.
+
+    Args:
+        root: data folder (created if missing).
+        fsync_interval: at most this many seconds between fsyncs of ``calls.jsonl``
+            while steps are being written (flushes happen on every line regardless).
+    """
+
+    def __init__(self, root: Path, *, fsync_interval: float = 1.0) -> None:
+        self.root = Path(root)
+        self.jsonl_path = self.root / JSONL_NAME
+        self.db_path = self.root / DB_NAME
+        self.fsync_interval = fsync_interval
+        self._lock = threading.RLock()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            # buffering=1 is line buffering; we still flush explicitly after each line.
+            self._file: IO[str] | None = self.jsonl_path.open("a", encoding="utf-8",
+                                                              buffering=1)
+        except OSError as exc:
+            raise StorageError(f"cannot open the call log {self.jsonl_path}: {exc}") from exc
+        self._conn: sqlite3.Connection | None = connect(self.db_path, synchronous="NORMAL")
+        self._conn.executescript(_SCHEMA + f"PRAGMA user_version={_SCHEMA_VERSION};")
+        self._last_sync = time.monotonic()
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _open(self) -> tuple[IO[str], sqlite3.Connection]:
+        if self._file is None or self._conn is None:
+            raise StorageError(f"the call log at {self.root} is closed")
+        return self._file, self._conn
+
+    def _append(self, record: dict[str, Any]) -> None:
+        """Write one line and flush it to the OS; fsync when the interval has passed."""
+        file, _ = self._open()
+        file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        file.flush()
+        if time.monotonic() - self._last_sync >= self.fsync_interval:
+            os.fsync(file.fileno())
+            self._last_sync = time.monotonic()
+
+    @staticmethod
+    def _check_id(call_id: str) -> None:
+        if not isinstance(call_id, str) or not call_id:
+            raise StorageError(f"call_id must be a non-empty string, not {call_id!r}")
+
+    def sync(self) -> None:
+        """fsync ``calls.jsonl`` now (``serve`` may call this from a periodic timer)."""
+        with self._lock:
+            file, _ = self._open()
+            file.flush()
+            os.fsync(file.fileno())
+            self._last_sync = time.monotonic()
+
+    def close(self) -> None:
+        """Flush, fsync and close both files. Idempotent; safe on the SIGTERM path."""
+        with self._lock:
+            file, conn = self._file, self._conn
+            self._file = self._conn = None
+            if file is not None:
+                try:
+                    file.flush()
+                    os.fsync(file.fileno())
+                finally:
+                    file.close()
+            if conn is not None:
+                conn.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has been called."""
+        return self._file is None
+
+    def __enter__(self) -> CallLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing --------------------------------------------------------------------
+
+    def call_started(self, call_id: str, caller: str = "", called: str = "",
+                     attendant: str = "", started_at: datetime | None = None) -> None:
+        """Log a call being answered and create its row.
+
+        Raises:
+            StorageError: empty ``call_id``, naive ``started_at``, or the log is closed.
+        """
+        self._check_id(call_id)
+        at = to_utc(started_at, "started_at") if started_at is not None else utc_now()
+        with self._lock:
+            _, conn = self._open()
+            self._append({"ts": iso(at), "type": "start", "call_id": call_id,
+                          "caller": caller, "called": called, "attendant": attendant})
+            with transaction(conn):
+                conn.execute(
+                    "INSERT INTO calls (call_id, caller, called, attendant, started_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (call_id) DO UPDATE SET "
+                    "caller = excluded.caller, called = excluded.called, "
+                    "attendant = excluded.attendant, started_at = excluded.started_at",
+                    (call_id, caller, called, attendant, iso(at)))
+
+    def record_step(self, call_id: str, event: Event, state: CallState,
+                    actions: Sequence[act.Action], at: datetime | None = None) -> None:
+        """Log one engine step: the event fed, the state and actions ``step`` returned.
+
+        The line is flushed before this returns. A step for a call never started
+        still gets a row (so nothing is dropped when an adapter forgets).
+        """
+        self._check_id(call_id)
+        when = to_utc(at, "at") if at is not None else utc_now()
+        record = {
+            "ts": iso(when), "type": "step", "call_id": call_id,
+            "event": type(event).__name__, "detail": _event_detail(event),
+            "digit": event.key if isinstance(event, Digit) else None,
+            "phase": state.phase.value, "menu": state.menu, "buffer": state.buffer,
+            "actions": [action_name(a) for a in actions], "outcome": state.outcome,
+        }
+        with self._lock:
+            _, conn = self._open()
+            self._append(record)
+            with transaction(conn):
+                conn.execute(
+                    "INSERT INTO calls (call_id, caller, attendant, started_at, last_step_at, "
+                    "steps, last_menu, last_phase, outcome) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?) "
+                    "ON CONFLICT (call_id) DO UPDATE SET steps = steps + 1, "
+                    "last_step_at = excluded.last_step_at, "
+                    "last_menu = coalesce(excluded.last_menu, last_menu), "
+                    "last_phase = excluded.last_phase, "
+                    "attendant = CASE WHEN excluded.attendant != '' THEN excluded.attendant "
+                    "ELSE attendant END, "
+                    "outcome = CASE WHEN ended_at IS NULL THEN excluded.outcome ELSE outcome END",
+                    (call_id, state.caller, state.attendant, iso(when), iso(when), state.menu,
+                     state.phase.value, state.outcome))
+
+    def call_ended(self, call_id: str, outcome: str, ended_at: datetime | None = None) -> None:
+        """Log the end of a call with its outcome (``CallState.outcome``) and close its row."""
+        self._check_id(call_id)
+        at = to_utc(ended_at, "ended_at") if ended_at is not None else utc_now()
+        kind = outcome_label(outcome)
+        with self._lock:
+            _, conn = self._open()
+            self._append({"ts": iso(at), "type": "end", "call_id": call_id,
+                          "outcome": outcome, "outcome_kind": kind})
+            with transaction(conn):
+                conn.execute(
+                    "INSERT INTO calls (call_id, started_at, ended_at, outcome, outcome_kind) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (call_id) DO UPDATE SET "
+                    "ended_at = excluded.ended_at, outcome = excluded.outcome, "
+                    "outcome_kind = excluded.outcome_kind",
+                    (call_id, iso(at), iso(at), outcome, kind))
+
+    def recover(self, outcome: str = "interrupted: attendant stopped during the call") -> int:
+        """Close rows a crash left open (no ``ended_at``); return how many.
+
+        Call at startup, before taking calls. The end time is the call's last step.
+        """
+        with self._lock:
+            _, conn = self._open()
+            with transaction(conn):
+                cur = conn.execute(
+                    "UPDATE calls SET ended_at = coalesce(last_step_at, started_at), "
+                    "outcome = ?, outcome_kind = 'failed' WHERE ended_at IS NULL", (outcome,))
+            return cur.rowcount
+
+    # --- reading --------------------------------------------------------------------
+
+    def recent(self, limit: int = 20) -> list[CallRecord]:
+        """The ``limit`` most recently started calls, newest first."""
+        if not isinstance(limit, int) or limit < 1:
+            raise StorageError(f"limit must be a positive integer, not {limit!r}")
+        with self._lock:
+            _, conn = self._open()
+            rows = conn.execute("SELECT * FROM calls ORDER BY started_at DESC, rowid DESC "
+                                "LIMIT ?", (limit,)).fetchall()
+        return [CallRecord(
+            call_id=r["call_id"], caller=r["caller"], called=r["called"],
+            attendant=r["attendant"], started_at=parse_iso(r["started_at"]),
+            ended_at=parse_iso(r["ended_at"]) if r["ended_at"] else None,
+            outcome=r["outcome"], outcome_kind=r["outcome_kind"], steps=r["steps"],
+            last_menu=r["last_menu"], last_phase=r["last_phase"]) for r in rows]

@@ -1,0 +1,435 @@
+"""The voicemail store: recorded messages on disk, their metadata in SQLite.
+
+Layout under ``root`` (see docs/voicemail-and-logs.md)::
+
+    root/voicemail.sqlite3                          messages + notification outbox (WAL)
+    root/messages/<box>/<YYYYmmdd-HHMMSS>-<id>.wav  one file per message (UTC start time)
+
+Life of a message, as ``attendant serve`` drives it:
+
+1. ``RecordVoicemail`` → :meth:`VoicemailStore.begin` inserts a row with status
+   ``recording`` *before* any audio exists, and returns the path the recorder
+   must write to. A crash from here on leaves a row that :meth:`recover` finds.
+2. ``#``, the maximum length or the caller hanging up → the adapter destroys the
+   pjsua2 recorder, then calls :meth:`finish` (off the pjsip thread: it may block
+   for ``settle_timeout`` seconds). ``finish`` waits for the file to stop changing,
+   repairs the WAV header if the recorder did not complete it
+   (:mod:`attendant.storage.wavfile`), measures the audio and sets status ``new``.
+   Nothing is ever discarded: a message shorter than ``min_seconds`` is kept with
+   ``flag="short"``; a missing or unreadable file keeps its row with a flag and error.
+3. At startup, :meth:`recover` finishes every row a crash left ``recording``.
+
+Thread safety: one SQLite connection behind a re-entrant lock, so any thread
+(pjsip callbacks, the notifier's worker) may call any method. Two ``finish``
+calls for the same recording (a ``#`` racing a hang-up) are serialised and
+the second returns the first one's result.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import re
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from attendant.storage._common import (
+    StorageError,
+    connect,
+    iso,
+    parse_iso,
+    to_utc,
+    transaction,
+    utc_now,
+)
+from attendant.storage.wavfile import WavError, header_complete, repair
+
+#: Statuses :meth:`VoicemailStore.mark` may set. ``recording`` is set only by ``begin``.
+#: ``deleted`` hides a message from the default listing but keeps its file.
+STATUSES = ("new", "read", "archived", "deleted")
+ALL_STATUSES = ("recording", *STATUSES)
+#: Same rule as voicemail box names in the menu language (schema ``$defs/name``):
+#: the name becomes a folder, so no slashes, no leading dot.
+BOX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+DB_NAME = "voicemail.sqlite3"
+MESSAGES_DIR = "messages"
+_SCHEMA_VERSION = 1
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS messages (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    box        TEXT    NOT NULL,
+    caller     TEXT    NOT NULL,
+    call_id    TEXT    NOT NULL,
+    started_at TEXT    NOT NULL,
+    ended_at   TEXT,
+    duration   REAL    NOT NULL DEFAULT 0,
+    path       TEXT    NOT NULL,
+    status     TEXT    NOT NULL CHECK (status IN {ALL_STATUSES!r}),
+    reason     TEXT,
+    flag       TEXT,
+    error      TEXT,
+    notified   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS messages_box_status ON messages (box, status);
+"""
+
+
+class MessageNotFound(StorageError):
+    """No message has this id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A message being recorded: the recorder writes audio to ``path``."""
+
+    id: int
+    box: str
+    caller: str
+    call_id: str
+    started_at: datetime
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One voicemail message as stored.
+
+    ``flag`` is ``None`` for a normal message, else ``short`` (less than the store's
+    ``min_seconds`` of audio), ``missing`` (the recorder wrote no file) or
+    ``unreadable`` (not a WAV file we could repair; ``error`` says why).
+    """
+
+    id: int
+    box: str
+    caller: str
+    call_id: str
+    started_at: datetime
+    duration: float
+    path: Path
+    status: str
+    notified: bool
+    ended_at: datetime | None = None
+    reason: str | None = None
+    flag: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (times in ISO 8601 UTC, the path as a string)."""
+        out = asdict(self)
+        out["started_at"] = iso(self.started_at)
+        out["ended_at"] = iso(self.ended_at) if self.ended_at else None
+        out["path"] = str(self.path)
+        return out
+
+
+class VoicemailStore:
+    """Voicemail messages under ``root``; see the module docstring.
+
+    Args:
+        root: data folder; created unless ``create`` is false.
+        create: when false, a missing database is a :class:`StorageError` (the CLI
+            uses this so a mistyped ``--data`` is reported, not silently created).
+        settle_timeout: longest :meth:`finish` waits for the recorder to finalise the file.
+        quiet_period: how long a complete file must stay unchanged to count as final.
+        min_seconds: messages shorter than this are flagged ``short`` (still kept).
+    """
+
+    def __init__(self, root: Path, *, create: bool = True, settle_timeout: float = 2.0,
+                 quiet_period: float = 0.25, min_seconds: float = 0.5) -> None:
+        self.root = Path(root)
+        self.db_path = self.root / DB_NAME
+        self.messages_dir = self.root / MESSAGES_DIR
+        self.settle_timeout = settle_timeout
+        self.quiet_period = quiet_period
+        self.min_seconds = min_seconds
+        if not create and not self.db_path.is_file():
+            raise StorageError(f"no voicemail database at {self.db_path}; point --data (or "
+                               "$ATTENDANT_DATA) at the folder attendant serve writes to")
+        try:
+            self.messages_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create {self.messages_dir}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._finishing: dict[int, threading.Lock] = {}
+        self._conn: sqlite3.Connection | None = connect(self.db_path, synchronous="FULL")
+        self._migrate()
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._lock:
+            conn = self._connection()
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > _SCHEMA_VERSION:
+                raise StorageError(f"{self.db_path} was written by a newer attendant (schema "
+                                   f"{version}, this one knows {_SCHEMA_VERSION}); upgrade")
+            conn.executescript(_SCHEMA + f"PRAGMA user_version={_SCHEMA_VERSION};")
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StorageError(f"the voicemail store at {self.root} is closed")
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Hold the store's lock and run one SQLite transaction.
+
+        For :mod:`attendant.notify`, which keeps its outbox in this database; do no
+        network I/O inside it.
+        """
+        with self._lock, transaction(self._connection()) as conn:
+            yield conn
+
+    def close(self) -> None:
+        """Close the database. Idempotent; later calls to other methods raise."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> VoicemailStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _row(self, message_id: int) -> sqlite3.Row:
+        with self._lock:
+            row = self._connection().execute("SELECT * FROM messages WHERE id = ?",
+                                             (message_id,)).fetchone()
+        if row is None:
+            raise MessageNotFound(f"no voicemail message with id {message_id}; "
+                                  "`attendant voicemail list` shows the ids")
+        return row  # type: ignore[no-any-return]
+
+    def _message(self, row: sqlite3.Row) -> Message:
+        return Message(
+            id=row["id"], box=row["box"], caller=row["caller"], call_id=row["call_id"],
+            started_at=parse_iso(row["started_at"]), duration=row["duration"],
+            path=self.root / row["path"], status=row["status"], notified=bool(row["notified"]),
+            ended_at=parse_iso(row["ended_at"]) if row["ended_at"] else None,
+            reason=row["reason"], flag=row["flag"], error=row["error"])
+
+    # --- recording ----------------------------------------------------------------------
+
+    def begin(self, box: str, caller: str, call_id: str,
+              started_at: datetime | None = None) -> Recording:
+        """Register a message about to be recorded; the recorder writes to ``.path``.
+
+        Args:
+            box: voicemail box key (letters, digits, ``_.-``; it names a folder).
+            caller: the caller's number or SIP URI, as shown to the box owners.
+            call_id: the call's id, to join with the call log.
+            started_at: timezone-aware start time; default now.
+
+        Raises:
+            StorageError: a bad box name, a naive ``started_at``, or a disk/database error.
+        """
+        if not isinstance(box, str) or not BOX_NAME.fullmatch(box):
+            raise StorageError(f"voicemail box name {box!r} is not valid: use letters, digits, "
+                               "'_', '.' and '-', starting with a letter or digit")
+        if not isinstance(caller, str) or not isinstance(call_id, str):
+            raise StorageError("caller and call_id must be strings")
+        start = to_utc(started_at, "started_at") if started_at is not None else utc_now()
+        folder = self.messages_dir / box
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create {folder}: {exc}") from exc
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO messages (box, caller, call_id, started_at, path, status) "
+                "VALUES (?, ?, ?, ?, '', 'recording')", (box, caller, call_id, iso(start)))
+            message_id = cur.lastrowid
+            assert message_id is not None
+            rel = f"{MESSAGES_DIR}/{box}/{start:%Y%m%d-%H%M%S}-{message_id}.wav"
+            conn.execute("UPDATE messages SET path = ? WHERE id = ?", (rel, message_id))
+        return Recording(message_id, box, caller, call_id, start, self.root / rel)
+
+    def finish(self, recording_id: int, reason: str) -> Message:
+        """Finalise a recording: settle, repair, measure, and set status ``new``.
+
+        Call it after destroying the recorder; it blocks up to ``settle_timeout``
+        while the recorder finishes writing the header. Calling it again for a
+        finished message returns that message unchanged.
+
+        Args:
+            recording_id: :attr:`Recording.id`.
+            reason: why recording stopped: ``hash``, ``max_length``, ``hangup``,
+                ``recorder_stopped``, ``recovered``... (free text, kept in the row).
+
+        Raises:
+            MessageNotFound: unknown id.
+            StorageError: an empty reason, or a database error.
+        """
+        return self._finish(recording_id, reason, settle=True)
+
+    def _finish(self, recording_id: int, reason: str, *, settle: bool) -> Message:
+        if not isinstance(reason, str) or not reason.strip():
+            raise StorageError("finish() needs a reason such as 'hash', 'max_length' or "
+                               "'hangup'")
+        with self._lock:
+            gate = self._finishing.setdefault(recording_id, threading.Lock())
+        with gate:
+            row = self._row(recording_id)
+            if row["status"] != "recording":
+                return self._message(row)
+            path = self.root / row["path"]
+            if settle:
+                self._settle(path)
+            duration, flag, error = self._measure(path)
+            with self.transaction() as conn:
+                conn.execute(
+                    "UPDATE messages SET status = 'new', ended_at = ?, duration = ?, "
+                    "reason = ?, flag = ?, error = ? WHERE id = ?",
+                    (iso(utc_now()), duration, reason.strip(), flag, error, recording_id))
+            message = self._message(self._row(recording_id))
+        with self._lock:
+            self._finishing.pop(recording_id, None)
+        return message
+
+    def _settle(self, path: Path) -> None:
+        """Wait until the file is complete and unchanged for ``quiet_period``, or time out."""
+        deadline = time.monotonic() + self.settle_timeout
+        last: tuple[int, int] | None = None
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            try:
+                st = path.stat()
+                seen: tuple[int, int] | None = (st.st_size, st.st_mtime_ns)
+            except FileNotFoundError:
+                seen = None
+            now = time.monotonic()
+            if seen != last:
+                last, quiet_since = seen, now
+            elif seen is not None and now - quiet_since >= self.quiet_period \
+                    and header_complete(path):
+                return
+            time.sleep(min(0.05, self.quiet_period / 2 or 0.01))
+
+    def _measure(self, path: Path) -> tuple[float, str | None, str | None]:
+        if not path.exists():
+            return 0.0, "missing", f"the recorder wrote no file at {path}"
+        try:
+            info = repair(path)
+        except WavError as exc:
+            return 0.0, "unreadable", str(exc)
+        except OSError as exc:
+            return 0.0, "unreadable", f"{path}: {exc}"
+        flag = "short" if info.duration < self.min_seconds else None
+        return info.duration, flag, None
+
+    def recover(self) -> builtins.list[Message]:
+        """Finish every message a crash left ``recording``; return them.
+
+        Call once at startup, before taking calls (no recorder can be writing then,
+        so there is no settling wait). The caller should notify the box owners of
+        the returned messages like any other.
+        """
+        with self._lock:
+            ids = [r[0] for r in self._connection().execute(
+                "SELECT id FROM messages WHERE status = 'recording' ORDER BY id")]
+        return [self._finish(i, "recovered", settle=False) for i in ids]
+
+    # --- reading and managing -------------------------------------------------------------
+
+    def get(self, message_id: int) -> Message:
+        """The message with this id. Raises :class:`MessageNotFound`."""
+        return self._message(self._row(message_id))
+
+    def list(self, box: str | None = None, status: str | None = None) -> builtins.list[Message]:
+        """Messages, oldest first, optionally for one box and/or one status.
+
+        Without ``status``, ``deleted`` messages are left out; ask for them by name.
+        """
+        if status is not None and status not in ALL_STATUSES:
+            raise StorageError(f"unknown status {status!r}; use one of "
+                               f"{', '.join(ALL_STATUSES)}")
+        sql = "SELECT * FROM messages WHERE 1=1"
+        args: builtins.list[str] = []
+        if box is not None:
+            sql += " AND box = ?"
+            args.append(box)
+        if status is not None:
+            sql += " AND status = ?"
+            args.append(status)
+        else:
+            sql += " AND status != 'deleted'"
+        with self._lock:
+            rows = self._connection().execute(sql + " ORDER BY id", args).fetchall()
+        return [self._message(r) for r in rows]
+
+    def mark(self, message_id: int, status: str) -> Message:
+        """Set a finished message's status (``new``, ``read``, ``archived``, ``deleted``).
+
+        ``deleted`` keeps the file; nothing here removes audio.
+        """
+        if status not in STATUSES:
+            raise StorageError(f"cannot mark a message {status!r}; use one of "
+                               f"{', '.join(STATUSES)}")
+        with self.transaction() as conn:
+            row = conn.execute("SELECT status FROM messages WHERE id = ?",
+                               (message_id,)).fetchone()
+            if row is None:
+                raise MessageNotFound(f"no voicemail message with id {message_id}")
+            if row[0] == "recording":
+                raise StorageError(f"message {message_id} is still being recorded")
+            conn.execute("UPDATE messages SET status = ? WHERE id = ?", (status, message_id))
+        return self.get(message_id)
+
+    def set_notified(self, message_id: int, notified: bool = True) -> None:
+        """Record that the box owners were (or were not) told about a message."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE messages SET notified = ? WHERE id = ?",
+                         (int(notified), message_id))
+
+    def export(self, message_id: int, dest_dir: Path) -> Path:
+        """Copy a message's WAV to ``dest_dir`` with a ``.json`` sidecar; return the WAV path.
+
+        Files are named ``<box>-<YYYYmmdd-HHMMSS>-<id>.wav/.json``; each is written to a
+        temporary name and renamed, so an interrupted export leaves no half file.
+
+        Raises:
+            MessageNotFound: unknown id.
+            StorageError: still recording, the audio file is missing, or a write error.
+        """
+        message = self.get(message_id)
+        if message.status == "recording":
+            raise StorageError(f"message {message_id} is still being recorded; export it "
+                               "after it finishes")
+        if not message.path.is_file():
+            raise StorageError(f"the audio of message {message_id} is missing: "
+                               f"{message.path} does not exist")
+        dest = Path(dest_dir)
+        stem = f"{message.box}-{message.path.stem}"
+        wav, sidecar = dest / f"{stem}.wav", dest / f"{stem}.json"
+        try:
+            dest.mkdir(parents=True, exist_ok=True)
+            _atomic_copy(message.path, wav)
+            _atomic_write(sidecar, json.dumps(message.as_dict() | {"path": wav.name},
+                                              indent=2, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise StorageError(f"cannot export message {message_id} to {dest}: {exc}") from exc
+        return wav
+
+
+def _atomic_copy(src: Path, dst: Path) -> None:
+    tmp = dst.with_name(dst.name + ".part")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def _atomic_write(dst: Path, text: str) -> None:
+    tmp = dst.with_name(dst.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, dst)

@@ -1,0 +1,195 @@
+"""The call log: JSON lines flushed per step, a SQLite row per call, concurrent writers."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from attendant import actions as act
+from attendant.compiler import load_flow
+from attendant.engine import CallState, Phase, initial_state, step
+from attendant.events import CallStarted, Digit, Hangup, PromptFinished
+from attendant.storage import CallLog, StorageError, action_name
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
+
+
+def lines_of(path: Path) -> list[dict]:
+    # A separate handle, as another process (tail -f, a log shipper) would read it.
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+@pytest.fixture
+def log(tmp_path: Path):
+    calllog = CallLog(tmp_path)
+    yield calllog
+    calllog.close()
+
+
+def test_each_step_is_on_disk_before_record_step_returns(log: CallLog) -> None:
+    log.call_started("c1", caller="+15551234567", called="100", attendant="main", started_at=T0)
+    assert lines_of(log.jsonl_path)[0] == {
+        "ts": "2026-03-14T09:00:00.000Z", "type": "start", "call_id": "c1",
+        "caller": "+15551234567", "called": "100", "attendant": "main"}
+    state = CallState(phase=Phase.MENU, attendant="main", menu="welcome", buffer="1",
+                      outcome="")
+    log.record_step("c1", Digit("1"), state, [act.StopPlayback(), act.StartTimer("digits:3", 2)],
+                    at=T0)
+    step_line = lines_of(log.jsonl_path)[1]
+    assert step_line == {
+        "ts": "2026-03-14T09:00:00.000Z", "type": "step", "call_id": "c1", "event": "Digit",
+        "detail": "1", "digit": "1", "phase": "menu", "menu": "welcome", "buffer": "1",
+        "actions": ["StopPlayback", "StartTimer(digits:3,2s)"], "outcome": ""}
+
+
+def test_a_real_call_through_the_engine_is_logged_and_summarised(log: CallLog) -> None:
+    flow = load_flow(ROOT / "menus" / "small-office.yaml")
+    state = initial_state()
+    log.call_started("call-42", caller="+15550001111", called="", started_at=T0)
+    events = [CallStarted(datetime(2026, 3, 16, 10, 0), caller="+15550001111")]
+    for event in events:
+        state, actions = step(flow, state, event)
+        log.record_step("call-42", event, state, actions)
+    play = next(a for a in actions if isinstance(a, act.Play))
+    for event in (PromptFinished(play.token), Digit("9"), Hangup()):
+        state, actions = step(flow, state, event)
+        log.record_step("call-42", event, state, actions)
+    log.call_ended("call-42", state.outcome)
+    lines = lines_of(log.jsonl_path)
+    assert [line["type"] for line in lines] == ["start", "step", "step", "step", "step", "end"]
+    assert [line.get("event") for line in lines[1:5]] == [
+        "CallStarted", "PromptFinished", "Digit", "Hangup"]
+    assert lines[1]["actions"][0].startswith("Play(")
+    assert lines[-1]["outcome"] == state.outcome
+    [record] = log.recent(5)
+    assert record.call_id == "call-42"
+    assert record.caller == "+15550001111"
+    assert record.steps == 4
+    assert record.attendant == state.attendant
+    assert record.outcome == state.outcome
+    assert record.outcome_kind == "caller_hangup"
+    assert record.ended_at is not None
+    assert record.last_phase == "ended"
+
+
+def test_sqlite_row_is_readable_by_another_connection_at_once(log: CallLog) -> None:
+    log.call_started("c2", caller="+1", called="200", attendant="main", started_at=T0)
+    log.record_step("c2", Digit("2"), CallState(phase=Phase.MENU, menu="sales"), [])
+    other = sqlite3.connect(log.db_path)
+    try:
+        row = other.execute("SELECT caller, called, steps, last_menu, ended_at FROM calls "
+                            "WHERE call_id = 'c2'").fetchone()
+        assert row == ("+1", "200", 1, "sales", None)
+        log.call_ended("c2", "voicemail left for sales", ended_at=T0)
+        row = other.execute("SELECT outcome, outcome_kind, ended_at FROM calls").fetchone()
+        assert row == ("voicemail left for sales", "voicemail", "2026-03-14T09:00:00.000Z")
+    finally:
+        other.close()
+
+
+def test_concurrent_calls_from_many_threads(log: CallLog) -> None:
+    calls, steps = 16, 50
+
+    def one_call(n: int) -> None:
+        call_id = f"call-{n}"
+        log.call_started(call_id, caller=f"+1{n}")
+        for i in range(steps):
+            log.record_step(call_id, Digit(str(i % 10)),
+                            CallState(phase=Phase.MENU, menu=f"m{n}", buffer=str(i)), [])
+        log.call_ended(call_id, "caller hung up in menu m")
+
+    threads = [threading.Thread(target=one_call, args=(n,)) for n in range(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lines = lines_of(log.jsonl_path)  # every line parses: none interleaved
+    assert len(lines) == calls * (steps + 2)
+    for n in range(calls):
+        mine = [line for line in lines if line["call_id"] == f"call-{n}"]
+        assert [line["type"] for line in mine] == ["start"] + ["step"] * steps + ["end"]
+        assert [line["buffer"] for line in mine[1:-1]] == [str(i) for i in range(steps)]
+    records = log.recent(100)
+    assert len(records) == calls
+    assert {r.steps for r in records} == {steps}
+    assert {r.outcome_kind for r in records} == {"caller_hangup"}
+
+
+KILLED_MID_CALL = """
+import os, signal, sys
+from datetime import UTC, datetime
+from pathlib import Path
+from attendant.engine import CallState, Phase
+from attendant.events import Digit
+from attendant.storage import CallLog
+
+T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
+log = CallLog(Path(sys.argv[1]), fsync_interval=3600)
+log.call_started("open", caller="+1", started_at=T0)
+log.record_step("open", Digit("1"), CallState(phase=Phase.MENU, menu="main"), [],
+                at=datetime(2026, 3, 14, 9, 1, tzinfo=UTC))
+log.call_started("done", caller="+2", started_at=T0)
+log.call_ended("done", "queued in sales", ended_at=T0)
+os.kill(os.getpid(), signal.SIGKILL)  # no close(), no atexit, no flush at exit
+"""
+
+
+def test_recover_closes_calls_a_crash_left_open(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", KILLED_MID_CALL, str(tmp_path)],
+                          timeout=60, check=False, capture_output=True, text=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+    second = CallLog(tmp_path)
+    assert len(lines_of(second.jsonl_path)) == 4  # the lines were flushed before the kill
+    assert second.recover() == 1
+    records = {r.call_id: r for r in second.recent(10)}
+    assert records["open"].ended_at == datetime(2026, 3, 14, 9, 1, tzinfo=UTC)
+    assert records["open"].outcome_kind == "failed"
+    assert records["open"].outcome.startswith("interrupted")
+    assert records["done"].outcome_kind == "queued"
+    assert second.recover() == 0
+    second.close()
+
+
+def test_close_is_idempotent_and_later_writes_fail_clearly(tmp_path: Path) -> None:
+    log = CallLog(tmp_path)
+    log.call_started("c", started_at=T0)
+    log.sync()
+    log.close()
+    log.close()
+    assert log.closed
+    with pytest.raises(StorageError, match="closed"):
+        log.record_step("c", Hangup(), CallState(), [])
+    # Reopening appends to the same file.
+    with CallLog(tmp_path) as again:
+        again.call_ended("c", "disconnected", ended_at=T0)
+    assert [line["type"] for line in lines_of(tmp_path / "calls.jsonl")] == ["start", "end"]
+
+
+def test_bad_input(log: CallLog) -> None:
+    with pytest.raises(StorageError, match="call_id must be a non-empty string"):
+        log.call_started("")
+    with pytest.raises(StorageError, match="timezone-aware"):
+        log.call_started("c", started_at=datetime(2026, 1, 1))
+    with pytest.raises(StorageError, match="limit must be a positive integer"):
+        log.recent(0)
+
+
+def test_action_names_are_short() -> None:
+    assert action_name(act.Transfer("user", "alice", "Alice", ("sip:1@x",))) == \
+        "Transfer(user:alice)"
+    assert action_name(act.EnqueueCall("sales")) == "EnqueueCall(sales)"
+    assert action_name(act.RecordVoicemail("sales", 120)) == "RecordVoicemail(sales,120s)"
+    assert action_name(act.Disconnect("goodbye")) == "Disconnect(goodbye)"
+    assert action_name(act.StopRecording()) == "StopRecording"
+    assert action_name(act.CancelTimer("input:1")) == "CancelTimer(input:1)"
