@@ -7,8 +7,12 @@ The tree is small on purpose::
     │                              carries every Diagnostic found
     ├── ScenarioError              a scenario file is malformed (file:line in the message)
     ├── SimulationError            a simulated caller step cannot be carried out
-    └── PromptError                a prompt cannot be rendered (engine, file, language);
-                                   carries the Diagnostic naming the menu file and line
+    ├── PromptError                a prompt cannot be rendered (engine, file, language);
+    │                              carries the Diagnostic naming the menu file and line
+    ├── StorageError               voicemail or call-log storage is unusable
+    │   │                          (attendant.storage; says which file and what to do)
+    │   └── WavError               a recording's WAV file cannot be read or repaired
+    └── NotificationError          a voicemail e-mail cannot be built or sent (attendant.notify)
 
 Each message says what to change, not only what went wrong.
 """
