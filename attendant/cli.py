@@ -17,6 +17,8 @@ from typing import Literal
 import click
 
 from attendant import __name__ as _package
+from attendant.cli_serve import doctor, reload, serve
+from attendant.cli_voicemail import voicemail
 from attendant.compiler import compile_path
 from attendant.diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
 from attendant.errors import ScenarioError, SimulationError
@@ -163,7 +165,14 @@ def _interpret(sim: Simulator, line: str) -> bool:
 @click.option("--caller", default="+15550000000", show_default=True, help="caller's number")
 @click.option("--called", default="", help="number or SIP user called (selects the attendant)")
 @click.option("--language", default=None, help="start in this language, e.g. fr-FR")
-def simulate(path: Path, at: str | None, caller: str, called: str, language: str | None) -> None:
+@click.option("--show-audio", is_flag=True,
+              help="build the prompts and show each one's audio file and duration")
+@click.option("--play", "play", type=_PATHS, default=None,
+              help="build the prompts and write the caller's whole session to this WAV file")
+@click.option("--prompts", "prompts_dir", type=_PATHS, default=Path("build/prompts"),
+              show_default=True, help="prompt build folder for --show-audio and --play")
+def simulate(path: Path, at: str | None, caller: str, called: str, language: str | None,
+             show_audio: bool, play: Path | None, prompts_dir: Path) -> None:
     """Call a menu from the terminal: hear prompts as text, press keys, let time pass."""
     flow = _compile_or_exit(path)
     if language is not None:
@@ -171,7 +180,14 @@ def simulate(path: Path, at: str | None, caller: str, called: str, language: str
         if language not in offered:
             raise click.BadParameter(f'"{language}" is not offered; this attendant speaks '
                                      f"{', '.join(offered)}", param_hint="--language")
-    sim = Simulator(flow, _parse_at(at), caller, called, language)
+    sim: Simulator
+    if show_audio or play is not None:
+        from attendant.sim_audio import audio_simulator
+
+        sim = audio_simulator(path, flow, prompts_dir, show_audio, _parse_at(at), caller,
+                              called, language)
+    else:
+        sim = Simulator(flow, _parse_at(at), caller, called, language)
     shown = 0
 
     def show() -> None:
@@ -200,6 +216,16 @@ def simulate(path: Path, at: str | None, caller: str, called: str, language: str
             break
     state = sim.state
     click.echo(f"-- outcome: {state.outcome or state.phase.value}")
+    if play is not None:
+        from attendant.sim_audio import AudioSimulator
+
+        assert isinstance(sim, AudioSimulator)
+        click.echo(f"-- session audio: {play} ({sim.write_session(play):.2f} s)")
+
+
+from attendant.cli_prompts import prompts  # noqa: E402  (the group needs main defined)
+
+main.add_command(prompts)
 
 
 @main.command("test")
@@ -236,3 +262,9 @@ def test_command(paths: tuple[Path, ...], show: bool) -> None:
                 click.echo(outcome.transcript)
     click.echo(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed or not (passed + failed) else 0)
+
+
+main.add_command(voicemail)
+main.add_command(serve)
+main.add_command(doctor)
+main.add_command(reload)

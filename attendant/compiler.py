@@ -15,7 +15,8 @@ same files give the same Flow (and the same ``attendant compile --json``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from attendant import schema
@@ -25,7 +26,7 @@ from attendant.errors import ConfigError
 from attendant.keypad import spell
 from attendant.loader import PathKey, load
 from attendant.model import Flow, frozen_map
-from attendant.parse import Parser
+from attendant.parse import Parser, PromptSite, PromptSiteKey
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class CompileResult:
 
     flow: Flow | None
     diagnostics: tuple[Diagnostic, ...]
+    #: Where each prompt and prompt fragment was written, so that errors found while
+    #: rendering audio (:mod:`attendant.prompts`) can name the menu file and line.
+    prompt_sites: Mapping[PromptSiteKey, PromptSite] = field(default_factory=frozen_map)
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -70,6 +74,7 @@ def compile_path(path: Path | str) -> CompileResult:
     system_prompts = {k: parser.prompt(v, ("prompts", k))
                       for k, v in (data.get("prompts") or {}).items()}
     external = tuple(directory.get("external_numbers") or ())
+    speech = parser.speech(data.get("speech"))
     diags.extend(parser.diags)
 
     extensions: dict[str, list[tuple[str, str, PathKey]]] = {}
@@ -111,8 +116,9 @@ def compile_path(path: Path | str) -> CompileResult:
         extensions=frozen_map({ext: owners[0][:2] for ext, owners in sorted(extensions.items())}),
         names=tuple(names),
         sources=tuple(doc.sources.files),
+        speech=speech,
     )
-    return CompileResult(flow, ordered)
+    return CompileResult(flow, ordered, frozen_map(parser.prompt_sites))
 
 
 def load_flow(path: Path | str) -> Flow:

@@ -443,6 +443,28 @@ class VoicemailBox:
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
 
 
+# --- speech --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Speech:
+    """How prompts become audio: the ``speech:`` section of a configuration.
+
+    ``engine`` and ``fallback`` name text-to-speech engines known to
+    :mod:`attendant.prompts.engines`; ``fallback`` None means "stop and say why"
+    when the engine cannot be reached. ``voices`` maps a language to a voice name.
+    ``music_on_hold`` replaces the music attendant synthesises.
+    """
+
+    engine: str = "espeak"
+    fallback: str | None = None
+    voices: Mapping[str, str] = field(default_factory=frozen_map)
+    max_prompt_seconds: float = 120.0
+    #: An audio file (relative to the configuration) replacing the default music on hold.
+    music_on_hold: str | None = None
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
 # --- the whole configuration ---------------------------------------------------
 
 
@@ -469,6 +491,7 @@ class Flow:
     #: (keypad digits of a first or last name, "first" | "last", user key), for dial by name
     names: tuple[tuple[str, str, str], ...] = ()
     sources: tuple[str, ...] = ()
+    speech: Speech = Speech()
 
     def attendant_for(self, called: str | None) -> Attendant:
         """The attendant answering ``called`` (the first one when nothing matches)."""

@@ -12,12 +12,13 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from attendant.diagnostics import Diagnostic, Severity
+from attendant.diagnostics import Diagnostic, Position, Severity, json_path
 from attendant.loader import PathKey, SourceMap, display_path
 from attendant.model import (
     WEEKDAYS,
@@ -44,6 +45,7 @@ from attendant.model import (
     Route,
     SetLanguage,
     Silence,
+    Speech,
     Text,
     ToAttendant,
     ToDepartment,
@@ -61,6 +63,18 @@ _RANGE_RE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
 
 
+#: (prompt id, variant language or None, fragment index, or None for the whole prompt)
+PromptSiteKey = tuple[str, str | None, int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSite:
+    """Where a prompt, or one fragment of it, was written: prompt builds name this place."""
+
+    position: Position
+    json_path: str
+
+
 def _suggest(word: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
     close = difflib.get_close_matches(word, sorted(known), n=3)
     return f"did you mean {', '.join(close)}?" if close else ""
@@ -73,6 +87,8 @@ class Parser:
         self.sources = sources
         self.root = root
         self.diags: list[Diagnostic] = []
+        #: Where every prompt and fragment was written, for errors found when rendering audio.
+        self.prompt_sites: dict[PromptSiteKey, PromptSite] = {}
 
     def error(self, path: PathKey, message: str, hint: str = "", *, at_key: bool = False) -> None:
         self.diags.append(self.sources.diag(path, message, hint, at_key=at_key))
@@ -84,12 +100,26 @@ class Parser:
 
     def prompt(self, raw: Any, path: PathKey) -> Prompt:
         pid = ".".join(str(p) for p in path)
+        self._site((pid, None, None), path)
         if isinstance(raw, dict) and raw and all(_LANG_RE.match(k) for k in raw):
             variants = tuple(
                 (lang, self.fragments(value, (*path, lang), lang)) for lang, value in raw.items()
             )
+            for lang, value in raw.items():
+                self._fragment_sites(pid, lang, value, (*path, lang))
             return Prompt(pid, variants)
+        self._fragment_sites(pid, None, raw, path)
         return Prompt(pid, ((None, self.fragments(raw, path, None)),))
+
+    def _site(self, key: PromptSiteKey, path: PathKey) -> None:
+        self.prompt_sites[key] = PromptSite(self.sources.value_pos(path), json_path(path))
+
+    def _fragment_sites(self, pid: str, lang: str | None, raw: Any, path: PathKey) -> None:
+        if isinstance(raw, list):
+            for i in range(len(raw)):
+                self._site((pid, lang, i), (*path, i))
+        else:
+            self._site((pid, lang, 0), path)
 
     def fragments(self, raw: Any, path: PathKey, language: str | None) -> tuple[Fragment, ...]:
         if isinstance(raw, list):
@@ -127,6 +157,20 @@ class Parser:
             f"{where}; record the file or point to an existing one"
         )
         self.error(path, f'audio file "{file}" does not exist', hint)
+
+    def speech(self, raw: dict[str, Any] | None) -> Speech:
+        """The ``speech:`` section (engines are checked when prompts are built)."""
+        if raw is None:
+            return Speech()
+        fallback = raw.get("fallback", "none")
+        music = raw.get("music_on_hold")
+        if music is not None:
+            self.check_audio_file(music, ("speech", "music_on_hold"))
+        return Speech(engine=raw.get("engine", "espeak"),
+                      fallback=None if fallback == "none" else fallback,
+                      voices=frozen_map(raw.get("voices") or {}),
+                      max_prompt_seconds=float(raw.get("max_prompt_seconds", 120)),
+                      music_on_hold=music, path=("speech",))
 
     def optional_prompt(self, raw: Any, path: PathKey) -> Prompt | None:
         return None if raw is None else self.prompt(raw, path)

@@ -27,6 +27,11 @@ if command -v dpkg >/dev/null 2>&1; then
     need_pkg python3-venv
     need_pkg python3
   fi
+  # espeak-ng renders prompts for `attendant serve` until the prompts package is installed.
+  command -v espeak-ng >/dev/null 2>&1 || need_pkg espeak-ng
+  # Prompts (attendant prompts build): espeak-ng above is the offline default engine;
+  # ffmpeg decodes recorded prompts in MP3, OGG and M4A.
+  need_pkg ffmpeg
   if [ ${#apt_needed[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
       echo "setup.sh: please install these Debian packages first: ${apt_needed[*]}" >&2
@@ -55,4 +60,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --editable ".${extras}"
   touch "$stamp"
 fi
+# pjsua2 (the SIP media library behind `attendant serve`): our own build with 1024-call
+# limits. The script caches the wheel, so this is a ~2 s reinstall after the first build.
+bash scripts/build-pjsua2.sh --venv .venv
 echo "setup.sh: ready: $(.venv/bin/attendant --version)"

@@ -6,6 +6,18 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 bash scripts/setup.sh --dev
 
+# SIPp (Debian's sip-tester) places the real SIP calls of the tests marked sip.
+# Installed only when missing, like setup.sh's packages.
+if command -v dpkg >/dev/null 2>&1 && ! command -v sipp >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: please install the Debian package sip-tester (SIPp) first" >&2
+    exit 1
+  fi
+  echo "test.sh: installing Debian package: sip-tester"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sip-tester
+fi
+
 echo "== ruff"
 .venv/bin/ruff check attendant tests bench
 echo "== mypy --strict"

@@ -1,0 +1,656 @@
+"""One inbound call: pjsua2 callbacks in, engine events through ``step()``, actions out.
+
+:class:`InboundCall` is the SIP twin of :class:`attendant.simulator.Simulator`:
+the simulator prints actions, this class turns them into pjsua2 calls
+(players, recorders, outgoing legs) and turns pjsua2 callbacks into events.
+
+Every method here runs on the pjsip worker thread (see
+:mod:`attendant.sip.endpoint`). Callbacks that may arrive elsewhere (player
+end-of-file on the conference clock thread) or in the middle of pjsip's own
+processing (DTMF, call state) only *post* a task naming the call by its
+session number; the task looks the call up again, so no queued task keeps a
+pjsua2 ``Call`` alive. When a call is DISCONNECTED every Python reference to
+it is dropped inside that callback: pjsua2's ``Call`` destructor clears the
+user data of its slot, which by a later time may belong to a new call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import pjsua2 as pj
+
+from attendant import actions as act
+from attendant.engine import CallState, Phase, initial_state, step
+from attendant.events import (
+    CallStarted,
+    Digit,
+    Event,
+    Hangup,
+    PromptFinished,
+    TimerFired,
+    TransferResult,
+)
+from attendant.model import Flow
+from attendant.sip.endpoint import TimerHandle, Worker
+
+log = logging.getLogger("attendant.sip.call")
+
+#: Seconds between RTP statistics samples (kept for the call summary).
+STATS_EVERY_S = 1.0
+
+
+class CallHost(Protocol):
+    """What a call needs from the server that owns it."""
+
+    worker: Worker
+    account: Any
+    clock_rate: int
+
+    def deliver(self, session: int, event: Event) -> None:
+        """Feed ``event`` to the call with this session number, if it is still up."""
+
+    def render(self, items: tuple[act.Say, ...]) -> Future[list[Path]]:
+        """Render prompts to WAV files off the worker thread."""
+
+    def begin_recording(self, box: str, caller: str, session: int) -> tuple[int, Path]:
+        """Register a message for ``box``: its id and the path to record to."""
+
+    def finish_recording(self, recording_id: int, reason: str) -> None:
+        """The recorder is destroyed: finalise the message (off the worker thread)."""
+
+    def destination_uri(self, destination: str) -> str:
+        """A SIP URI for a transfer destination (a URI, an extension or a number)."""
+
+    def call_ended(self, call: InboundCall) -> None:
+        """Drop every reference to ``call`` (called inside its DISCONNECTED callback)."""
+
+    def adopt_leg(self, leg: OutboundLeg) -> None:
+        """Keep ``leg`` alive until its own DISCONNECTED (its caller is gone)."""
+
+    def leg_event(self, session: int, serial: int, what: str, code: int) -> None:
+        """A transfer leg of call ``session`` changed state."""
+
+
+def transfer_failure(code: int) -> str:
+    """The engine's reason word for a SIP final status of an outgoing leg."""
+    if code in (486, 600):
+        return "busy"
+    if code == 603:
+        return "rejected"
+    if code in (408, 480, 487):
+        return "no_answer"
+    return "unreachable"
+
+
+def _audio_media(call: pj.Call) -> Any:
+    info = call.getInfo()
+    for media in info.media:
+        if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+            return call.getAudioMedia(media.index)
+    return None
+
+
+def _call_setting(opt: Any) -> None:
+    # pjsua 2.17 opens a text (RTT) stream by default: 2 more sockets per call for nothing.
+    opt.audioCount = 1
+    opt.videoCount = 0
+    opt.textCount = 0
+
+
+class _Player(pj.AudioMediaPlayer):  # type: ignore[misc]
+    """A playlist whose end-of-file posts PromptFinished; never destroyed in its callback."""
+
+    def __init__(self, host: CallHost, session: int, token: int):
+        super().__init__()
+        self._host, self._session, self._token = host, session, token
+        self._done = False
+
+    def onEof2(self) -> None:
+        # Conference clock thread: post, touch nothing of pjsua2 here.
+        if not self._done:
+            self._done = True
+            self._host.worker.post(self._host.deliver, self._session,
+                                   PromptFinished(self._token))
+
+
+@dataclass
+class _Stats:
+    caller_rx: int = 0
+    caller_tx: int = 0
+    leg_rx: int = 0
+    leg_tx: int = 0
+
+
+@dataclass
+class _Bridge:
+    action: act.Transfer
+    remaining: list[str]
+    legs: dict[int, OutboundLeg] = field(default_factory=dict)
+    answered: OutboundLeg | None = None
+    timer: TimerHandle | None = None
+    last_reason: str = "unreachable"
+    connected: bool = False
+
+
+_serials = iter(range(1, 1 << 62))
+
+
+class InboundCall(pj.Call):  # type: ignore[misc]
+    """One caller, with its own engine state and the flow it started on."""
+
+    def __init__(self, host: CallHost, call_id: int, flow: Flow, called: str, caller: str):
+        super().__init__(host.account, call_id)
+        self.host = host
+        self.session = next(_serials)
+        self.flow = flow  # kept for the whole call: a reload does not change it
+        self.called = called
+        self.caller = caller
+        self.state: CallState = initial_state()
+        self.ended = False
+        self.started_at = time.monotonic()
+        self.stats = _Stats()
+        self._media: Any = None
+        self._player: _Player | None = None
+        self._want: act.Play | None = None  # the Play the engine is waiting on
+        self._ready: tuple[int, list[Path]] | None = None  # rendered, waiting for media
+        self._timers: dict[str, TimerHandle] = {}
+        self._recorder: Any = None
+        self._recording: int | None = None
+        self._stop_reason = "hash"
+        self._ringback: Any = None
+        self._bridge: _Bridge | None = None
+        self._refer = False
+        self._confirmed = False
+        self._stats_timer: TimerHandle | None = None
+        self.recordings: list[Path] = []
+
+    # --- answering ----------------------------------------------------------------
+
+    def ring_then_answer(self) -> None:
+        """Send 180 Ringing now and 200 OK on the next turn of the worker loop."""
+        prm = pj.CallOpParam(True)
+        prm.statusCode = 180
+        self.answer(prm)
+        self.host.worker.post(self.host.deliver, self.session, _Answer())
+
+    def _answer_ok(self) -> None:
+        prm = pj.CallOpParam(True)
+        prm.statusCode = 200
+        _call_setting(prm.opt)
+        self.answer(prm)
+
+    # --- pjsua2 callbacks (worker thread) -------------------------------------------
+
+    def onCallState(self, prm: Any) -> None:
+        info = self.getInfo()
+        if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self._disconnected(int(info.lastStatusCode))
+        elif info.state == pj.PJSIP_INV_STATE_CONFIRMED and not self._confirmed:
+            self._confirmed = True
+            self.host.worker.post(self.host.deliver, self.session, _Confirmed())
+
+    def onCallMediaState(self, prm: Any) -> None:
+        if self.ended:
+            return
+        self._media = _audio_media(self)
+        if self._media is not None:
+            if self._ready is not None:
+                token, paths = self._ready
+                self._ready = None
+                self._start_player(token, paths)
+            self._connect_bridge()
+
+    def onDtmfDigit(self, prm: Any) -> None:
+        self.host.worker.post(self.host.deliver, self.session, Digit(str(prm.digit)))
+
+    def onCallTransferStatus(self, prm: Any) -> None:
+        if not prm.finalNotify or not self._refer:
+            return
+        prm.cont = False
+        code = int(prm.statusCode)
+        self._refer = False
+        result = (TransferResult(True) if 200 <= code < 300
+                  else TransferResult(False, transfer_failure(code)))
+        self.host.worker.post(self.host.deliver, self.session, result)
+        if result.answered:
+            self.host.worker.post(self.host.deliver, self.session, _HangUp())
+
+    # --- events into the engine -------------------------------------------------------
+
+    def feed(self, event: Event | _Internal) -> None:
+        """Apply one event (or an internal step such as answering) to this call."""
+        if self.ended:
+            return
+        if isinstance(event, _Answer):
+            self._answer_ok()
+            return
+        if isinstance(event, _Confirmed):
+            self._stats_timer = self.host.worker.call_later(STATS_EVERY_S, self._sample)
+            event = CallStarted(datetime.now(UTC), self.caller, self.called)
+        if isinstance(event, _HangUp):
+            self._hangup(200)
+            return
+        if isinstance(event, _Rendered):
+            self.rendered(event.token, event.done)
+            return
+        if isinstance(event, TimerFired):
+            self._timers.pop(event.name, None)
+            if event.name.startswith("record:"):
+                self._stop_reason = "max_length"
+        elif isinstance(event, Digit):
+            self._stop_reason = "hash"
+        if isinstance(event, PromptFinished) and self._want is not None \
+                and self._want.token == event.token:
+            self._want = None
+            self._drop_player()
+        before = self.state.phase
+        self.state, actions = step(self.flow, self.state, event)
+        if before is not self.state.phase:
+            log.debug("call %d: %s -> %s", self.session, before.value, self.state.phase.value)
+        for action in actions:
+            if self.ended:
+                return
+            self._apply(action)
+
+    def _apply(self, action: act.Action) -> None:
+        if isinstance(action, act.Play):
+            self._play(action)
+        elif isinstance(action, act.StopPlayback):
+            self._want = None
+            self._ready = None
+            self._drop_player()
+        elif isinstance(action, act.StartTimer):
+            old = self._timers.pop(action.name, None)
+            if old is not None:
+                old.cancel()
+            host, session, name = self.host, self.session, action.name
+            self._timers[name] = host.worker.call_later(
+                action.seconds, lambda: host.deliver(session, TimerFired(name)))
+        elif isinstance(action, act.CancelTimer):
+            handle = self._timers.pop(action.name, None)
+            if handle is not None:
+                handle.cancel()
+        elif isinstance(action, act.Transfer):
+            self._transfer(action)
+        elif isinstance(action, act.EnqueueCall):
+            # TODO(queues): call queues are not served yet; the caller goes to the fallback.
+            log.warning("call %d: queue %s is not served yet", self.session, action.queue)
+            self.host.worker.post(self.host.deliver, self.session,
+                                  TransferResult(False, "unreachable"))
+        elif isinstance(action, act.RecordVoicemail):
+            self._record(action)
+        elif isinstance(action, act.StopRecording):
+            self._stop_recording()
+        else:
+            assert isinstance(action, act.Disconnect)
+            log.info("call %d ends: %s", self.session, action.reason)
+            self._hangup(200)
+
+    # --- prompts ------------------------------------------------------------------------
+
+    def _play(self, action: act.Play) -> None:
+        self._drop_player()
+        self._ready = None
+        self._want = action
+        host, session, token = self.host, self.session, action.token
+        future = host.render(action.items)
+
+        def rendered(done: Future[list[Path]]) -> None:  # renderer thread: post only
+            host.worker.post(host.deliver, session, _Rendered(token, done))
+
+        future.add_done_callback(rendered)
+
+    def rendered(self, token: int, done: Future[list[Path]]) -> None:
+        """Prompt files are ready (or failed): play them if the engine still wants them."""
+        if self.ended or self._want is None or self._want.token != token:
+            return
+        try:
+            paths = done.result()
+        except Exception as exc:
+            # Never dead air for ever: the flow moves on as if the prompt had played.
+            log.error("call %d: cannot render prompt: %s", self.session, exc)
+            self.feed(PromptFinished(token))
+            return
+        if self._media is None:
+            self._ready = (token, paths)
+        else:
+            self._start_player(token, paths)
+
+    def _start_player(self, token: int, paths: list[Path]) -> None:
+        player = _Player(self.host, self.session, token)
+        names = pj.StringVector()
+        for path in paths:
+            names.append(str(path))
+        player.createPlaylist(names, f"play-{self.session}-{token}", pj.PJMEDIA_FILE_NO_LOOP)
+        player.startTransmit(self._media)
+        self._player = player
+
+    def _drop_player(self) -> None:
+        player, self._player = self._player, None
+        if player is not None:
+            player._done = True  # a late end-of-file for it is not reported
+            if self._media is not None:
+                with contextlib.suppress(pj.Error):
+                    player.stopTransmit(self._media)
+            del player  # the only reference: destroyed here, on the worker thread
+
+    # --- voicemail ----------------------------------------------------------------------
+
+    def _record(self, action: act.RecordVoicemail) -> None:
+        recording_id, path = self.host.begin_recording(action.box, self.caller, self.session)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        recorder = pj.AudioMediaRecorder()
+        recorder.createRecorder(str(path))
+        if self._media is not None:
+            self._media.startTransmit(recorder)
+        self._recorder, self._recording = recorder, recording_id
+        self.recordings.append(path)
+        log.info("call %d: recording a message for %s in %s", self.session, action.box, path)
+
+    def _stop_recording(self, reason: str = "") -> None:
+        recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return
+        if self._media is not None:
+            with contextlib.suppress(pj.Error):
+                self._media.stopTransmit(recorder)
+        del recorder  # closes the WAV file (pjsua writes its header on destroy)
+        if self._recording is not None:
+            self.host.finish_recording(self._recording, reason or self._stop_reason)
+            self._recording = None
+
+    # --- transfers ----------------------------------------------------------------------
+
+    def _transfer(self, action: act.Transfer) -> None:
+        if action.mode == "refer":
+            self._refer = True
+            prm = pj.CallOpParam(True)
+            try:
+                self.xfer(self.host.destination_uri(action.destinations[0]), prm)
+            except (pj.Error, ValueError) as exc:
+                log.warning("call %d: REFER failed: %s", self.session, exc)
+                self._refer = False
+                self.host.worker.post(self.host.deliver, self.session,
+                                      TransferResult(False, "unreachable"))
+            return
+        bridge = _Bridge(action, list(action.destinations))
+        self._bridge = bridge
+        self._start_ringback()
+        if action.ring == "simultaneous":
+            for _ in range(len(bridge.remaining)):
+                self._dial_next(bridge)
+        else:
+            self._dial_next(bridge)
+        if not bridge.legs:
+            self._bridge_failed(bridge)
+            return
+        bridge.timer = self.host.worker.call_later(action.ring_seconds, self._ring_timeout)
+
+    def _dial_next(self, bridge: _Bridge) -> None:
+        destination = bridge.remaining.pop(0)
+        try:
+            uri = self.host.destination_uri(destination)
+        except ValueError as exc:
+            log.warning("call %d: %s", self.session, exc)
+            bridge.last_reason = "unreachable"
+            return
+        leg = OutboundLeg(self.host, self.session)
+        prm = pj.CallOpParam(True)
+        _call_setting(prm.opt)
+        try:
+            leg.makeCall(uri, prm)
+        except pj.Error as exc:
+            log.warning("call %d: cannot call %s: %s", self.session, uri, exc.info())
+            bridge.last_reason = "unreachable"
+            leg.ended = True
+            return
+        bridge.legs[leg.serial] = leg
+        log.info("call %d: ringing %s (leg %d)", self.session, uri, leg.serial)
+
+    def _ring_timeout(self) -> None:
+        bridge = self._bridge
+        if self.ended or bridge is None or bridge.answered is not None:
+            return
+        bridge.timer = None
+        bridge.last_reason = "no_answer"
+        for leg in list(bridge.legs.values()):
+            bridge.legs.pop(leg.serial)
+            self.host.adopt_leg(leg)
+            leg.cancel_ringing()
+        if bridge.remaining and bridge.action.ring == "serial":
+            self._dial_next(bridge)
+            if bridge.legs:
+                bridge.timer = self.host.worker.call_later(bridge.action.ring_seconds,
+                                                           self._ring_timeout)
+                return
+        self._bridge_failed(bridge)
+
+    def leg_event(self, serial: int, what: str, code: int) -> bool:
+        """A leg was answered (``confirmed``), got media (``media``) or ended (``ended``).
+
+        Returns False when the leg is not (or no longer) part of this call's transfer.
+        """
+        bridge = self._bridge
+        if self.ended or bridge is None or serial not in bridge.legs:
+            return False
+        leg = bridge.legs[serial]
+        if what == "confirmed":
+            if bridge.answered is None:
+                bridge.answered = leg
+                if bridge.timer is not None:
+                    bridge.timer.cancel()
+                    bridge.timer = None
+                for other in list(bridge.legs.values()):
+                    if other is not leg:
+                        bridge.legs.pop(other.serial)
+                        self.host.adopt_leg(other)
+                        other.cancel_ringing()
+                self._stop_ringback()
+                self._connect_bridge()
+                log.info("call %d: leg %d answered", self.session, serial)
+                self.feed(TransferResult(True))
+        elif what == "media":
+            self._connect_bridge()
+        elif what == "ended":
+            bridge.legs.pop(serial, None)
+            if bridge.answered is not None and bridge.answered.serial == serial:
+                bridge.answered = None
+                self._bridge = None
+                log.info("call %d: the transfer target hung up", self.session)
+                self._hangup(200)  # either side hanging up ends both
+                return True
+            if bridge.answered is None:
+                bridge.last_reason = transfer_failure(code)
+                log.info("call %d: leg %d failed with %d (%s)", self.session, serial, code,
+                         bridge.last_reason)
+                if not bridge.legs:
+                    if bridge.remaining and bridge.action.ring == "serial":
+                        self._dial_next(bridge)
+                        if bridge.legs:
+                            return True
+                    self._bridge_failed(bridge)
+        return True
+
+    def _bridge_failed(self, bridge: _Bridge) -> None:
+        if bridge.timer is not None:
+            bridge.timer.cancel()
+        self._bridge = None
+        self._stop_ringback()
+        self.feed(TransferResult(False, bridge.last_reason))
+
+    def _connect_bridge(self) -> None:
+        bridge = self._bridge
+        if bridge is None or bridge.answered is None or bridge.connected:
+            return
+        leg_media = bridge.answered.media
+        if self._media is None or leg_media is None:
+            return
+        self._drop_player()
+        self._media.startTransmit(leg_media)
+        leg_media.startTransmit(self._media)
+        bridge.connected = True
+
+    def _start_ringback(self) -> None:
+        if self._media is None:
+            return
+        tone = pj.ToneGenerator()
+        tone.createToneGenerator(self.host.clock_rate, 1)
+        desc = pj.ToneDesc()
+        desc.freq1, desc.freq2, desc.on_msec, desc.off_msec = 440, 480, 2000, 4000
+        tones = pj.ToneDescVector()
+        tones.append(desc)
+        tone.play(tones, True)
+        tone.startTransmit(self._media)
+        self._ringback = tone
+
+    def _stop_ringback(self) -> None:
+        tone, self._ringback = self._ringback, None
+        if tone is not None and self._media is not None:
+            with contextlib.suppress(pj.Error):
+                tone.stopTransmit(self._media)
+
+    # --- ending -------------------------------------------------------------------------
+
+    def _sample(self) -> None:
+        if self.ended:
+            return
+        self._sample_now()
+        self._stats_timer = self.host.worker.call_later(STATS_EVERY_S, self._sample)
+
+    def _sample_now(self, caller: bool = True) -> None:
+        for who, call in (("caller", self if caller else None), ("leg", self._answered_leg())):
+            if call is None:
+                continue
+            try:
+                info = call.getInfo()
+                for media in info.media:
+                    if media.type == pj.PJMEDIA_TYPE_AUDIO:
+                        rtcp = call.getStreamStat(media.index).rtcp
+                        setattr(self.stats, f"{who}_rx", int(rtcp.rxStat.pkt))
+                        setattr(self.stats, f"{who}_tx", int(rtcp.txStat.pkt))
+                        break
+            except pj.Error:
+                pass
+
+    def _answered_leg(self) -> OutboundLeg | None:
+        return self._bridge.answered if self._bridge is not None else None
+
+    def hang_up(self) -> None:
+        """Hang up from our side (shutdown); DISCONNECTED follows."""
+        self._hangup(200)
+
+    def _hangup(self, code: int) -> None:
+        self._sample_now()
+        prm = pj.CallOpParam(True)
+        prm.statusCode = code
+        try:
+            self.hangup(prm)
+        except pj.Error as exc:
+            log.debug("call %d: hangup: %s", self.session, exc.info())
+
+    def _disconnected(self, code: int) -> None:
+        """DISCONNECTED: stop everything, tell the engine, drop every reference."""
+        if self.ended:
+            return
+        self._sample_now(caller=False)  # the caller's media is already gone
+        if self.state.phase is not Phase.ENDED and self.state.phase is not Phase.NEW:
+            self.state, actions = step(self.flow, self.state, Hangup())
+            for action in actions:
+                if isinstance(action, act.StopRecording):
+                    self._stop_recording("hangup")
+        self.ended = True
+        self._stop_recording("hangup")
+        self._drop_player()
+        self._stop_ringback()
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        if self._stats_timer is not None:
+            self._stats_timer.cancel()
+        bridge, self._bridge = self._bridge, None
+        if bridge is not None:
+            if bridge.timer is not None:
+                bridge.timer.cancel()
+            legs = list(bridge.legs.values())
+            bridge.legs.clear()
+            bridge.answered = None
+            for leg in legs:
+                self.host.adopt_leg(leg)
+                leg.cancel_ringing()
+        self._media = None
+        self._ringback = None
+        log.info("call %d disconnected (%d): %s", self.session, code,
+                 self.state.outcome or self.state.phase.value)
+        self.host.call_ended(self)
+
+
+class OutboundLeg(pj.Call):  # type: ignore[misc]
+    """The outgoing call of a bridged transfer. Owned by its InboundCall, then the server."""
+
+    def __init__(self, host: CallHost, session: int):
+        super().__init__(host.account)
+        self.host = host
+        self.session = session
+        self.serial = next(_serials)
+        self.media: Any = None
+        self.ended = False
+
+    def onCallState(self, prm: Any) -> None:
+        info = self.getInfo()
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            self.host.leg_event(self.session, self.serial, "confirmed", 200)
+        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.ended = True
+            self.media = None
+            self.host.leg_event(self.session, self.serial, "ended", int(info.lastStatusCode))
+
+    def onCallMediaState(self, prm: Any) -> None:
+        if not self.ended:
+            self.media = _audio_media(self)
+            if self.media is not None:
+                self.host.leg_event(self.session, self.serial, "media", 0)
+
+    def cancel_ringing(self) -> None:
+        """Hang up (CANCEL while ringing, BYE once answered); DISCONNECTED follows."""
+        if self.ended:
+            return
+        prm = pj.CallOpParam(True)
+        try:
+            self.hangup(prm)
+        except pj.Error as exc:
+            log.debug("leg %d: hangup: %s", self.serial, exc.info())
+
+
+# Internal steps a call posts to itself through the worker queue.
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Confirmed:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _HangUp:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    token: int
+    done: Future[list[Path]]
+
+
+_Internal = _Answer | _Confirmed | _HangUp | _Rendered
+Deliverable = Event | _Internal
+__all__ = ["CallHost", "Deliverable", "InboundCall", "OutboundLeg", "transfer_failure"]

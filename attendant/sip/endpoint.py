@@ -1,0 +1,250 @@
+"""The pjsua2 Endpoint and the one thread that is allowed to touch it.
+
+Threading model (see docs/serving.md):
+
+* **One pjsip worker thread** creates the Endpoint (so pjlib registers it),
+  opens the transports, and then loops: run posted tasks, fire due timers,
+  ``libHandleEvents(<= 10 ms)``. pjsua runs with ``threadCnt = 0`` for both SIP
+  and media, and media shares SIP's ioqueue, so every SIP and RTP callback
+  (call state, media state, RFC 4733 and SIP INFO DTMF) arrives on this thread.
+* **The conference clock thread** (the null audio device's) calls player
+  end-of-file callbacks; they only :meth:`Worker.post` a task. Any other thread
+  (signal handlers in the main thread, the prompt renderer pool) also only posts.
+* **Timers** are a heap owned by the worker: no ``threading.Timer`` threads,
+  which pjlib would not know.
+
+Nothing else in the process may call pjsua2.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import os
+import queue
+import resource
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+log = logging.getLogger("attendant.sip")
+
+#: Longest time the worker blocks in libHandleEvents; bounds the latency of posted tasks.
+POLL_MS = 10
+#: File descriptors a call may need (SIP, RTP, RTCP, and spare); used to raise ``ulimit -n``.
+FDS_PER_CALL = 6
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """How the SIP endpoint listens and what it allows; the ``serve`` options."""
+
+    listen: str = "127.0.0.1"
+    port: int = 5060
+    transport: Literal["udp", "tcp"] = "udp"
+    rtp_ports: tuple[int, int] = (20000, 30000)
+    clock_rate: int = 8000
+    max_calls: int = 200
+    public_address: str | None = None
+    outbound_proxy: str | None = None
+    pj_log_level: int = 1
+
+
+class EndpointHooks(Protocol):
+    """What the worker calls back into (the server)."""
+
+    def on_started(self, worker: Worker) -> None:
+        """The library runs and the transport is open; create the account."""
+
+    def on_stopping(self) -> None:
+        """The loop is ending: drop every pjsua2 object (calls, players, account)."""
+
+
+@dataclass(order=True)
+class _Timer:
+    due: float
+    seq: int
+    fn: Callable[[], None] | None
+
+
+class TimerHandle:
+    """Returned by :meth:`Worker.call_later`; :meth:`cancel` it from the worker thread."""
+
+    __slots__ = ("_entry",)
+
+    def __init__(self, entry: _Timer):
+        self._entry = entry
+
+    def cancel(self) -> None:
+        """Forget the timer (cheap: the heap entry is disarmed, not removed)."""
+        self._entry.fn = None
+
+
+class Worker:
+    """Owns the pjsua2 Endpoint and runs it on a dedicated thread."""
+
+    def __init__(self, config: EndpointConfig, hooks: EndpointHooks):
+        self.config = config
+        self._hooks = hooks
+        self._tasks: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...]]] = (
+            queue.SimpleQueue())
+        self._timers: list[_Timer] = []
+        self._seq = itertools.count()
+        self._stop = threading.Event()
+        self.started = threading.Event()
+        self.failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="pjsip-worker", daemon=True)
+        self.ep: Any = None
+
+    # --- any thread ---------------------------------------------------------------
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the thread and wait until the transport is open (or raise why not)."""
+        self._thread.start()
+        if not self.started.wait(timeout):
+            raise RuntimeError("the SIP endpoint did not start in time")
+        if self.failed is not None:
+            raise self.failed
+
+    def post(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn(*args)`` on the worker thread soon (within :data:`POLL_MS`)."""
+        self._tasks.put((fn, args))
+
+    def stop(self) -> None:
+        """Ask the loop to end; :meth:`join` waits for it."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker thread; True when it has ended."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def in_worker(self) -> bool:
+        """True when called on the worker thread."""
+        return threading.current_thread() is self._thread
+
+    # --- worker thread only ---------------------------------------------------------
+
+    def call_later(self, seconds: float, fn: Callable[[], None]) -> TimerHandle:
+        """Run ``fn`` on the worker thread after ``seconds``."""
+        entry = _Timer(time.monotonic() + max(0.0, seconds), next(self._seq), fn)
+        heapq.heappush(self._timers, entry)
+        return TimerHandle(entry)
+
+    def _main(self) -> None:
+        try:
+            self._create()
+        except BaseException as exc:
+            self.failed = exc
+            self.started.set()
+            self._destroy()
+            return
+        self.started.set()
+        try:
+            while not self._stop.is_set():
+                self._run_tasks()
+                self._run_timers()
+                self.ep.libHandleEvents(self._poll_ms())
+        except BaseException:
+            log.exception("the SIP worker loop failed")
+            raise
+        finally:
+            self._destroy()
+
+    def _poll_ms(self) -> int:
+        if not self._timers:
+            return POLL_MS
+        wait = (self._timers[0].due - time.monotonic()) * 1000
+        return max(0, min(POLL_MS, int(wait)))
+
+    def _run_tasks(self) -> None:
+        for _ in range(10_000):  # bounded: a task that posts tasks cannot starve the loop
+            try:
+                fn, args = self._tasks.get_nowait()
+            except queue.Empty:
+                return
+            self._guard(fn, *args)
+
+    def _run_timers(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0].due <= now:
+            entry = heapq.heappop(self._timers)
+            fn, entry.fn = entry.fn, None
+            if fn is not None:
+                self._guard(fn)
+
+    @staticmethod
+    def _guard(fn: Callable[..., None], *args: Any) -> None:
+        # One call's bug must not take down the other calls.
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("error in SIP task %s", getattr(fn, "__qualname__", fn))
+
+    def _create(self) -> None:
+        import pjsua2 as pj
+
+        cfg = self.config
+        _raise_fd_limit(cfg.max_calls * FDS_PER_CALL + 256)
+        self.ep = pj.Endpoint()
+        self.ep.libCreate()  # registers this thread with pjlib
+        ep_cfg = pj.EpConfig()
+        ep_cfg.uaConfig.threadCnt = 0
+        ep_cfg.uaConfig.mainThreadOnly = False
+        # pjsua refuses calls past its own maxCalls with 486 before we see them; ask for
+        # room for every caller plus a transfer leg each (pjsua clamps it to its build limit).
+        ep_cfg.uaConfig.maxCalls = cfg.max_calls * 2 + 8
+        ep_cfg.uaConfig.userAgent = "attendant"
+        if cfg.outbound_proxy:
+            ep_cfg.uaConfig.outboundProxies.append(cfg.outbound_proxy)
+        ep_cfg.medConfig.threadCnt = 0
+        ep_cfg.medConfig.clockRate = cfg.clock_rate
+        ep_cfg.medConfig.sndClockRate = cfg.clock_rate
+        ep_cfg.medConfig.channelCount = 1
+        ep_cfg.medConfig.noVad = True  # keep RTP flowing: some gateways hang up on silence
+        ep_cfg.medConfig.ecTailLen = 0  # no echo canceller: nothing here has a loudspeaker
+        ep_cfg.medConfig.maxMediaPorts = cfg.max_calls * 8 + 32
+        ep_cfg.logConfig.level = cfg.pj_log_level
+        ep_cfg.logConfig.consoleLevel = cfg.pj_log_level
+        self.ep.libInit(ep_cfg)
+
+        tp_cfg = pj.TransportConfig()
+        tp_cfg.boundAddress = cfg.listen
+        tp_cfg.port = cfg.port
+        if cfg.public_address:
+            tp_cfg.publicAddress = cfg.public_address
+        kind = pj.PJSIP_TRANSPORT_TCP if cfg.transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
+        self.ep.transportCreate(kind, tp_cfg)
+        self.ep.audDevManager().setNullDev()  # the conference bridge's clock, no sound card
+        self.ep.libStart()
+        self._hooks.on_started(self)
+        log.info("listening on %s:%d/%s, clock %d Hz, RTP %d-%d, max %d calls",
+                 cfg.listen, cfg.port, cfg.transport, cfg.clock_rate, cfg.rtp_ports[0],
+                 cfg.rtp_ports[1], cfg.max_calls)
+
+    def _destroy(self) -> None:
+        try:
+            self._hooks.on_stopping()
+        except Exception:
+            log.exception("error while dropping calls")
+        self._timers.clear()
+        if self.ep is not None:
+            try:
+                self.ep.libDestroy()
+            except Exception:
+                log.exception("libDestroy failed")
+            self.ep = None
+
+
+def _raise_fd_limit(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if os.name == "posix" and target < wanted:
+        log.warning("ulimit -n is %d; %d calls may need %d file descriptors", target,
+                    wanted // FDS_PER_CALL, wanted)
