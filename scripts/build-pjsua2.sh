@@ -115,7 +115,8 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # to the directory above scripts/ when not in a git checkout (e.g. a tarball).
 REPO_ROOT=$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$SCRIPT_DIR/.." && pwd))
 CONFIG_SITE="$SCRIPT_DIR/pjsua2/config_site.h"
-LIMITS_PROBE="$SCRIPT_DIR/pjsua2/limits_probe.py"
+# Standard library only, so it runs as a plain file even before attendant is installed.
+LIMITS_PROBE="$REPO_ROOT/attendant/sip/limits.py"
 
 VENV=""
 FORCE=0

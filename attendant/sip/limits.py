@@ -1,9 +1,9 @@
 """Report the pjsua2 version and the call/media limits compiled into it.
 
 Used by ``attendant doctor`` and by ``attendant serve`` at start-up (to refuse a
-``--max-calls`` above what the library allows). A copy of
-``scripts/pjsua2/limits_probe.py``, which the build script runs before the
-package is installed; keep the two in step. Also runnable on its own::
+``--max-calls`` above what the library allows). It imports only the standard
+library, so ``scripts/build-pjsua2.sh`` runs it as a plain file to check a fresh
+build before attendant is installed. Also runnable on its own::
 
     python -m attendant.sip.limits          # human-readable
     python -m attendant.sip.limits --json   # one JSON object
