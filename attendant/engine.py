@@ -28,7 +28,6 @@ loops: a depth guard turns a misconfigured cycle into a goodbye.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -42,6 +41,8 @@ from attendant.events import (
     Event,
     Hangup,
     PromptFinished,
+    QueueAnnouncement,
+    QueueOutcome,
     RecordingFinished,
     TimerFired,
     TransferResult,
@@ -54,10 +55,12 @@ from attendant.model import (
     Digits,
     Disconnect,
     ExtensionEntry,
+    File,
     Flow,
     Fragment,
     MainMenu,
     Menu,
+    Number,
     Operator,
     Prompt,
     Repeat,
@@ -79,6 +82,8 @@ MAX_ROUTE_DEPTH = 16
 #: Failed transfers in one call before we stop trying fallbacks and say goodbye.
 MAX_FAILED_TRANSFERS = 4
 _DEFAULT_MENU = Menu("", Prompt("", ()), {})
+#: Music on hold when a queue has no ``music``: adapters play their music-on-hold file.
+MUSIC_ON_HOLD = Prompt("system.music_on_hold", ((None, (File("<music on hold>"),)),))
 
 
 class Phase(StrEnum):
@@ -131,6 +136,8 @@ class CallState(NamedTuple):
     failed_transfers: int = 0
     box: str | None = None
     outcome: str = ""
+    #: In a queue: music on hold plays (again) whenever a prompt ends.
+    queue_music: bool = False
 
 
 Result = tuple[CallState, list[act.Action]]
@@ -168,25 +175,32 @@ def _say(flow: Flow, state: CallState, prompt: Prompt) -> act.Say:
 
 
 def _localise(fragment: Fragment, language: str) -> Fragment:
-    if isinstance(fragment, Text | Digits) and fragment.language is None:
-        return replace(fragment, language=language)
+    # Direct construction: dataclasses.replace is several times slower, on every Play.
+    if isinstance(fragment, Text) and fragment.language is None:
+        return Text(fragment.text, language, fragment.voice)
+    if isinstance(fragment, Digits) and fragment.language is None:
+        return Digits(fragment.digits, language)
     return fragment
 
 
-def _play(state: CallState, items: tuple[act.Say, ...], barge_in: bool = True) -> Result:
+def _play(state: CallState, items: tuple[act.Say, ...], barge_in: bool = True,
+          **changes: Any) -> Result:
+    """Start playing ``items``; ``changes`` go into the same state update (one copy per step
+    matters: replacing the state is the engine's main cost, see bench/bench_engine.py)."""
     token = state.token + 1
-    new = state._replace(token=token, playing=token, barge_in=barge_in)
+    new = state._replace(token=token, playing=token, barge_in=barge_in, **changes)
     return new, [act.Play(token, items, barge_in)]
 
 
-def _timer(state: CallState, kind: str, seconds: float) -> Result:
+def _timer(state: CallState, kind: str, seconds: float, **changes: Any) -> Result:
+    """Arm the call's one timer (cancelling the previous one); ``changes`` as in :func:`_play`."""
     seq = state.timer_seq + 1
     name = f"{kind}:{seq}"
     out: list[act.Action] = []
     if state.timer is not None:
         out.append(act.CancelTimer(state.timer))
     out.append(act.StartTimer(name, seconds))
-    return state._replace(timer=name, timer_seq=seq), out
+    return state._replace(timer=name, timer_seq=seq, **changes), out
 
 
 def _cancel_timer(state: CallState) -> Result:
@@ -253,7 +267,7 @@ def _goodbye(flow: Flow, state: CallState, prompt: Prompt | None,
              preface: tuple[act.Say, ...] = (), reason: str = "disconnected") -> Result:
     state, out = _cancel_timer(state)
     items = (*preface, _say(flow, state, prompt or _system(flow, "goodbye")))
-    state, play = _play(state._replace(phase=Phase.GOODBYE, outcome=reason), items, barge_in=False)
+    state, play = _play(state, items, False, phase=Phase.GOODBYE, outcome=reason)
     return state, out + play
 
 
@@ -300,9 +314,8 @@ def _dispatch(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say
         language = route.language if route.language in attendant.languages else state.language
         return _run(flow, state._replace(language=language), route.then, preface, depth + 1)
     if isinstance(route, Announce):
-        state = state._replace(phase=Phase.ANNOUNCE)
-        state, out = _play(state, (*preface, _say(flow, state, route.prompt)), route.barge_in)
-        return state._replace(pending=route.then), out
+        return _play(state, (*preface, _say(flow, state, route.prompt)), route.barge_in,
+                     phase=Phase.ANNOUNCE, pending=route.then)
     if isinstance(route, Disconnect):
         return _goodbye(flow, state, route.prompt, preface)
     if isinstance(route, ToAttendant):
@@ -353,17 +366,17 @@ def _enter_menu(flow: Flow, state: CallState, name: str, preface: tuple[act.Say,
     menu = flow.menus.get(name)
     if menu is None:
         return _goodbye(flow, state, None, preface, f"unknown menu {name}")
+    changes: dict[str, Any] = {"phase": Phase.MENU, "menu": name, "buffer": "",
+                               "dial": menu.extension_dialing, "candidates": ()}
     if reset:
-        state = state._replace(invalid=0, timeouts=0)
-    state = state._replace(phase=Phase.MENU, menu=name, buffer="", dial=menu.extension_dialing,
-                    candidates=())
-    return _play(state, (*preface, _say(flow, state, menu.prompt)), menu.barge_in)
+        changes.update(invalid=0, timeouts=0)
+    return _play(state, (*preface, _say(flow, state, menu.prompt)), menu.barge_in, **changes)
 
 
 def _enter_entry(flow: Flow, state: CallState, phase: Phase, dial: DialByName | ExtensionEntry,
                  prompt: Prompt, preface: tuple[act.Say, ...]) -> Result:
-    state = state._replace(phase=phase, dial=dial, buffer="", candidates=())
-    return _play(state, (*preface, _say(flow, state, prompt)))
+    return _play(state, (*preface, _say(flow, state, prompt)), phase=phase, dial=dial, buffer="",
+                 candidates=())
 
 
 def _voicemail(flow: Flow, state: CallState, key: str, preface: tuple[act.Say, ...]) -> Result:
@@ -371,9 +384,8 @@ def _voicemail(flow: Flow, state: CallState, key: str, preface: tuple[act.Say, .
     if box is None:
         return _goodbye(flow, state, None, preface, f"unknown voicemail box {key}")
     greeting = box.greeting or _system(flow, "voicemail_greeting")
-    state = state._replace(phase=Phase.VOICEMAIL_GREETING, box=key,
-                    outcome=f"voicemail for {key} (no message)")
-    return _play(state, (*preface, _say(flow, state, greeting)))
+    return _play(state, (*preface, _say(flow, state, greeting)), phase=Phase.VOICEMAIL_GREETING,
+                 box=key, outcome=f"voicemail for {key} (no message)")
 
 
 def _transfer(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say, ...],
@@ -498,13 +510,14 @@ def _retry_entry(flow: Flow, state: CallState, preface: tuple[act.Say, ...]) -> 
 def _prompt_finished(flow: Flow, state: CallState, event: PromptFinished) -> Result:
     if event.token != state.playing:
         return state, []
-    state = state._replace(playing=None)
     if state.phase is Phase.MENU:
-        return _timer(state, "input", _current_menu(flow, state).timeout)
+        return _timer(state, "input", _current_menu(flow, state).timeout, playing=None)
     if state.phase in (Phase.NAME_ENTRY, Phase.EXTENSION_ENTRY, Phase.NAME_CHOICE):
         if state.buffer:
-            return _timer(state, "digits", _current_menu(flow, state).inter_digit_timeout)
-        return _timer(state, "input", _current_menu(flow, state).timeout)
+            return _timer(state, "digits", _current_menu(flow, state).inter_digit_timeout,
+                          playing=None)
+        return _timer(state, "input", _current_menu(flow, state).timeout, playing=None)
+    state = state._replace(playing=None)
     if state.phase is Phase.ANNOUNCE:
         return _run(flow, state, state.pending or Repeat())
     if state.phase is Phase.GOODBYE:
@@ -513,6 +526,8 @@ def _prompt_finished(flow: Flow, state: CallState, event: PromptFinished) -> Res
         return _beep(flow, state)
     if state.phase is Phase.VOICEMAIL_BEEP:
         return _record(flow, state)
+    if state.phase is Phase.QUEUED and state.queue_music:
+        return _play(state, (_say(flow, state, _queue_music(flow, state)),), barge_in=False)
     return state, []
 
 
@@ -536,11 +551,10 @@ def _menu_digit(flow: Flow, state: CallState, event: Digit) -> Result:
         out.append(act.StopPlayback())
     if state.timer is not None:
         out.append(act.CancelTimer(state.timer))
-    state = state._replace(playing=None, timer=None)
     if event.key not in DTMF_KEYS:
-        result = _invalid(flow, state)
+        result = _invalid(flow, state._replace(playing=None, timer=None))
         return result[0], out + result[1]
-    state = state._replace(buffer=state.buffer + event.key, timeouts=0)
+    state = state._replace(playing=None, timer=None, buffer=state.buffer + event.key, timeouts=0)
     result = _resolve(flow, state, final=False)
     return result[0], out + result[1]
 
@@ -596,9 +610,7 @@ def _announce_transfer(flow: Flow, state: CallState, target: Route,
     items = [_say(flow, state, _system(flow, "transferring"))]
     if name is not None:
         items.append(name)
-    state = state._replace(phase=Phase.ANNOUNCE)
-    state, out = _play(state, tuple(items), barge_in=False)
-    return state._replace(pending=target), out
+    return _play(state, tuple(items), False, phase=Phase.ANNOUNCE, pending=target)
 
 
 # --- dial by name and by extension ----------------------------------------------------
@@ -684,8 +696,8 @@ def _search_names(flow: Flow, state: CallState) -> Result:
         # is silence, a timeout (or a silent caller would hear "several people match" for ever).
         if tuple(found) == state.candidates:
             return _no_input(flow, state)
-        state = state._replace(phase=Phase.NAME_ENTRY, candidates=tuple(found))
-        return _play(state, (_say(flow, state, _system(flow, "dial_by_name_too_many")),))
+        return _play(state, (_say(flow, state, _system(flow, "dial_by_name_too_many")),),
+                     phase=Phase.NAME_ENTRY, candidates=tuple(found))
     return _offer_candidates(flow, state._replace(buffer=""), tuple(found), ())
 
 
@@ -700,8 +712,7 @@ def _offer_candidates(flow: Flow, state: CallState, candidates: tuple[str, ...],
         items.append(_say(flow, state, _system(flow, "press")))
         items.append(act.Say("", state.language, (Digits(str(number), state.language),)))
     items.append(_say(flow, state, _system(flow, "star_to_retry")))
-    state = state._replace(phase=Phase.NAME_CHOICE, candidates=candidates, buffer="")
-    return _play(state, tuple(items))
+    return _play(state, tuple(items), phase=Phase.NAME_CHOICE, candidates=candidates, buffer="")
 
 
 def _choose_candidate(flow: Flow, state: CallState, key: str) -> Result:
@@ -732,9 +743,63 @@ def _handover_result(flow: Flow, state: CallState, event: TransferResult) -> Res
     return _transfer_failed(flow, state, event.reason or "failed")
 
 
+def _queue_music(flow: Flow, state: CallState) -> Prompt:
+    queue = flow.queues.get(state.handover.queue) if isinstance(state.handover, ToQueue) else None
+    return queue.music if queue is not None and queue.music is not None else MUSIC_ON_HOLD
+
+
+def _queue_part(flow: Flow, state: CallState, kind: str, number: int) -> list[act.Say]:
+    """One piece of what the queue core says: greeting, position, estimated wait..."""
+    queue = flow.queues.get(state.handover.queue) if isinstance(state.handover, ToQueue) else None
+
+    def n(value: int) -> act.Say:
+        return act.Say("", state.language, (Number(value, state.language),))
+
+    minutes = _say(flow, state, _system(flow, "queue_minute" if number == 1 else "queue_minutes"))
+    if kind == "greeting":
+        return [_say(flow, state, queue.greeting)] if queue and queue.greeting else []
+    if kind == "position":
+        return [_say(flow, state, _system(flow, "queue_position")), n(number),
+                _say(flow, state, _system(flow, "queue_position_end"))]
+    if kind == "wait":
+        return [_say(flow, state, _system(flow, "queue_wait")), n(number), minutes]
+    if kind == "wait_more":
+        return [_say(flow, state, _system(flow, "queue_wait_more")), n(number), minutes]
+    if kind == "callback_refused":
+        return [_say(flow, state, _system(flow, "queue_callback_refused"))]
+    return []
+
+
+def _queue_announcement(flow: Flow, state: CallState, event: QueueAnnouncement) -> Result:
+    """Say what the queue core asks for (interrupting the music), then music again."""
+    state, out = _stop_playback(state)
+    items = [say for kind, number in event.parts for say in _queue_part(flow, state, kind, number)]
+    state = state._replace(queue_music=True)
+    if not items:
+        items = [_say(flow, state, _queue_music(flow, state))]
+    state, play = _play(state, tuple(items), barge_in=False)
+    return state, out + play
+
+
+def _queue_outcome(flow: Flow, state: CallState, event: QueueOutcome) -> Result:
+    """The queue is done with the caller: connected, sent elsewhere, or to be called back."""
+    state, out = _stop_playback(state)
+    queue = state.handover.queue if isinstance(state.handover, ToQueue) else ""
+    state = state._replace(queue_music=False)
+    if event.kind == "connected":
+        return state._replace(phase=Phase.CONNECTED,
+                              outcome=f"answered by {event.agent} from queue {queue}"), out
+    if event.kind == "callback":
+        result = _goodbye(flow, state, _system(flow, "queue_callback_confirm"),
+                          reason=f"callback requested from queue {queue}")
+    else:
+        result = _run(flow, state, event.route or Disconnect())
+    return result[0], out + result[1]
+
+
 def _beep(flow: Flow, state: CallState) -> Result:
-    state = state._replace(phase=Phase.VOICEMAIL_BEEP)
-    return _play(state, (_say(flow, state, _system(flow, "beep")),), barge_in=False)
+    return _play(state, (_say(flow, state, _system(flow, "beep")),), False,
+                 phase=Phase.VOICEMAIL_BEEP)
 
 
 def _greeting_digit(flow: Flow, state: CallState, event: Digit) -> Result:
@@ -799,5 +864,7 @@ TRANSITIONS: dict[tuple[Phase, type], Handler] = {
     (Phase.RECORDING, RecordingFinished): _recording_finished,
     (Phase.TRANSFERRING, TransferResult): _handover_result,
     (Phase.QUEUED, TransferResult): _handover_result,
+    (Phase.QUEUED, QueueAnnouncement): _queue_announcement,
+    (Phase.QUEUED, QueueOutcome): _queue_outcome,
     (Phase.CONNECTED, Digit): _ignore,
 }

@@ -90,12 +90,14 @@ class Prompt:
         self, language: str, default_language: str
     ) -> tuple[str, tuple[Fragment, ...]]:
         """The fragments a caller speaking ``language`` hears, and that variant's language."""
-        table = dict(self.variants)
+        # A prompt has one or two variants: scanning them beats building a dict per call.
         for wanted in (language, default_language):
-            if wanted in table:
-                return wanted, table[wanted]
-        if None in table:
-            return default_language, table[None]
+            for lang, fragments in self.variants:
+                if lang == wanted:
+                    return wanted, fragments
+        for lang, fragments in self.variants:
+            if lang is None:
+                return default_language, fragments
         first, fragments = self.variants[0]
         return first or default_language, fragments
 
@@ -427,6 +429,19 @@ class Queue:
     on_overflow: Route | None = None
     on_timeout: Route | None = None
     on_no_agents: Route | None = None
+    #: "bridge": the endpoint stays in the call; "refer": the caller is handed over with REFER.
+    mode: TransferMode = "bridge"
+    announce_position: bool = True
+    announce_wait: bool = True
+    #: "queue": callers wait even with no agent signed in; "act": ``on_no_agents`` at once.
+    no_agents: Literal["queue", "act"] = "queue"
+    #: Missed offers in a row after which an agent is paused (0: never).
+    miss_limit: int = 3
+    leave_key: str | None = None
+    leave_to: Route | None = None
+    callback_key: str | None = None
+    #: Number prefixes a callback may dial; empty means the directory's external numbers only.
+    callback_numbers: tuple[str, ...] = ()
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
 
 

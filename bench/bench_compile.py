@@ -72,8 +72,9 @@ def main() -> None:
                 best[name] = min(best.get(name, value), value)
         for name, value in best.items():
             print(f"{name:32s} {value * 1000:8.1f} ms (best of {args.repeat})")
-        verdict = "met" if best["validate+compile (all phases)"] < 1.0 else "NOT met"
-        print(f"target: validate+compile < 1 s for 10,000 menus: {verdict}")
+        if args.menus == 10_000:
+            verdict = "met" if best["validate+compile (all phases)"] < 1.0 else "NOT met"
+            print(f"target: validate+compile < 1 s for 10,000 menus: {verdict}")
 
 
 if __name__ == "__main__":
