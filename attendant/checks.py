@@ -295,7 +295,7 @@ class Checker:
                 if agent.key not in table:
                     self.error((*path, "agents", i), f'queue "{key}" has unknown {agent.kind} '
                                                      f'"{agent.key}"', known(table, agent.key))
-            for attr in ("on_overflow", "on_timeout", "on_no_agents"):
+            for attr in ("on_overflow", "on_timeout", "on_no_agents", "leave_to"):
                 route = getattr(queue, attr)
                 if route is not None:
                     for nested in walk(route):
@@ -385,7 +385,7 @@ class Checker:
             reached |= self.reachable_from(attendant)
         from_queues: set[str] = set()
         for queue in self.c.queues.values():
-            for attr in ("on_overflow", "on_timeout", "on_no_agents"):
+            for attr in ("on_overflow", "on_timeout", "on_no_agents", "leave_to"):
                 route = getattr(queue, attr)
                 if route is not None:
                     from_queues |= {r.menu for r in walk(route) if isinstance(r, ToMenu)}

@@ -527,7 +527,7 @@ def _prompt_finished(flow: Flow, state: CallState, event: PromptFinished) -> Res
     if state.phase is Phase.VOICEMAIL_BEEP:
         return _record(flow, state)
     if state.phase is Phase.QUEUED and state.queue_music:
-        return _play(state, (_say(flow, state, _queue_music(flow, state)),), barge_in=False)
+        return _play(state, (_say(flow, state, queue_music(flow, state)),), barge_in=False)
     return state, []
 
 
@@ -743,7 +743,8 @@ def _handover_result(flow: Flow, state: CallState, event: TransferResult) -> Res
     return _transfer_failed(flow, state, event.reason or "failed")
 
 
-def _queue_music(flow: Flow, state: CallState) -> Prompt:
+def queue_music(flow: Flow, state: CallState) -> Prompt:
+    """What a queued caller hears between announcements: the queue's music or the default."""
     queue = flow.queues.get(state.handover.queue) if isinstance(state.handover, ToQueue) else None
     return queue.music if queue is not None and queue.music is not None else MUSIC_ON_HOLD
 
@@ -776,7 +777,7 @@ def _queue_announcement(flow: Flow, state: CallState, event: QueueAnnouncement) 
     items = [say for kind, number in event.parts for say in _queue_part(flow, state, kind, number)]
     state = state._replace(queue_music=True)
     if not items:
-        items = [_say(flow, state, _queue_music(flow, state))]
+        items = [_say(flow, state, queue_music(flow, state))]
     state, play = _play(state, tuple(items), barge_in=False)
     return state, out + play
 

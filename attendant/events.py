@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
+
+from attendant.model import Route
 
 DTMF_KEYS = frozenset("0123456789*#")
 
@@ -68,6 +71,33 @@ class Hangup:
     """The caller hung up."""
 
 
+@dataclass(frozen=True, slots=True)
+class QueueAnnouncement:
+    """The queue core has something to say to this waiting caller, then music on hold.
+
+    ``parts`` are (kind, number) pairs: ``("greeting", 0)``, ``("position", 3)``,
+    ``("wait", 4)`` (about 4 minutes), ``("wait_more", 2)`` (more than 2 minutes),
+    ``("callback_refused", 0)``. No parts: just the music.
+    """
+
+    parts: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QueueOutcome:
+    """The queue core is done with this caller.
+
+    ``connected``: ``agent`` took the call. ``route``: the caller leaves the queue to
+    ``route`` (overflow, timeout, no agents, a leave key). ``callback``: the caller will be
+    called back; the call ends with a confirmation.
+    """
+
+    kind: Literal["connected", "route", "callback"]
+    route: Route | None = None
+    agent: str = ""
+
+
 Event = (
     CallStarted | Digit | PromptFinished | TimerFired | TransferResult | RecordingFinished | Hangup
+    | QueueAnnouncement | QueueOutcome
 )

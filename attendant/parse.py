@@ -437,6 +437,15 @@ class Parser:
                                                                           a["department"])
             for a in raw.get("agents") or ()
         )
+        leave, callback = raw.get("leave_key"), raw.get("callback_key")
+        if leave is not None and leave == callback:
+            self.error((*path, "callback_key"),
+                       f'callback_key "{callback}" is also the leave_key',
+                       "give leaving the queue and asking for a callback different keys")
+        if raw.get("no_agents") == "act" and "on_no_agents" not in raw:
+            self.warn((*path, "no_agents"),
+                      "no_agents: act without on_no_agents says goodbye to callers at once",
+                      "add on_no_agents: (for example {voicemail: general})")
         return Queue(
             key=key, name=raw["name"], agents=agents,
             routing=raw.get("routing", "attendant"),
@@ -450,6 +459,15 @@ class Parser:
             on_overflow=self.optional_route(raw.get("on_overflow"), (*path, "on_overflow")),
             on_timeout=self.optional_route(raw.get("on_timeout"), (*path, "on_timeout")),
             on_no_agents=self.optional_route(raw.get("on_no_agents"), (*path, "on_no_agents")),
+            mode=raw.get("mode", "bridge"),
+            announce_position=raw.get("announce_position", True),
+            announce_wait=raw.get("announce_wait", True),
+            no_agents=raw.get("no_agents", "act" if "on_no_agents" in raw else "queue"),
+            miss_limit=raw.get("miss_limit", 3),
+            leave_key=raw.get("leave_key"),
+            leave_to=self.optional_route(raw.get("leave_to"), (*path, "leave_to")),
+            callback_key=raw.get("callback_key"),
+            callback_numbers=tuple(raw.get("callback_numbers") or ()),
             path=path,
         )
 

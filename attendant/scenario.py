@@ -24,7 +24,7 @@ last prompt ends, so a closing goodbye shows up in the transcript.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from attendant.compiler import compile_path
 from attendant.errors import ScenarioError, SimulationError
 from attendant.loader import SourceMap, load_file
 from attendant.model import Flow
+from attendant.sim_queues import DEFAULT_UNTIL, AgentScript, CallerScript, QueueWorld, parse_agent
 from attendant.simulator import TRANSFER_OUTCOMES, Simulator
 
 _STEP_WORDS = ("press", "wait", "listen", "hangup", "transfer")
@@ -60,6 +61,10 @@ class Scenario:
     steps: tuple[Step, ...]
     expect: str | None
     where: str
+    #: Queue simulation: scripted agents, several callers, how long to run (sim_queues).
+    agents: tuple[tuple[str, AgentScript], ...] = ()
+    callers: tuple[CallerScript, ...] = ()
+    until: float | None = None
 
 
 @dataclass(frozen=True)
@@ -152,10 +157,12 @@ def load_scenarios(path: Path) -> ScenarioFile:
         if not isinstance(raw, dict) or "name" not in raw or "at" not in raw:
             raise ScenarioError(f"{here}: each scenario needs name: and at: (when the call "
                                 "happens, the attendant's local time)")
-        unknown = set(raw) - {"name", "at", "caller", "called", "language", "steps", "expect"}
+        unknown = set(raw) - {"name", "at", "caller", "called", "language", "steps", "expect",
+                              "agents", "callers", "until"}
         if unknown:
             raise ScenarioError(f"{here}: unknown key {sorted(unknown)[0]}; a scenario has "
-                                "name, at, caller, called, language, steps, expect")
+                                "name, at, caller, called, language, steps, expect, agents, "
+                                "callers, until")
         steps_raw = raw.get("steps") or []
         if not isinstance(steps_raw, list):
             raise ScenarioError(f"{where('scenarios', i, 'steps')}: steps: must be a list")
@@ -171,13 +178,52 @@ def load_scenarios(path: Path) -> ScenarioFile:
             steps=steps,
             expect=None if expect is None else str(expect),
             where=here,
+            **_queue_parts(raw, lambda *p, i=i: where("scenarios", i, *p)),
         ))
     menu = (path.parent / str(data["menu"])).resolve()
     return ScenarioFile(path, menu, tuple(scenarios))
 
 
+def _queue_parts(raw: dict[str, Any], where: Callable[..., str]) -> dict[str, Any]:
+    """The queue-simulation keys of a scenario: ``agents:``, ``callers:``, ``until:``."""
+    agents_raw = raw.get("agents") or {}
+    if not isinstance(agents_raw, dict):
+        raise ScenarioError(f"{where('agents')}: agents: maps agent names to behaviours")
+    agents = tuple((str(k), parse_agent(v, where("agents", k))) for k, v in agents_raw.items())
+    callers_raw = raw.get("callers") or []
+    if not isinstance(callers_raw, list):
+        raise ScenarioError(f"{where('callers')}: callers: must be a list")
+    if callers_raw and raw.get("steps"):
+        raise ScenarioError(f"{where('steps')}: with callers:, each caller has its own steps:")
+    callers = []
+    for j, item in enumerate(callers_raw):
+        here = where("callers", j)
+        keys = {"name", "start", "caller", "called", "language", "steps", "callback"}
+        if not isinstance(item, dict) or "name" not in item or set(item) - keys:
+            raise ScenarioError(f"{here}: a caller has name: and may have start: (seconds), "
+                                "caller:, called:, language:, steps:, callback: "
+                                "(answers | no_answer)")
+        start = item.get("start", 0)
+        if isinstance(start, bool) or not isinstance(start, int | float) or start < 0:
+            raise ScenarioError(f"{where('callers', j, 'start')}: start: takes seconds")
+        steps = tuple(parse_step(s, where("callers", j, "steps", k))
+                      for k, s in enumerate(item.get("steps") or []))
+        callers.append(CallerScript(str(item["name"]), float(start),
+                                    str(item.get("caller", "+15550000000")), steps,
+                                    str(item.get("called", "")), item.get("language"),
+                                    item.get("callback", "answers") != "no_answer"))
+    until = raw.get("until")
+    if until is not None and (isinstance(until, bool) or not isinstance(until, int | float)
+                              or until <= 0):
+        raise ScenarioError(f"{where('until')}: until: takes a number of seconds")
+    return {"agents": agents, "callers": tuple(callers),
+            "until": None if until is None else float(until)}
+
+
 def run_scenario(flow: Flow, scenario: Scenario) -> Outcome:
-    """Play one scenario through the simulator."""
+    """Play one scenario through the simulator (with queues when it has agents or callers)."""
+    if scenario.agents or scenario.callers:
+        return _run_world(flow, scenario)
     sim = Simulator(flow, scenario.at, scenario.caller, scenario.called, scenario.language)
     where = scenario.where
     try:
@@ -190,6 +236,23 @@ def run_scenario(flow: Flow, scenario: Scenario) -> Outcome:
     except SimulationError as exc:
         return Outcome(scenario, sim.transcript(), f"{where}: {exc}")
     return Outcome(scenario, sim.transcript())
+
+
+def _run_world(flow: Flow, scenario: Scenario) -> Outcome:
+    callers = scenario.callers or (CallerScript("caller", 0.0, scenario.caller, scenario.steps,
+                                                scenario.called, scenario.language),)
+    world: QueueWorld | None = None
+    try:
+        world = QueueWorld(flow, scenario.at, dict(scenario.agents), callers,
+                           until=scenario.until or DEFAULT_UNTIL)
+        world.run()
+    except SimulationError as exc:
+        text = world.transcript() if world is not None else ""
+        message = str(exc)
+        if not message.startswith(scenario.where.split(":", 1)[0]):
+            message = f"{scenario.where}: {message}"
+        return Outcome(scenario, text, message)
+    return Outcome(scenario, world.transcript())
 
 
 def _apply(sim: Simulator, step: Step) -> None:

@@ -84,7 +84,9 @@ def _fast_validator() -> Callable[[Any], Any]:
     It speaks draft-07, which covers every keyword our schema uses, so it gets a copy
     labelled draft-07. It only answers "valid or not"; jsonschema explains failures.
     """
-    copy = dict(schema())
+    # A fresh copy: fastjsonschema rewrites every "$ref" it resolves in place, which would
+    # change the cached schema() everyone else reads.
+    copy: dict[str, Any] = json.loads(schema_text())
     copy["$schema"] = "http://json-schema.org/draft-07/schema#"
     return fastjsonschema.compile(copy)
 

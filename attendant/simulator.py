@@ -11,11 +11,12 @@ audio is, and stay stable from one build to the next.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from attendant import actions as act
-from attendant.engine import CallState, Phase, initial_state, step
+from attendant.engine import MUSIC_ON_HOLD, CallState, Phase, initial_state, queue_music, step
 from attendant.errors import SimulationError
 from attendant.events import (
     CallStarted,
@@ -54,6 +55,9 @@ def describe_play(play: act.Play) -> str:
     """A Play as the caller would hear it, one quoted piece per prompt."""
     pieces = []
     for item in play.items:
+        if item.prompt_id == MUSIC_ON_HOLD.id:
+            pieces.append("<music on hold>")
+            continue
         text = " ".join(describe_fragment(f) for f in item.fragments)
         pieces.append(f'"{text}"')
     return " ".join(pieces)
@@ -74,6 +78,10 @@ class Simulator:
     timers: dict[str, float] = field(default_factory=dict)
     playing: act.Play | None = None
     ringing: act.Transfer | act.EnqueueCall | None = None
+    #: Prefix of this call's transcript lines (several callers share one transcript).
+    label: str = ""
+    #: Called with every action the engine asks for (the queue simulator listens here).
+    on_action: Callable[[Simulator, act.Action], None] | None = None
 
     # --- caller steps ----------------------------------------------------------
 
@@ -143,6 +151,15 @@ class Simulator:
         self._say(f"{label}: {outcome.replace('_', ' ')}")
         self._send(TransferResult(outcome == "answered", "" if outcome == "answered" else outcome))
 
+    def deliver(self, event: Event) -> None:
+        """Feed an event from outside the caller (the queue core's answers)."""
+        self._send(event)
+
+    def fire_timer(self, name: str) -> None:
+        """Fire the engine timer ``name`` now (a driver with its own clock calls this)."""
+        if self.timers.pop(name, None) is not None:
+            self._send(TimerFired(name))
+
     def hangup(self) -> None:
         """The caller hangs up."""
         self._require_live()
@@ -169,11 +186,23 @@ class Simulator:
         return f"[{int(minutes):02d}:{seconds:04.1f}]"
 
     def _say(self, text: str) -> None:
-        self.lines.append(f"{self._stamp()} {text}")
+        self._line(text)
+
+    def _line(self, text: str) -> None:
+        label = f"{self.label}: " if self.label else ""
+        self.lines.append(f"{self._stamp()} {label}{text}")
+
+    def _is_music(self, play: act.Play) -> bool:
+        """Music on hold in a queue plays until something happens; it never "finishes"."""
+        if self.state.phase is not Phase.QUEUED or not self.state.queue_music:
+            return False
+        return [i.prompt_id for i in play.items] == [queue_music(self.flow, self.state).id]
 
     def _finish_prompts(self) -> None:
         for _ in range(MAX_EVENTS_PER_STEP):
             if self.playing is None or self.state.phase is Phase.ENDED:
+                return
+            if self._is_music(self.playing):
                 return
             token = self.playing.token
             self.playing = None
@@ -194,13 +223,13 @@ class Simulator:
         for action in actions:
             self._apply(action)
         if self.state.phase is Phase.ENDED and before.phase is not Phase.ENDED:
-            self.lines.append(f"{self._stamp()} call ends: {self.state.outcome}")
+            self._line(f"call ends: {self.state.outcome}")
         return len(actions)
 
     def _apply(self, action: act.Action) -> None:
         if isinstance(action, act.Play):
             self.playing = action
-            self.lines.append(f"{self._stamp()} hears: {describe_play(action)}")
+            self._line(f"hears: {describe_play(action)}")
         elif isinstance(action, act.StopPlayback):
             self.playing = None
         elif isinstance(action, act.StartTimer):
@@ -215,19 +244,21 @@ class Simulator:
             elif len(action.destinations) > 1:
                 where += f" (all at once, {action.ring_seconds} s)"
             how = "" if action.mode == "bridge" else " (blind transfer)"
-            self.lines.append(f"{self._stamp()} transfer to {action.kind} {action.key} "
+            self._line(f"transfer to {action.kind} {action.key} "
                               f"({action.display}){how}: ringing {where}")
         elif isinstance(action, act.EnqueueCall):
             self.ringing = action
             queue = self.flow.queues.get(action.queue)
             name = f" ({queue.name})" if queue else ""
             prio = f", priority {action.priority}" if action.priority else ""
-            self.lines.append(f"{self._stamp()} joins queue {action.queue}{name}{prio}")
+            self._line(f"joins queue {action.queue}{name}{prio}")
         elif isinstance(action, act.RecordVoicemail):
-            self.lines.append(f"{self._stamp()} recording a message for {action.box} "
+            self._line(f"recording a message for {action.box} "
                               f"(at most {action.max_seconds} s)")
         elif isinstance(action, act.StopRecording):
-            self.lines.append(f"{self._stamp()} recording stops")
+            self._line("recording stops")
         else:
             assert isinstance(action, act.Disconnect)
             self.playing = None
+        if self.on_action is not None:
+            self.on_action(self, action)

@@ -55,6 +55,31 @@ _TEXT: dict[str, dict[str, str]] = {
                           "fr-FR": "Désolé, ce numéro de poste n'existe pas."},
     "for_person": {"en-US": "For", "fr-FR": "Pour"},
     "press": {"en-US": "press", "fr-FR": "appuyez sur"},
+    "queue_position": {"en-US": "You are number", "fr-FR": "Vous êtes le numéro"},
+    "queue_position_end": {"en-US": "in line.", "fr-FR": "dans la file d'attente."},
+    "queue_wait": {"en-US": "Your estimated wait is about",
+                   "fr-FR": "Votre attente est estimée à environ"},
+    "queue_wait_more": {"en-US": "Your wait may be more than",
+                        "fr-FR": "Votre attente pourrait dépasser"},
+    "queue_minute": {"en-US": "minute.", "fr-FR": "minute."},
+    "queue_minutes": {"en-US": "minutes.", "fr-FR": "minutes."},
+    "queue_full": {"en-US": "Sorry, all our lines are busy. Please call again later. Goodbye.",
+                   "fr-FR": "Désolé, toutes nos lignes sont occupées. Veuillez rappeler plus "
+                            "tard. Au revoir."},
+    "queue_timeout": {"en-US": "Sorry, nobody could take your call in time. Please call again "
+                               "later. Goodbye.",
+                      "fr-FR": "Désolé, personne n'a pu prendre votre appel à temps. Veuillez "
+                               "rappeler plus tard. Au revoir."},
+    "queue_no_agents": {"en-US": "Sorry, nobody is available to take your call right now. "
+                                 "Please call again later. Goodbye.",
+                        "fr-FR": "Désolé, personne n'est disponible pour prendre votre appel. "
+                                 "Veuillez rappeler plus tard. Au revoir."},
+    "queue_callback_confirm": {
+        "en-US": "Thank you. We will call you back at this number when it is your turn. Goodbye.",
+        "fr-FR": "Merci. Nous vous rappellerons à ce numéro quand ce sera votre tour. Au revoir."},
+    "queue_callback_refused": {
+        "en-US": "Sorry, we cannot call this number back. Please stay on the line.",
+        "fr-FR": "Désolé, nous ne pouvons pas rappeler ce numéro. Veuillez rester en ligne."},
     "star_to_retry": {"en-US": "Press star to spell again.",
                       "fr-FR": "Appuyez sur étoile pour recommencer."},
 }

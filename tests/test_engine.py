@@ -31,7 +31,7 @@ from attendant.events import (
     TimerFired,
     TransferResult,
 )
-from attendant.model import Digits, Flow, Text
+from attendant.model import Digits, Flow, Number, Text
 
 Build = Callable[[str], Flow]
 A = TypeVar("A", bound=act.Action)
@@ -980,6 +980,74 @@ def test_queue_enqueues_with_priority(office: Flow) -> None:
     assert call.press("1") == []
     call.send(TransferResult(answered=True))
     assert call.state.phase is Phase.CONNECTED
+
+
+def queued(office: Flow) -> Call:
+    call = Call(office)
+    call.start()
+    call.press("3")
+    assert call.state.phase is Phase.QUEUED
+    return call
+
+
+def test_queue_announcement_plays_then_music_loops(office: Flow) -> None:
+    from attendant.engine import MUSIC_ON_HOLD
+    from attendant.events import QueueAnnouncement
+    call = queued(office)
+    actions = call.send(QueueAnnouncement((("position", 2), ("wait", 1))))
+    play = of_type(actions, act.Play)[0]
+    assert not play.barge_in
+    words = [f for say in play.items for f in say.fragments]
+    assert Text("You are number", "en-US") in words
+    assert Number(2, "en-US") in words
+    assert Text("minute.", "en-US") in words
+    music = of_type(call.send(PromptFinished(play.token)), act.Play)[0]
+    assert [s.prompt_id for s in music.items] == [MUSIC_ON_HOLD.id]
+    again = of_type(call.send(PromptFinished(music.token)), act.Play)[0]
+    assert again.items == music.items  # music on hold loops
+    # a new announcement interrupts the music
+    actions = call.send(QueueAnnouncement((("wait_more", 3),)))
+    assert isinstance(actions[0], act.StopPlayback)
+    assert call.press("2") == []  # keys while queued belong to the queue core
+
+
+def test_queue_outcome_connected(office: Flow) -> None:
+    from attendant.events import QueueAnnouncement, QueueOutcome
+    call = queued(office)
+    call.send(QueueAnnouncement(()))
+    actions = call.send(QueueOutcome("connected", agent="alice"))
+    assert actions == [act.StopPlayback()]
+    assert call.state.phase is Phase.CONNECTED
+    assert call.state.outcome == "answered by alice from queue sales"
+
+
+def test_queue_outcome_route_runs_the_route(office: Flow) -> None:
+    from attendant.events import QueueOutcome
+    from attendant.model import ToVoicemail
+    call = queued(office)
+    call.send(QueueOutcome("route", ToVoicemail("general")))
+    assert call.state.phase is Phase.VOICEMAIL_GREETING
+
+
+def test_queue_outcome_callback_says_goodbye(office: Flow) -> None:
+    from attendant.events import QueueOutcome
+    call = queued(office)
+    actions = call.send(QueueOutcome("callback"))
+    play = of_type(actions, act.Play)[0]
+    assert play.items[0].prompt_id == "system.queue_callback_confirm"
+    call.send(PromptFinished(play.token))
+    assert call.state.phase is Phase.ENDED
+    assert call.state.outcome == "callback requested from queue sales"
+
+
+def test_queue_events_outside_a_queue_are_ignored(office: Flow) -> None:
+    from attendant.events import QueueAnnouncement, QueueOutcome
+    call = Call(office)
+    call.start()
+    before = call.state
+    assert call.send(QueueOutcome("connected", agent="x")) == []
+    assert call.send(QueueAnnouncement((("position", 1),))) == []
+    assert call.state == before
 
 
 # --- voicemail ---------------------------------------------------------------------------

@@ -37,11 +37,13 @@ from attendant.events import (
     Event,
     Hangup,
     PromptFinished,
+    QueueAnnouncement,
+    QueueOutcome,
     RecordingFinished,
     TimerFired,
     TransferResult,
 )
-from attendant.model import Flow
+from attendant.model import Disconnect, Flow
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,6 +206,13 @@ recipes = _weighted(
                   moments, st.sampled_from(["", "2", "main", "nobody"]),
                   st.sampled_from([None, "en-US", "fr-FR", "xx-XX"]))),
     (1, st.just(Recipe("event", Hangup()))),
+    (1, st.builds(lambda parts: Recipe("event", QueueAnnouncement(tuple(parts))),
+                  st.lists(st.tuples(st.sampled_from(["greeting", "position", "wait",
+                                                      "wait_more", "callback_refused", "x"]),
+                                     st.integers(0, 99)), max_size=3))),
+    (1, st.builds(lambda kind, agent: Recipe("event", QueueOutcome(kind, Disconnect(), agent)),
+                  st.sampled_from(["connected", "route", "callback"]),
+                  st.sampled_from(["", "alice"]))),
     (3, st.builds(lambda n, end: Recipe("spell", number=n, end=end), st.integers(0, 1000),
                   st.sampled_from(["", "#"]))),
     (2, st.builds(lambda n, end: Recipe("extension", number=n, end=end), st.integers(0, 1000),

@@ -178,6 +178,25 @@ def error_of(path: Path) -> tuple[int, str]:
               at: 2026-12-01T10:00
               colour: blue
             """, 3, "unknown key colour", id="unknown-key"),
+        pytest.param("""\
+            - name: a
+              at: 2026-12-01T10:00
+              agents:
+                maria: sometimes
+            """, 6, "an agent is one of", id="bad-agent"),
+        pytest.param("""\
+            - name: a
+              at: 2026-12-01T10:00
+              steps: [listen]
+              callers:
+                - {name: x}
+            """, 5, "each caller has its own steps", id="steps-and-callers"),
+        pytest.param("""\
+            - name: a
+              at: 2026-12-01T10:00
+              callers:
+                - {name: x, start: soon}
+            """, 6, "start: takes seconds", id="bad-caller-start"),
     ],
 )
 def test_scenario_file_errors_name_file_and_line(
