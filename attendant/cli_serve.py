@@ -2,7 +2,7 @@
 
 Kept apart from :mod:`attendant.cli` so that validating or simulating menus
 never imports pjsua2. Everything SIP lives in :mod:`attendant.sip`; this
-module parses options, compiles the menus, picks the prompt audio and starts
+module parses options, compiles the menus, builds their prompts and starts
 the server.
 """
 
@@ -12,19 +12,24 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import click
 
 from attendant.compiler import compile_path
 from attendant.diagnostics import format_text
-from attendant.ports import PromptAudio
+
+if TYPE_CHECKING:
+    from attendant.sip.server import SmtpOptions
 
 _PATHS = click.Path(path_type=Path)
 log = logging.getLogger("attendant.serve")
+#: The environment variable holding the SMTP password (never an option: ps shows options).
+SMTP_PASSWORD_ENV = "ATTENDANT_SMTP_PASSWORD"
 
 
 def _rtp_range(value: str) -> tuple[int, int]:
@@ -55,73 +60,120 @@ def _probe() -> dict[str, object] | None:
     return found
 
 
-def _prompt_audio(prompts: Path | None, data_dir: Path, clock_rate: int,
-                  menu: Path) -> PromptAudio:
-    """The prompt build in ``prompts`` when given, else the espeak-ng fallback."""
-    if prompts is not None:
-        from attendant.errors import PromptError
-        from attendant.prompts.store import PromptStore
+def _smtp_options(host: str | None, port: int, sender: str | None, starttls: bool,
+                  user: str | None) -> SmtpOptions | None:
+    """The ``--smtp-*`` options checked together; None when e-mail is off."""
+    from attendant.sip.server import SmtpOptions
 
-        try:
-            store = PromptStore(prompts)
-        except PromptError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-        if store.clock_rate != clock_rate:
-            log.warning("prompts in %s are at %d Hz and the media clock at %d Hz: pjsua "
-                        "resamples them on every call", prompts, store.clock_rate, clock_rate)
-        return store
-    from attendant.sip.fallback_audio import EspeakPromptAudio
+    password = os.environ.get(SMTP_PASSWORD_ENV) or None
+    if host is None:
+        port_source = click.get_current_context().get_parameter_source("smtp_port")
+        given = [name for name, value in (
+            ("--smtp-port", port_source is not click.core.ParameterSource.DEFAULT),
+            ("--smtp-from", sender), ("--smtp-user", user), ("--smtp-starttls", starttls))
+            if value]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} without --smtp-host: voicemail e-mail "
+                                   "is sent only through an SMTP server")
+        return None
+    if user is not None and password is None:
+        raise click.UsageError(f"--smtp-user {user} needs the password in the environment "
+                               f"variable {SMTP_PASSWORD_ENV}")
+    if user is None and password is not None:
+        log.warning("%s is set but --smtp-user is not: not logging in to %s",
+                    SMTP_PASSWORD_ENV, host)
+        password = None
+    sender = sender or f"attendant@{socket.getfqdn() or 'localhost'}"
+    if "@" not in sender:
+        raise click.BadParameter(f'"{sender}" is not an e-mail address',
+                                 param_hint="--smtp-from")
+    return SmtpOptions(host=host, port=port, sender=sender, starttls=starttls, username=user,
+                       password=password)
 
-    log.warning("no --prompts build given: speaking prompts with espeak-ng")
-    base = menu if menu.is_dir() else menu.parent
-    return EspeakPromptAudio(data_dir / "prompt-cache", clock_rate, base)
+
+_HELP = f"""Answer SIP calls on MENU (a menu file or folder) with pjsua2.
+
+Every call runs the compiled flow, the same one `attendant simulate` runs.
+At startup the prompts are built into DATA/prompts (a warm build only checks
+its cache), unless --prompts names a build of your own.
+
+\b
+Signals:
+  SIGHUP (or `attendant reload --data DATA`)  compile the menus and build their
+      prompts again; on any error the old menus stay. Calls in progress keep theirs.
+  SIGTERM, SIGINT  new calls get 503; calls in progress have --grace seconds,
+      then are hung up; the server exits 0. A second signal hangs up at once.
+
+\b
+In the --data folder:
+  prompts/          prompt build (manifest.json, cache/, moh/)
+  calls.jsonl       call log: one JSON line per engine step
+  calls.sqlite3     one row per call, with its outcome
+  voicemail.sqlite3, messages/<box>/*.wav   voicemail (attendant voicemail list)
+  status.json, attendant.pid
+
+Voicemail e-mail needs --smtp-host; the SMTP password is read from the
+environment variable {SMTP_PASSWORD_ENV}. See docs/serving.md.
+"""
 
 
-@click.command()
+@click.command(help=_HELP)
 @click.argument("menu", type=_PATHS)
 @click.option("--listen", default="127.0.0.1", show_default=True,
-              help="address to listen on for SIP and RTP")
+              help="Address for SIP and RTP.")
 @click.option("--port", default=5060, show_default=True, type=click.IntRange(1, 65535),
-              help="SIP port")
+              metavar="PORT", help="SIP port.")
 @click.option("--transport", type=click.Choice(["udp", "tcp"]), default="udp",
-              show_default=True, help="SIP transport")
-@click.option("--rtp-ports", default="20000-30000", show_default=True,
-              help="RTP port range, LOW-HIGH")
+              show_default=True, help="SIP transport.")
+@click.option("--rtp-ports", default="20000-30000", show_default=True, metavar="LOW-HIGH",
+              help="RTP port range.")
 @click.option("--clock-rate", type=click.Choice(["8000", "16000"]), default="8000",
-              show_default=True, help="media clock rate in Hz")
+              show_default=True, help="Media clock rate in Hz; prompts are built at this rate.")
 @click.option("--max-calls", default=200, show_default=True, type=click.IntRange(1, 100_000),
-              help="callers at once; more get 503 with Retry-After")
-@click.option("--public-address", default=None,
-              help="address to put in SIP and SDP when behind NAT")
-@click.option("--outbound-proxy", default=None,
-              help="SIP URI of the proxy for outgoing legs (needed to ring bare numbers)")
-@click.option("--data", "data_dir", default="var", show_default=True, type=_PATHS,
-              help="folder for the pidfile, status.json, voicemail and the prompt cache")
-@click.option("--prompts", default=None, type=_PATHS,
-              help="prompt build folder (attendant prompts build MENU --out DIR); "
-                   "default: speak with espeak-ng")
-@click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0, 3600),
-              help="seconds calls may go on after SIGTERM before they are hung up")
+              metavar="N", help="Callers at once; the next one gets 503 with Retry-After.")
 @click.option("--retry-after", default=30, show_default=True, type=click.IntRange(1, 3600),
-              help="Retry-After seconds in 503 answers")
+              metavar="SECONDS", help="Seconds in the Retry-After header of 503 answers.")
+@click.option("--public-address", default=None, metavar="ADDRESS",
+              help="Address written in SIP and SDP when behind NAT.  [default: --listen]")
+@click.option("--outbound-proxy", default=None, metavar="URI",
+              help="SIP proxy for transfer legs; needed to ring bare numbers and extensions.")
+@click.option("--data", "data_dir", default="var", show_default=True, type=_PATHS,
+              metavar="DIR", help="Folder for prompts, voicemail, the call log and status.")
+@click.option("--prompts", default=None, type=_PATHS, metavar="DIR",
+              help="Use this prompt build (attendant prompts build MENU --out DIR) as it is, "
+                   "instead of building into DATA/prompts.")
+@click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0, 3600),
+              metavar="SECONDS",
+              help="Seconds calls may go on after SIGTERM before they are hung up.")
+@click.option("--metrics-port", default=None, type=click.IntRange(0, 65535), metavar="PORT",
+              help="Serve Prometheus metrics on http://LISTEN:PORT/metrics (0: any free port, "
+                   "written to status.json).  [default: off]")
+@click.option("--metrics-listen", default="127.0.0.1", show_default=True, metavar="ADDRESS",
+              help="Address of the metrics exporter.")
+@click.option("--smtp-host", default=None, metavar="HOST",
+              help="SMTP server for voicemail e-mail.  [default: no e-mail]")
+@click.option("--smtp-port", default=25, show_default=True, type=click.IntRange(1, 65535),
+              metavar="PORT", help="SMTP port (587 with --smtp-starttls, usually).")
+@click.option("--smtp-from", default=None, metavar="ADDRESS",
+              help="From address of voicemail e-mail.  [default: attendant@this host's name]")
+@click.option("--smtp-starttls", is_flag=True,
+              help="Upgrade the SMTP connection with STARTTLS (certificate verified).")
+@click.option("--smtp-user", default=None, metavar="USER",
+              help=f"SMTP login; the password is read from ${SMTP_PASSWORD_ENV}.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
-              default="info", show_default=True)
-@click.option("--pj-log-level", default=1, show_default=True,
-              type=click.IntRange(0, 6),
-              help="pjsip's own log level (to stderr)")
+              default="info", show_default=True, help="Our log level (to stderr).")
+@click.option("--pj-log-level", default=1, show_default=True, type=click.IntRange(0, 6),
+              metavar="0-6", help="pjsip's own log level (to stderr).")
 def serve(menu: Path, listen: str, port: int, transport: Literal["udp", "tcp"], rtp_ports: str,
-          clock_rate: str, max_calls: int, public_address: str | None,
+          clock_rate: str, max_calls: int, retry_after: int, public_address: str | None,
           outbound_proxy: str | None, data_dir: Path, prompts: Path | None, grace: float,
-          retry_after: int, log_level: str, pj_log_level: int) -> None:
-    """Answer SIP calls on MENU (a menu file or folder) with pjsua2.
-
-    SIGHUP (or `attendant reload`) reloads the menus; SIGTERM stops accepting calls,
-    lets the ones in progress finish for --grace seconds, then hangs up and exits.
-    """
+          metrics_port: int | None, metrics_listen: str, smtp_host: str | None,
+          smtp_port: int, smtp_from: str | None, smtp_starttls: bool, smtp_user: str | None,
+          log_level: str, pj_log_level: int) -> None:
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     low_high = _rtp_range(rtp_ports)
+    smtp = _smtp_options(smtp_host, smtp_port, smtp_from, smtp_starttls, smtp_user)
     result = compile_path(menu)
     if result.flow is None:
         click.echo(format_text(result.diagnostics), err=True)
@@ -146,18 +198,25 @@ def serve(menu: Path, listen: str, port: int, transport: Literal["udp", "tcp"], 
             max_calls = allowed
 
     from attendant.sip.endpoint import EndpointConfig
-    from attendant.sip.server import ServeOptions, Server
+    from attendant.sip.server import ServeOptions, Server, open_prompts
 
     endpoint = EndpointConfig(listen=listen, port=port, transport=transport, rtp_ports=low_high,
                               clock_rate=int(clock_rate), max_calls=max_calls,
                               public_address=public_address, outbound_proxy=outbound_proxy,
                               pj_log_level=pj_log_level)
     options = ServeOptions(menu=menu, data_dir=data_dir, endpoint=endpoint, grace=grace,
-                           retry_after=retry_after)
+                           retry_after=retry_after, prompts=prompts, metrics_port=metrics_port,
+                           metrics_listen=metrics_listen, smtp=smtp)
     data_dir.mkdir(parents=True, exist_ok=True)
-    audio = _prompt_audio(prompts, data_dir, int(clock_rate), menu)
-    server = Server(options, result.flow, audio)
+    store, errors = open_prompts(options, result.flow, result.prompt_sites)
+    if store is None:
+        for error in errors:
+            click.echo(error, err=True)
+        click.echo(f"error: {len(errors)} prompt(s) could not be built into "
+                   f"{options.prompt_dir}; not serving", err=True)
+        sys.exit(1)
     try:
+        server = Server(options, result.flow, store)
         sys.exit(server.run())
     except Exception as exc:  # the endpoint could not start (port in use, ...)
         click.echo(f"error: cannot serve: {exc}", err=True)
@@ -205,7 +264,7 @@ def doctor(as_json: bool) -> None:
         else:
             click.echo(f"  serve --max-calls up to {effective // 2} (a transfer leg each)")
     for name, path in tools.items():
-        use = "prompt fallback" if name == "espeak-ng" else "SIP tests"
+        use = "text-to-speech, speech.engine: espeak" if name == "espeak-ng" else "SIP tests"
         click.echo(f"{name}: {path or 'missing'} ({use})")
     sys.exit(1 if problems else 0)
 

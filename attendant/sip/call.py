@@ -57,8 +57,18 @@ class CallHost(Protocol):
     def deliver(self, session: int, event: Event) -> None:
         """Feed ``event`` to the call with this session number, if it is still up."""
 
-    def render(self, items: tuple[act.Say, ...]) -> Future[list[Path]]:
-        """Render prompts to WAV files off the worker thread."""
+    def render(self, items: tuple[act.Say, ...], flow: Flow) -> Future[list[Path]]:
+        """Render prompts of ``flow`` to WAV files off the worker thread."""
+
+    def music_on_hold(self, flow: Flow) -> Path | None:
+        """The looping music played while a transfer rings (None: a ringback tone)."""
+
+    def stepped(self, call: InboundCall, event: Event, state: CallState,
+                actions: tuple[act.Action, ...]) -> None:
+        """The engine took a step (call log, metrics); called before the actions run."""
+
+    def dtmf_applied(self, received_at: float) -> None:
+        """A key's actions were carried out; ``received_at`` is the callback's monotonic time."""
 
     def begin_recording(self, box: str, caller: str, session: int) -> tuple[int, Path]:
         """Register a message for ``box``: its id and the path to record to."""
@@ -209,7 +219,8 @@ class InboundCall(pj.Call):  # type: ignore[misc]
             self._connect_bridge()
 
     def onDtmfDigit(self, prm: Any) -> None:
-        self.host.worker.post(self.host.deliver, self.session, Digit(str(prm.digit)))
+        self.host.worker.post(self.host.deliver, self.session,
+                              _Dtmf(str(prm.digit), time.monotonic()))
 
     def onCallTransferStatus(self, prm: Any) -> None:
         if not prm.finalNotify or not self._refer:
@@ -229,6 +240,9 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         """Apply one event (or an internal step such as answering) to this call."""
         if self.ended:
             return
+        received_at: float | None = None
+        if isinstance(event, _Dtmf):
+            received_at, event = event.at, Digit(event.key)
         if isinstance(event, _Answer):
             self._answer_ok()
             return
@@ -253,12 +267,15 @@ class InboundCall(pj.Call):  # type: ignore[misc]
             self._drop_player()
         before = self.state.phase
         self.state, actions = step(self.flow, self.state, event)
+        self.host.stepped(self, event, self.state, tuple(actions))
         if before is not self.state.phase:
             log.debug("call %d: %s -> %s", self.session, before.value, self.state.phase.value)
         for action in actions:
             if self.ended:
-                return
+                break
             self._apply(action)
+        if received_at is not None:
+            self.host.dtmf_applied(received_at)
 
     def _apply(self, action: act.Action) -> None:
         if isinstance(action, act.Play):
@@ -301,7 +318,7 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         self._ready = None
         self._want = action
         host, session, token = self.host, self.session, action.token
-        future = host.render(action.items)
+        future = host.render(action.items, self.flow)
 
         def rendered(done: Future[list[Path]]) -> None:  # renderer thread: post only
             host.worker.post(host.deliver, session, _Rendered(token, done))
@@ -499,8 +516,20 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         bridge.connected = True
 
     def _start_ringback(self) -> None:
+        """Music on hold while the transfer rings, or a ringback tone without music."""
         if self._media is None:
             return
+        music = self.host.music_on_hold(self.flow)
+        if music is not None:
+            player = pj.AudioMediaPlayer()  # no subclass: no end-of-file callback; it loops
+            try:
+                player.createPlayer(str(music))
+                player.startTransmit(self._media)
+                self._ringback = player
+                return
+            except pj.Error as exc:
+                log.warning("call %d: cannot play music on hold %s (%s); ringback instead",
+                            self.session, music, exc.info())
         tone = pj.ToneGenerator()
         tone.createToneGenerator(self.host.clock_rate, 1)
         desc = pj.ToneDesc()
@@ -561,8 +590,13 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         if self.ended:
             return
         self._sample_now(caller=False)  # the caller's media is already gone
+        # pjsua removed the call's conference port before this callback: forget it, so the
+        # recorder, player and ringback below are destroyed without stopTransmit() to a
+        # stale port id (PJ_EINVAL logged on every hang-up; the id may be reused).
+        self._media = None
         if self.state.phase is not Phase.ENDED and self.state.phase is not Phase.NEW:
             self.state, actions = step(self.flow, self.state, Hangup())
+            self.host.stepped(self, Hangup(), self.state, tuple(actions))
             for action in actions:
                 if isinstance(action, act.StopRecording):
                     self._stop_recording("hangup")
@@ -646,11 +680,19 @@ class _HangUp:
 
 
 @dataclass(frozen=True, slots=True)
+class _Dtmf:
+    """A key as the DTMF callback saw it, with its arrival time (for the latency metric)."""
+
+    key: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class _Rendered:
     token: int
     done: Future[list[Path]]
 
 
-_Internal = _Answer | _Confirmed | _HangUp | _Rendered
+_Internal = _Answer | _Confirmed | _HangUp | _Rendered | _Dtmf
 Deliverable = Event | _Internal
 __all__ = ["CallHost", "Deliverable", "InboundCall", "OutboundLeg", "transfer_failure"]

@@ -7,11 +7,21 @@ The server owns the flow, the calls and the process's life:
   the To user (``Flow.attendant_for``).
 * **Overload**: at ``max_calls`` calls (and while draining) an INVITE is
   answered ``503 Service Unavailable`` with ``Retry-After``.
-* **Reload** (SIGHUP): the menus are compiled again in the main thread; an
-  invalid configuration is logged and the old flow kept. Calls in progress keep
-  the flow they started with; new calls get the new one.
+* **Prompts**: the flow's prompts are built into ``<data>/prompts`` (a warm
+  build only checks the cache) before the first call and before every reload
+  takes effect (:func:`open_prompts`); ``--prompts DIR`` uses a build made
+  with ``attendant prompts build`` instead.
+* **Reload** (SIGHUP): the menus are compiled again and their prompts built in
+  the main thread; an invalid configuration or a failed build is logged and the
+  old flow kept. Calls in progress keep the flow (and prompts) they started
+  with; new calls get the new one.
 * **Shutdown** (SIGTERM, SIGINT): stop accepting (503), let calls finish for
   up to ``grace`` seconds, hang up the rest, wait briefly for their BYEs, exit.
+* **Records**: every engine step goes to the call log
+  (:class:`attendant.storage.CallLog`), voicemail to the
+  :class:`~attendant.storage.VoicemailStore` and, with SMTP settings, by e-mail
+  (:class:`attendant.notify.VoicemailNotifier`); counters and latencies to
+  :class:`attendant.metrics.Metrics` (served over HTTP with ``--metrics-port``).
 
 State for operators and tests is written to ``<data>/status.json`` (active
 calls, totals, the last calls with their outcome and RTP packet counts) and the
@@ -29,23 +39,32 @@ import re
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import pjsua2 as pj
 
-from attendant.actions import Say
+from attendant.actions import Action, Say
 from attendant.compiler import compile_path
 from attendant.diagnostics import format_text
-from attendant.events import Event
+from attendant.engine import CallState, Phase
+from attendant.errors import PromptError
+from attendant.events import CallStarted, Event, TransferResult
+from attendant.metrics import Metrics
 from attendant.model import Flow
-from attendant.ports import PromptAudio
+from attendant.notify import VoicemailNotifier
+from attendant.parse import PromptSite, PromptSiteKey
+from attendant.prompts.build import build
+from attendant.prompts.store import PromptStore
 from attendant.sip.call import Deliverable, InboundCall, OutboundLeg
 from attendant.sip.endpoint import EndpointConfig, Worker
-from attendant.storage.voicemail import VoicemailStore
+from attendant.storage.calllog import CallLog
+from attendant.storage.voicemail import Message, VoicemailStore
 
 log = logging.getLogger("attendant.sip.server")
 
@@ -53,6 +72,26 @@ log = logging.getLogger("attendant.sip.server")
 HANGUP_WAIT_S = 5.0
 _URI_USER = re.compile(r"sips?:([^@;>:\s]+)@")
 _REQUEST_LINE = re.compile(r"^INVITE\s+(\S+)\s+SIP/2\.0", re.IGNORECASE)
+
+
+#: Seconds the shutdown waits for queued voicemail e-mail before leaving it in the outbox.
+NOTIFY_FLUSH_S = 5.0
+#: Prompts rendered at once by the startup and reload builds.
+BUILD_JOBS = max(1, min(4, os.cpu_count() or 1))
+#: Outcome recorded for a call that ended before the engine saw it start.
+NOT_STARTED = "caller hung up before the call was set up"
+
+
+@dataclass(frozen=True)
+class SmtpOptions:
+    """Where voicemail e-mail goes (``--smtp-*``); the password comes from the environment."""
+
+    host: str
+    port: int = 25
+    sender: str = "attendant@localhost"
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +103,65 @@ class ServeOptions:
     endpoint: EndpointConfig
     grace: float = 30.0
     retry_after: int = 30
+    #: A prompt build to use as it is; None: build into ``<data>/prompts``.
+    prompts: Path | None = None
+    #: Port of the Prometheus exporter (0: any free port); None: no exporter.
+    metrics_port: int | None = None
+    metrics_listen: str = "127.0.0.1"
+    #: Voicemail e-mail; None: no notification.
+    smtp: SmtpOptions | None = None
+
+    @property
+    def prompt_dir(self) -> Path:
+        """Where the prompts are read from (and built into, without ``--prompts``)."""
+        return self.prompts if self.prompts is not None else self.data_dir / "prompts"
+
+
+def open_prompts(options: ServeOptions, flow: Flow,
+                 sites: Mapping[PromptSiteKey, PromptSite] | None = None,
+                 ) -> tuple[PromptStore | None, list[str]]:
+    """The prompt store for ``flow``: built (or found in the cache) unless ``--prompts``.
+
+    Returns the store, or None and the errors (one text per failed prompt, with the
+    menu file and line when known). Runs in the main thread, never on the worker.
+    """
+    rate = options.endpoint.clock_rate
+    if options.prompts is None:
+        report = build(flow, options.prompt_dir, sites=sites, rate=rate, jobs=BUILD_JOBS)
+        if not report.ok:
+            return None, [str(error) for error in report.errors]
+        log.info("prompts: %s", report.summary())
+        if report.fell_back:
+            first, reason = report.fell_back[0]
+            log.warning("prompt %s: %s; %d prompt(s) spoken by %s instead (speech.fallback)",
+                        first, reason, len(report.fell_back), flow.speech.fallback)
+    try:
+        store = PromptStore(options.prompt_dir, clock_rate=rate, root=Path(flow.root),
+                            speech=flow.speech)
+    except PromptError as exc:
+        return None, [str(exc)]
+    if options.prompts is not None:
+        if not (options.prompts / "manifest.json").is_file():
+            log.warning("no prompt build in %s (no manifest.json): every prompt is rendered "
+                        "on first use", options.prompts)
+        elif store.clock_rate != rate:
+            log.warning("the prompts in %s are not at %d Hz: they are rendered again on "
+                        "first use; rebuild with attendant prompts build --rate %d",
+                        options.prompts, rate, rate)
+    return store, []
+
+
+def recipients(flow: Flow, box: str) -> list[str]:
+    """E-mail addresses for voicemail ``box``: its ``email:`` list, then its owners'."""
+    found = flow.voicemail.get(box)
+    if found is None:
+        return []
+    addresses = list(found.email)
+    for owner in found.owners:
+        user = flow.users.get(owner)
+        if user is not None and user.email:
+            addresses.append(user.email)
+    return list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
 
 
 def uri_user(uri: str) -> str:
@@ -110,10 +208,12 @@ class _Rejected(pj.Call):  # type: ignore[misc]
 class Server:
     """Runs the endpoint, the calls and the signals. :meth:`run` blocks until exit."""
 
-    def __init__(self, options: ServeOptions, flow: Flow, audio: PromptAudio):
+    def __init__(self, options: ServeOptions, flow: Flow, audio: PromptStore):
         self.options = options
         self.flow = flow
         self.audio = audio
+        #: The prompt store of each flow still in use (by id; the flow is kept alive too).
+        self._stores: dict[int, tuple[Flow, PromptStore]] = {id(flow): (flow, audio)}
         self.clock_rate = options.endpoint.clock_rate
         self.worker = Worker(options.endpoint, self)
         self.account: Any = None
@@ -126,6 +226,12 @@ class Server:
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=50)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attendant-pool")
         self.voicemail = VoicemailStore(options.data_dir)
+        self.call_log = CallLog(options.data_dir)
+        self.metrics = Metrics()
+        self.metrics_port: int | None = None
+        self.notifier: VoicemailNotifier | None = None
+        self._call_ids: dict[int, str] = {}
+        self._run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self._rejected_serial = 0
         self._reload_requested = threading.Event()
         self._stop_requested = threading.Event()
@@ -140,9 +246,8 @@ class Server:
         self.options.data_dir.mkdir(parents=True, exist_ok=True)
         previous = {sig: signal.signal(sig, self._on_signal)
                     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-        for message in self.voicemail.recover():
-            log.warning("recovered voicemail %d for %s left by a crash", message.id, message.box)
         try:
+            self._start_records()
             self.worker.start()
             self.pid_path.write_text(f"{os.getpid()}\n")
             while not self.worker.join(0.2):
@@ -157,8 +262,50 @@ class Server:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._pool.shutdown(wait=True, cancel_futures=True)  # let voicemails finish
-            self.voicemail.close()
+            self._stop_records()
             self.pid_path.unlink(missing_ok=True)
+
+    def _start_records(self) -> None:
+        """Call log, metrics exporter, voicemail e-mail; recover what a crash left."""
+        closed = self.call_log.recover()
+        if closed:
+            log.warning("call log: %d call(s) left open by a crash marked interrupted", closed)
+        if self.options.metrics_port is not None:
+            self.metrics_port = self.metrics.serve_http(self.options.metrics_listen,
+                                                        self.options.metrics_port)
+            log.info("metrics on http://%s:%d/metrics", self.options.metrics_listen,
+                     self.metrics_port)
+        smtp = self.options.smtp
+        if smtp is None:
+            log.info("voicemail e-mail is off (no --smtp-host); messages are kept in %s",
+                     self.options.data_dir / "messages")
+        else:
+            self.notifier = VoicemailNotifier(
+                self.voicemail, smtp.host, smtp.port, smtp.sender,
+                lambda box: recipients(self.flow, box), use_starttls=smtp.starttls,
+                username=smtp.username, password=smtp.password)
+            log.info("voicemail e-mail via %s:%d%s from %s", smtp.host, smtp.port,
+                     " (STARTTLS)" if smtp.starttls else "", smtp.sender)
+        for message in self.voicemail.recover():
+            log.warning("recovered voicemail %d for %s left by a crash", message.id, message.box)
+            if self.notifier is not None:
+                self.notifier.notify(message)
+        if self.notifier is not None:
+            queued = self.notifier.catch_up()
+            if queued:
+                log.info("voicemail e-mail: %d message(s) never sent queued again", queued)
+
+    def _stop_records(self) -> None:
+        """The shutdown path (main thread, after the worker): flush and close everything."""
+        notifier, self.notifier = self.notifier, None
+        if notifier is not None:
+            if not notifier.flush(NOTIFY_FLUSH_S):
+                log.warning("voicemail e-mail: %d message(s) not sent yet; they stay in the "
+                            "outbox for the next start", notifier.pending())
+            notifier.stop()
+        self.voicemail.close()
+        self.call_log.close()
+        self.metrics.stop_http()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         # Only flags here: the main loop acts on them (a handler may interrupt anything).
@@ -171,15 +318,24 @@ class Server:
         started = time.monotonic()
         result = compile_path(self.options.menu)
         if result.flow is None:
-            self.totals["reload_failures"] += 1
-            log.error("reload: %s is invalid, keeping the menus already loaded:\n%s",
-                      self.options.menu, format_text(result.diagnostics))
-            self.worker.post(self._write_status)
+            self._reload_failed(f"{self.options.menu} is invalid",
+                                format_text(result.diagnostics))
             return
         flow = result.flow
-        self.worker.post(self._swap_flow, flow)
-        log.info("reload: %s compiled in %.0f ms; new calls use it, calls in progress keep "
-                 "their menus", self.options.menu, (time.monotonic() - started) * 1000)
+        store, errors = open_prompts(self.options, flow, result.prompt_sites)
+        if store is None:
+            self._reload_failed(f"the prompts of {self.options.menu} cannot be built",
+                                "\n".join(errors))
+            return
+        self.worker.post(self._swap_flow, flow, store)
+        log.info("reload: %s compiled and its prompts built in %.0f ms; new calls use it, "
+                 "calls in progress keep their menus", self.options.menu,
+                 (time.monotonic() - started) * 1000)
+
+    def _reload_failed(self, why: str, details: str) -> None:
+        self.totals["reload_failures"] += 1
+        log.error("reload: %s, keeping the menus already loaded:\n%s", why, details)
+        self.worker.post(self._write_status)
 
     # --- worker thread: endpoint hooks ------------------------------------------------
 
@@ -227,12 +383,26 @@ class Server:
         info = call.getInfo()
         call.called = choose_called(flow, request_user(message), uri_user(str(info.localUri)))
         call.caller = uri_user(str(info.remoteUri))
+        call_id = f"{self._run_id}-{call.session}"
+        attendant = flow.attendant_for(call.called).key
         self.calls[call.session] = call
+        self._call_ids[call.session] = call_id
         self.totals["answered"] += 1
-        log.info("call %d from %s to %s (attendant %s)", call.session, call.caller or "?",
-                 call.called or "?", flow.attendant_for(call.called).key)
+        log.info("call %d (%s) from %s to %s (attendant %s), SIP Call-ID %s", call.session,
+                 call_id, call.caller or "?", call.called or "?", attendant,
+                 info.callIdString)
+        self.metrics.call_started()
+        self._record(self.call_log.call_started, call_id, call.caller, call.called, attendant)
         call.ring_then_answer()
         self._write_status()
+
+    @staticmethod
+    def _record(method: Any, *args: Any) -> None:
+        """Write to the call log; a full disk must not take the calls down with it."""
+        try:
+            method(*args)
+        except Exception:
+            log.exception("cannot write the call log")
 
     def _reject(self, call_id: int, draining: bool) -> None:
         self._rejected_serial += 1
@@ -260,28 +430,71 @@ class Server:
         if call is not None:
             call.feed(event)
 
-    def render(self, items: tuple[Say, ...]) -> Future[list[Path]]:
-        """Render prompts to WAV files on the renderer pool (never on the worker)."""
-        audio = self.audio
+    def _store_for(self, flow: Flow) -> PromptStore:
+        kept = self._stores.get(id(flow))
+        return kept[1] if kept is not None else self.audio
+
+    def render(self, items: tuple[Say, ...], flow: Flow) -> Future[list[Path]]:
+        """Render prompts to WAV files on the renderer pool (never on the worker).
+
+        Each flow keeps the prompt store built for it, so a call that started
+        before a reload still hears its own menus' prompts.
+        """
+        audio = self._store_for(flow)
         return self._pool.submit(lambda: [audio.wav_for(item) for item in items])
+
+    def music_on_hold(self, flow: Flow) -> Path | None:
+        """The flow's music on hold (``speech.music_on_hold`` or ours), None if unavailable."""
+        try:
+            return self._store_for(flow).music_on_hold
+        except Exception as exc:  # a missing or unreadable file: ringback instead
+            log.warning("no music on hold (%s): callers hear a ringback tone", exc)
+            return None
+
+    def stepped(self, call: InboundCall, event: Event, state: CallState,
+                actions: tuple[Action, ...]) -> None:
+        """After every engine step: the call log, and the metrics the step tells about."""
+        call_id = self._call_ids.get(call.session)
+        if call_id is not None:
+            self._record(self.call_log.record_step, call_id, event, state, actions)
+        if isinstance(event, CallStarted):
+            self.metrics.observe_call_setup(time.monotonic() - call.started_at)
+        elif isinstance(event, TransferResult):
+            self.metrics.transfer_result(True if event.answered else event.reason or "failed")
+
+    def dtmf_applied(self, received_at: float) -> None:
+        """A key was handled: count it, with the time from its callback to its actions."""
+        self.metrics.dtmf_received(time.monotonic() - received_at)
 
     def begin_recording(self, box: str, caller: str, session: int) -> tuple[int, Path]:
         """A new message in the voicemail store (a quick SQLite insert)."""
-        recording = self.voicemail.begin(box, caller, str(session))
+        call_id = self._call_ids.get(session, str(session))
+        recording = self.voicemail.begin(box, caller, call_id)
         return recording.id, recording.path
 
     def finish_recording(self, recording_id: int, reason: str) -> None:
         """Finalise a message on the pool: ``finish`` may wait for the file to settle."""
-        store = self.voicemail
+        self._pool.submit(self._finish_message, recording_id, reason)
 
-        def finish() -> None:
-            try:
-                message = store.finish(recording_id, reason)
-                log.info("voicemail %d for %s saved (%s)", recording_id, message.box, reason)
-            except Exception:
-                log.exception("cannot finish voicemail %d", recording_id)
+    def _finish_message(self, recording_id: int, reason: str) -> None:
+        try:
+            message = self.voicemail.finish(recording_id, reason)
+        except Exception:
+            log.exception("cannot finish voicemail %d", recording_id)
+            return
+        log.info("voicemail %d for %s saved: %.1f s (%s)%s", recording_id, message.box,
+                 message.duration, reason, f" [{message.flag}]" if message.flag else "")
+        self.metrics.voicemail_recorded(message.box)
+        self._notify(message)
 
-        self._pool.submit(finish)
+    def _notify(self, message: Message) -> None:
+        notifier = self.notifier
+        if notifier is None:
+            return
+        try:
+            notifier.notify(message)
+        except Exception:
+            log.exception("cannot queue the e-mail for voicemail %d", message.id)
 
     def destination_uri(self, destination: str) -> str:
         """A SIP URI to ring: URIs with a host as they are, bare numbers via the proxy."""
@@ -298,10 +511,18 @@ class Server:
     def call_ended(self, call: InboundCall) -> None:
         """Inside the call's DISCONNECTED callback: forget it, record its summary."""
         self.calls.pop(call.session, None)
+        call_id = self._call_ids.pop(call.session, "")
+        outcome = call.state.outcome
+        if not outcome and call.state.phase is Phase.NEW:
+            outcome = NOT_STARTED
+        self.metrics.call_ended(outcome)
+        if call_id:
+            self._record(self.call_log.call_ended, call_id, outcome)
+        self._forget_unused_stores()
         stats = call.stats
         self.recent.append({
-            "session": call.session, "caller": call.caller, "called": call.called,
-            "attendant": call.state.attendant, "outcome": call.state.outcome,
+            "session": call.session, "call_id": call_id, "caller": call.caller,
+            "called": call.called, "attendant": call.state.attendant, "outcome": outcome,
             "seconds": round(time.monotonic() - call.started_at, 2),
             "recordings": [str(p) for p in call.recordings],
             "rtp": {"caller_rx": stats.caller_rx, "caller_tx": stats.caller_tx,
@@ -331,10 +552,18 @@ class Server:
 
     # --- worker thread: reload and shutdown -----------------------------------------------
 
-    def _swap_flow(self, flow: Flow) -> None:
-        self.flow = flow
+    def _swap_flow(self, flow: Flow, store: PromptStore) -> None:
+        self.flow, self.audio = flow, store
+        self._stores[id(flow)] = (flow, store)
+        self._forget_unused_stores()
         self.totals["reloads"] += 1
         self._write_status()
+
+    def _forget_unused_stores(self) -> None:
+        """Drop the prompt stores of flows no call uses any more (worker thread)."""
+        used = {id(self.flow)} | {id(call.flow) for call in self.calls.values()}
+        for key in [k for k in self._stores if k not in used]:
+            del self._stores[key]
 
     def _drain(self) -> None:
         if not self.accepting:
@@ -369,6 +598,8 @@ class Server:
             "pid": os.getpid(), "accepting": self.accepting and not stopped,
             "stopped": stopped, "active_calls": len(self.calls),
             "max_calls": self.options.endpoint.max_calls, **self.totals,
+            "metrics_port": self.metrics_port, "prompts": str(self.options.prompt_dir),
+            "voicemail_email": self.options.smtp is not None,
             "recent": list(self.recent),
         }
         tmp = self._status_path.with_suffix(".tmp")
