@@ -6,16 +6,20 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 bash scripts/setup.sh --dev
 
-# SIPp (Debian's sip-tester) places the real SIP calls of the tests marked sip.
-# Installed only when missing, like setup.sh's packages.
-if command -v dpkg >/dev/null 2>&1 && ! command -v sipp >/dev/null 2>&1; then
+# SIPp (Debian's sip-tester) and baresip (a real softphone, driven over its ctrl_tcp module)
+# place the real SIP calls of the tests marked sip. Installed only when missing, like
+# setup.sh's packages.
+missing=()
+command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
+command -v baresip >/dev/null 2>&1 || missing+=(baresip)
+if command -v dpkg >/dev/null 2>&1 && [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "test.sh: please install the Debian package sip-tester (SIPp) first" >&2
+    echo "test.sh: please install the Debian package(s) ${missing[*]} first" >&2
     exit 1
   fi
-  echo "test.sh: installing Debian package: sip-tester"
+  echo "test.sh: installing Debian package(s): ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sip-tester
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 echo "== ruff"
