@@ -1,0 +1,198 @@
+"""`attendant serve` with two timing probes, for bench/run_load.py.
+
+    python bench/serve_probe.py PROBE.jsonl serve MENU [serve options...]
+
+Runs the real server (``attendant.cli.main``) unchanged except that two methods
+of :class:`attendant.sip.call.InboundCall` are wrapped to note a wall-clock time:
+
+* ``onDtmfDigit`` (the RFC 4733 callback, worker thread): ``{"k": "d", ...}``
+* ``_start_player`` (the next prompt starts transmitting): ``{"k": "p", ...}``
+* ``onStreamDestroyed`` (not overridden by serve): RTP received/lost, ``{"k": "l", ...}``
+
+Each note is one tuple appended to a list (no I/O on the worker thread); the
+list is written to PROBE.jsonl when the process exits. The harness pairs every
+digit with the first prompt started after it on the same call: the server's
+DTMF → next prompt latency.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import sys
+import time
+from typing import Any
+
+NOTES: list[tuple[str, str, str, float]] = []
+
+
+def _install() -> None:
+    from attendant.sip import call as call_mod
+
+    cls = call_mod.InboundCall
+    on_dtmf = cls.onDtmfDigit
+    start_player = cls._start_player
+
+    def probed_dtmf(self: Any, prm: Any) -> None:
+        NOTES.append(("d", self.caller, str(prm.digit), time.time()))
+        if "trace-feed" in os.environ.get("BENCH_PATCHES", ""):
+            import threading
+
+            NOTES.append(("t", self.caller, threading.current_thread().name, time.time()))
+        on_dtmf(self, prm)
+
+    def probed_player(self: Any, token: int, paths: Any) -> None:
+        start_player(self, token, paths)
+        NOTES.append(("p", self.caller, str(token), time.time()))
+
+    def probed_stream_destroyed(self: Any, prm: Any) -> None:
+        _note_loss(self, prm)
+
+    feed = cls.feed
+
+    def probed_feed(self: Any, event: Any) -> None:
+        if type(event).__name__ == "_Dtmf":
+            NOTES.append(("f", self.caller, event.key, time.time()))
+        feed(self, event)
+
+    if "trace-feed" in os.environ.get("BENCH_PATCHES", ""):
+        cls.feed = probed_feed
+    cls.onDtmfDigit = probed_dtmf
+    cls.onStreamDestroyed = probed_stream_destroyed
+    cls._start_player = probed_player
+
+
+def _patch_sync_prompts() -> None:
+    """Experiment (BENCH_PATCHES=sync-prompts): the fix recommended in docs/BENCHMARKS.md.
+
+    Prompts of the build (every item has a prompt id) are looked up on the worker
+    thread and returned as a finished Future, so ``InboundCall._play`` starts the
+    player in the same turn of the worker loop instead of after two thread hops
+    (worker -> renderer pool -> worker, waiting out a ``libHandleEvents`` poll).
+    """
+    from concurrent.futures import Future
+
+    from attendant.sip import server as server_mod
+
+    cls = server_mod.Server
+    original = cls.render
+
+    def render(self: Any, items: Any, flow: Any) -> Any:
+        if not all(item.prompt_id for item in items):
+            return original(self, items, flow)
+        done: Future[Any] = Future()
+        try:
+            done.set_result([self._store_for(flow).wav_for(item) for item in items])
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
+
+    cls.render = render
+
+
+def _patch_poll_1ms() -> None:
+    """Experiment (BENCH_PATCHES=poll-1ms): the worker blocks in libHandleEvents <= 1 ms.
+
+    pjsua 2.17 calls onDtmfDigit on a media thread, not on the worker; the posted
+    task waits until the worker's libHandleEvents poll returns (up to POLL_MS).
+    """
+    from attendant.sip import endpoint
+
+    endpoint.POLL_MS = 1
+
+
+def _patch_wake_crlf() -> None:
+    """Experiment (BENCH_PATCHES=wake-crlf): a post from another thread wakes the worker.
+
+    Instead of a shorter poll: ``Worker.post`` called off the worker thread (the
+    DTMF callback on pjmedia's thread, the renderer pool, the player end-of-file)
+    sends a CRLFCRLF keep-alive (RFC 5626, ignored by pjsip) to the UDP SIP port,
+    so ``libHandleEvents`` returns at once and the task runs without waiting.
+    """
+    import socket
+
+    from attendant.sip import endpoint
+
+    cls = endpoint.Worker
+    original = cls.post
+
+    def post(self: Any, fn: Any, *args: Any) -> None:
+        original(self, fn, *args)
+        if self.config.transport != "udp" or self.in_worker:
+            return
+        sock = getattr(self, "_bench_wake", None)
+        if sock is None:
+            sock = self._bench_wake = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setblocking(False)
+        with contextlib.suppress(OSError):
+            sock.sendto(b"\r\n\r\n", (self.config.listen, self.config.port))
+
+    cls.post = post
+
+
+def _patch_lazy_status() -> None:
+    """Experiment (BENCH_PATCHES=lazy-status): status.json at most every 0.25 s.
+
+    serve rewrites status.json (JSON of totals and the last 50 calls, written and
+    renamed) on the worker thread at every call start and end.
+    """
+    from attendant.sip import server as server_mod
+
+    cls = server_mod.Server
+    original = cls._write_status
+
+    def write_status(self: Any, stopped: bool = False) -> None:
+        if stopped:
+            original(self, stopped=True)
+            return
+        if getattr(self, "_bench_status_due", False):
+            return
+        self._bench_status_due = True
+
+        def flush() -> None:
+            self._bench_status_due = False
+            original(self)
+
+        self.worker.call_later(0.25, flush)
+
+    cls._write_status = write_status
+
+
+def _note_loss(call: Any, prm: Any) -> None:
+    """The caller's stream is going: note its RTP received and lost (pjmedia's counts)."""
+    try:
+        rx = call.getStreamStat(prm.streamIdx).rtcp.rxStat
+        NOTES.append(("l", call.caller, f"{int(rx.pkt)}/{int(rx.loss)}", time.time()))
+    except Exception:
+        NOTES.append(("l", call.caller, "?", time.time()))
+
+
+def _dump(path: str) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        for kind, caller, what, at in NOTES:
+            out.write(json.dumps({"k": kind, "c": caller, "w": what, "t": at}) + "\n")
+
+
+def main() -> None:
+    probe_path = sys.argv[1]
+    sys.argv = ["attendant", *sys.argv[2:]]
+    _install()
+    patches = {p for p in os.environ.get("BENCH_PATCHES", "").split(",") if p}
+    if "sync-prompts" in patches:
+        _patch_sync_prompts()
+    if "poll-1ms" in patches:
+        _patch_poll_1ms()
+    if "wake-crlf" in patches:
+        _patch_wake_crlf()
+    if "lazy-status" in patches:
+        _patch_lazy_status()
+    atexit.register(_dump, probe_path)
+    from attendant.cli import main as cli_main
+
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()
