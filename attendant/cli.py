@@ -17,6 +17,7 @@ from typing import Literal
 import click
 
 from attendant import __name__ as _package
+from attendant.cli_queues import queues
 from attendant.cli_serve import doctor, reload, serve
 from attendant.cli_voicemail import voicemail
 from attendant.compiler import compile_path
@@ -268,3 +269,4 @@ main.add_command(voicemail)
 main.add_command(serve)
 main.add_command(doctor)
 main.add_command(reload)
+main.add_command(queues)

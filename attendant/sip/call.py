@@ -88,6 +88,12 @@ class CallHost(Protocol):
     def leg_event(self, session: int, serial: int, what: str, code: int) -> None:
         """A transfer leg of call ``session`` changed state."""
 
+    def enqueue(self, session: int, action: act.EnqueueCall) -> None:
+        """The engine of call ``session`` asked for a queue (posted, never run inside feed)."""
+
+    def queue_key(self, session: int, key: str) -> None:
+        """Call ``session`` pressed ``key`` while queued (posted, never run inside feed)."""
+
 
 def transfer_failure(code: int) -> str:
     """The engine's reason word for a SIP final status of an outgoing leg."""
@@ -98,6 +104,27 @@ def transfer_failure(code: int) -> str:
     if code in (408, 480, 487):
         return "no_answer"
     return "unreachable"
+
+
+def dial(host: CallHost, session: int, destination: str) -> OutboundLeg | None:
+    """Place an outgoing leg to ``destination`` for call ``session`` (transfers, queue
+    agents, callbacks); None when it cannot be placed (logged: report ``unreachable``)."""
+    try:
+        uri = host.destination_uri(destination)
+    except ValueError as exc:
+        log.warning("call %d: %s", session, exc)
+        return None
+    leg = OutboundLeg(host, session)
+    prm = pj.CallOpParam(True)
+    _call_setting(prm.opt)
+    try:
+        leg.makeCall(uri, prm)
+    except pj.Error as exc:
+        log.warning("call %d: cannot call %s: %s", session, uri, exc.info())
+        leg.ended = True
+        return None
+    log.info("call %d: ringing %s (leg %d)", session, uri, leg.serial)
+    return leg
 
 
 def _audio_media(call: pj.Call) -> Any:
@@ -261,6 +288,8 @@ class InboundCall(pj.Call):  # type: ignore[misc]
                 self._stop_reason = "max_length"
         elif isinstance(event, Digit):
             self._stop_reason = "hash"
+            if self.state.phase is Phase.QUEUED:  # the engine ignores it; the queue may not
+                self.host.worker.post(self.host.queue_key, self.session, event.key)
         if isinstance(event, PromptFinished) and self._want is not None \
                 and self._want.token == event.token:
             self._want = None
@@ -298,10 +327,7 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         elif isinstance(action, act.Transfer):
             self._transfer(action)
         elif isinstance(action, act.EnqueueCall):
-            # TODO(queues): call queues are not served yet; the caller goes to the fallback.
-            log.warning("call %d: queue %s is not served yet", self.session, action.queue)
-            self.host.worker.post(self.host.deliver, self.session,
-                                  TransferResult(False, "unreachable"))
+            self.host.worker.post(self.host.enqueue, self.session, action)  # sip/queues.py
         elif isinstance(action, act.RecordVoicemail):
             self._record(action)
         elif isinstance(action, act.StopRecording):
@@ -412,25 +438,33 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         bridge.timer = self.host.worker.call_later(action.ring_seconds, self._ring_timeout)
 
     def _dial_next(self, bridge: _Bridge) -> None:
-        destination = bridge.remaining.pop(0)
-        try:
-            uri = self.host.destination_uri(destination)
-        except ValueError as exc:
-            log.warning("call %d: %s", self.session, exc)
+        leg = dial(self.host, self.session, bridge.remaining.pop(0))
+        if leg is None:
             bridge.last_reason = "unreachable"
-            return
-        leg = OutboundLeg(self.host, self.session)
-        prm = pj.CallOpParam(True)
-        _call_setting(prm.opt)
-        try:
-            leg.makeCall(uri, prm)
-        except pj.Error as exc:
-            log.warning("call %d: cannot call %s: %s", self.session, uri, exc.info())
-            bridge.last_reason = "unreachable"
-            leg.ended = True
             return
         bridge.legs[leg.serial] = leg
-        log.info("call %d: ringing %s (leg %d)", self.session, uri, leg.serial)
+
+    def join(self, leg: OutboundLeg, who: str) -> None:
+        """Bridge this caller with an answered leg (a queue agent), as an answered transfer:
+        media both ways, RTP counted, either side hanging up ends both."""
+        leg.session = self.session
+        bridge = _Bridge(act.Transfer("user", who, who, ()), [], {leg.serial: leg}, leg)
+        self._bridge = bridge
+        self._stop_ringback()
+        self._connect_bridge()
+
+    def refer_to(self, leg: OutboundLeg) -> bool:
+        """Hand this caller to the party of an answered leg with REFER/Replaces (queue
+        ``mode: refer``); False when the REFER cannot be sent."""
+        self._refer = True
+        try:
+            self.xferReplaces(leg, pj.CallOpParam(True))
+        except pj.Error as exc:
+            log.warning("call %d: REFER to leg %d failed: %s", self.session, leg.serial,
+                        exc.info())
+            self._refer = False
+            return False
+        return True
 
     def _ring_timeout(self) -> None:
         bridge = self._bridge
@@ -695,4 +729,4 @@ class _Rendered:
 
 _Internal = _Answer | _Confirmed | _HangUp | _Rendered | _Dtmf
 Deliverable = Event | _Internal
-__all__ = ["CallHost", "Deliverable", "InboundCall", "OutboundLeg", "transfer_failure"]
+__all__ = ["CallHost", "Deliverable", "InboundCall", "OutboundLeg", "dial", "transfer_failure"]

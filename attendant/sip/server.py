@@ -49,7 +49,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from attendant.actions import Action, Say
+from attendant.actions import Action, EnqueueCall, Say
 from attendant.compiler import compile_path
 from attendant.diagnostics import format_text
 from attendant.engine import CallState, Phase
@@ -61,8 +61,10 @@ from attendant.notify import VoicemailNotifier
 from attendant.parse import PromptSite, PromptSiteKey
 from attendant.prompts.build import build
 from attendant.prompts.store import PromptStore
+from attendant.queues.actions import QueueLog
 from attendant.sip.call import Deliverable, InboundCall, OutboundLeg
 from attendant.sip.endpoint import EndpointConfig, Worker
+from attendant.sip.queues import QueueRunner
 from attendant.storage.calllog import CallLog
 from attendant.storage.voicemail import Message, VoicemailStore
 
@@ -78,6 +80,8 @@ _REQUEST_LINE = re.compile(r"^INVITE\s+(\S+)\s+SIP/2\.0", re.IGNORECASE)
 NOTIFY_FLUSH_S = 5.0
 #: Prompts rendered at once by the startup and reload builds.
 BUILD_JOBS = max(1, min(4, os.cpu_count() or 1))
+#: The engine's music-on-hold prompt (queues): played from PromptStore.music_on_hold.
+MUSIC_ON_HOLD_ID = "system.music_on_hold"
 #: Outcome recorded for a call that ended before the engine saw it start.
 NOT_STARTED = "caller hung up before the call was set up"
 
@@ -238,6 +242,8 @@ class Server:
         self._finishing = False
         self._status_path = options.data_dir / "status.json"
         self.pid_path = options.data_dir / "attendant.pid"
+        #: Call queues (attendant/sip/queues.py): one state for the process, kept on reload.
+        self.queues = QueueRunner(self, flow, options.data_dir)
 
     # --- main thread ---------------------------------------------------------------
 
@@ -357,10 +363,12 @@ class Server:
         account = _Account(self)
         account.create(acc_cfg, True)  # the default account: every INVITE lands here
         self.account = account
+        self.queues.start()
         self._write_status()
 
     def on_stopping(self) -> None:
         """Drop every pjsua2 object before libDestroy (pjsua2 requires it)."""
+        self.queues.close()
         self.calls.clear()
         self.rejected.clear()
         self.orphans.clear()
@@ -441,7 +449,9 @@ class Server:
         before a reload still hears its own menus' prompts.
         """
         audio = self._store_for(flow)
-        return self._pool.submit(lambda: [audio.wav_for(item) for item in items])
+        return self._pool.submit(lambda: [
+            audio.music_on_hold if item.prompt_id == MUSIC_ON_HOLD_ID else audio.wav_for(item)
+            for item in items])
 
     def music_on_hold(self, flow: Flow) -> Path | None:
         """The flow's music on hold (``speech.music_on_hold`` or ours), None if unavailable."""
@@ -512,6 +522,7 @@ class Server:
         """Inside the call's DISCONNECTED callback: forget it, record its summary."""
         self.calls.pop(call.session, None)
         call_id = self._call_ids.pop(call.session, "")
+        self.queues.call_ended(call.session, call_id)
         outcome = call.state.outcome
         if not outcome and call.state.phase is Phase.NEW:
             outcome = NOT_STARTED
@@ -539,6 +550,8 @@ class Server:
 
     def leg_event(self, session: int, serial: int, what: str, code: int) -> None:
         """Route a transfer leg's state change to its caller (or tidy up an orphan)."""
+        if self.queues.leg_event(serial, what, code):
+            return
         call = self.calls.get(session)
         if call is not None and call.leg_event(serial, what, code):
             return
@@ -550,10 +563,36 @@ class Server:
         elif what == "confirmed":
             orphan.cancel_ringing()  # answered after we gave up on it
 
+    # --- worker thread: call queues (attendant/sip/queues.py) -----------------------------
+
+    def enqueue(self, session: int, action: EnqueueCall) -> None:
+        """A call's engine asked for a queue (posted by the call)."""
+        call = self.calls.get(session)
+        if call is not None and not call.ended:
+            self.queues.enqueue(call, self._call_ids.get(session, str(session)), action)
+
+    def queue_key(self, session: int, key: str) -> None:
+        """A queued caller pressed a key (posted by the call)."""
+        self.queues.pressed(self._call_ids.get(session, str(session)), key)
+
+    def call_id_of(self, session: int) -> str:
+        """The call id of call ``session`` ("" when unknown)."""
+        return self._call_ids.get(session, "")
+
+    def queue_log(self, line: QueueLog) -> None:
+        """A queue core log line, into the call log."""
+        self._record(self.call_log.queue_event, line.queue, line.call_id, line.agent,
+                     line.message)
+
+    def queues_changed(self) -> None:
+        """The queue snapshot changed (throttled by the runner)."""
+        self._write_status()
+
     # --- worker thread: reload and shutdown -----------------------------------------------
 
     def _swap_flow(self, flow: Flow, store: PromptStore) -> None:
         self.flow, self.audio = flow, store
+        self.queues.set_flow(flow)
         self._stores[id(flow)] = (flow, store)
         self._forget_unused_stores()
         self.totals["reloads"] += 1
@@ -580,6 +619,7 @@ class Server:
         self.worker.call_later(self.options.grace, self._hang_up_all)
 
     def _hang_up_all(self) -> None:
+        self.queues.hang_up_all()
         for call in list(self.calls.values()):
             call.hang_up()
         self.worker.call_later(HANGUP_WAIT_S, self._finish)
@@ -600,7 +640,7 @@ class Server:
             "max_calls": self.options.endpoint.max_calls, **self.totals,
             "metrics_port": self.metrics_port, "prompts": str(self.options.prompt_dir),
             "voicemail_email": self.options.smtp is not None,
-            "recent": list(self.recent),
+            "recent": list(self.recent), **self.queues.snapshot(),
         }
         tmp = self._status_path.with_suffix(".tmp")
         try:

@@ -267,6 +267,15 @@ class CallLog:
                     (call_id, state.caller, state.attendant, iso(when), iso(when), state.menu,
                      state.phase.value, state.outcome))
 
+    def queue_event(self, queue: str, call_id: str, agent: str, message: str) -> None:
+        """Log a line of the queue core (a caller joins, an agent answers, signs out...).
+
+        ``call_id`` is "" for agent events; the line has ``"type": "queue"``.
+        """
+        with self._lock:
+            self._append({"ts": iso(utc_now()), "type": "queue", "queue": queue,
+                          "call_id": call_id, "agent": agent, "message": message})
+
     def call_ended(self, call_id: str, outcome: str, ended_at: datetime | None = None) -> None:
         """Log the end of a call with its outcome (``CallState.outcome``) and close its row."""
         self._check_id(call_id)

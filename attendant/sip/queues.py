@@ -1,0 +1,586 @@
+"""Call queues on real calls: the queue core (:mod:`attendant.queues`) driven by pjsua2.
+
+:class:`QueueRunner` is the SIP twin of :class:`attendant.sim_queues.QueueWorld`: one
+per server, one :class:`~attendant.queues.QueueState` for the whole process (kept
+across reloads), living on the pjsip worker thread like everything else that touches
+pjsua2. It translates, as ``docs/queues.md`` ("How it works") lays out:
+
+* into the core: a call's ``EnqueueCall`` → ``CallerJoined``; a key pressed while the
+  call is ``QUEUED`` → ``CallerPressed``; the caller hanging up while queued →
+  ``CallerLeft``; an agent's leg answering or failing → ``AgentRingResult`` (SIP
+  statuses mapped as for transfers); either side of a connected queue call hanging up
+  → ``AgentCallEnded``; a callback leg's fate → ``CallbackResult``; queue timers (on
+  the worker's heap) → ``QueueTimerFired``; agent commands from ``attendant queues
+  agent`` (files in ``<data>/queue-control/``) → ``AgentSignedIn`` & co.
+* out of the core: ``RingAgents`` → one outgoing leg per agent
+  (:func:`attendant.sip.call.dial`, the transfer code); ``CancelRing`` → hang those
+  legs up; ``ConnectCaller`` → the caller's engine gets ``QueueOutcome("connected")``
+  and the agent's leg is bridged to it (``mode: bridge``) or the caller is REFERred
+  to it with Replaces (``mode: refer``); ``PlayToCaller`` → ``QueueAnnouncement``;
+  ``RouteCaller`` / ``CallbackAccepted`` → ``QueueOutcome``; ``PlaceCallback`` → a
+  leg to the caller's number bridged with the agent's; ``QueueLog`` → the call log.
+
+Events are processed one at a time: anything that happens while the runner is applying
+actions (a leg failing at once, a caller hanging up inside a hang-up) is queued and
+stepped after, so the core never sees a half-applied state.
+
+The runner also keeps what operators see: per queue, callers waiting, the longest wait,
+each agent's state, answered/abandoned counts and the service level, written into the
+``queues`` section of ``<data>/status.json`` (read by ``attendant queues``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+from attendant import actions as act
+from attendant.events import QueueAnnouncement, QueueOutcome
+from attendant.model import Flow, frozen_map
+from attendant.queues import actions as qa
+from attendant.queues import core
+from attendant.queues.events import (
+    AgentCallEnded,
+    AgentOptedIn,
+    AgentOptedOut,
+    AgentRingResult,
+    AgentSignedIn,
+    AgentSignedOut,
+    CallbackResult,
+    CallerJoined,
+    CallerLeft,
+    CallerPressed,
+    QueueEvent,
+    QueueTimerFired,
+    RingOutcome,
+)
+from attendant.sip.call import CallHost, InboundCall, OutboundLeg, dial, transfer_failure
+from attendant.sip.endpoint import TimerHandle
+
+log = logging.getLogger("attendant.sip.queues")
+
+#: Seconds within which an answer counts for the service level.
+SERVICE_LEVEL_S = 20.0
+#: Folder of ``<data>`` where ``attendant queues agent`` drops its commands.
+CONTROL_DIR = "queue-control"
+#: Seconds between looks into the control folder (and status refreshes while callers wait).
+CONTROL_POLL_S = 0.5
+#: Seconds the status snapshot may lag behind a queue event.
+SNAPSHOT_THROTTLE_S = 0.2
+#: Agent commands and the core events they become.
+COMMANDS = ("signin", "signout", "optin", "optout")
+#: Results of agent commands kept in the snapshot (``attendant queues agent`` reads them).
+KEEP_RESULTS = 20
+
+
+class QueueHost(CallHost, Protocol):
+    """What the runner needs from the server (besides what a call needs)."""
+
+    calls: dict[int, InboundCall]
+
+    def call_id_of(self, session: int) -> str:
+        """The call id (``<run>-<n>``) of call ``session``; "" when unknown."""
+
+    def queue_log(self, line: qa.QueueLog) -> None:
+        """Write a queue core log line to the call log."""
+
+    def queues_changed(self) -> None:
+        """The queue snapshot changed: rewrite ``status.json`` (soon)."""
+
+
+@dataclass
+class _AgentLeg:
+    """An agent's phone ringing (or answered) for one ring of the core."""
+
+    leg: OutboundLeg
+    ring_id: int
+    agent: str
+    call_id: str
+    status: str = "ringing"  # ringing, answered, cancelled, handed (to the caller's call)
+
+
+@dataclass
+class _Callback:
+    """An agent who answered a callback ring, and the leg dialling the caller back."""
+
+    call_id: str
+    agent: str
+    agent_leg: OutboundLeg
+    out_leg: OutboundLeg | None = None
+    answered: bool = False
+    bridged: bool = False
+    done: bool = False
+
+
+@dataclass
+class _Counts:
+    """What a queue has done since the server started (kept across reloads)."""
+
+    answered: int = 0
+    answered_in_time: int = 0
+    abandoned: int = 0
+    routed: dict[str, int] = field(default_factory=dict)
+    callbacks: int = 0
+
+
+_OUTCOMES: dict[str, RingOutcome] = {"busy": "busy", "rejected": "rejected",
+                                     "no_answer": "no_answer"}
+
+
+def ring_outcome(code: int) -> RingOutcome:
+    """How an agent's leg that ended with SIP status ``code`` missed, mapped as for
+    transfers: 486/600 busy, 603 rejected, 408/480/487 no answer, else unreachable."""
+    return _OUTCOMES.get(transfer_failure(code), "unreachable")
+
+
+def agent_state(agent: core.AgentState | None, queue: str) -> str:
+    """An agent's state for operators: available, ringing, busy, wrap-up, resting, paused,
+    opted out or signed out."""
+    if agent is None or not agent.signed_in:
+        return "signed out"
+    if agent.paused:
+        return "paused"
+    busy = {core.AGENT_RINGING: "ringing", core.BUSY: "busy", core.WRAP_UP: "wrap-up"}
+    if agent.activity in busy:
+        return busy[agent.activity]
+    if queue in agent.opted_out:
+        return "opted out"
+    return "resting" if agent.activity == core.COOLING else "available"
+
+
+def reinitialise(old: core.QueueState, flow: Flow, now: float) -> core.QueueState:
+    """The state for a new flow: agents and callers carried over; agents new to the
+    configuration signed in (as at a start); queues new to it get fresh statistics."""
+    fresh = core.initial_state(flow, at=now)
+    agents = dict(old.agents)
+    for key, agent in fresh.agents.items():
+        agents.setdefault(key, agent)
+    stats = {**fresh.stats, **{k: v for k, v in old.stats.items() if k in flow.queues}}
+    return replace(old, agents=frozen_map(agents), stats=frozen_map(stats))
+
+
+class QueueRunner:
+    """Every queue of the server on real calls. All methods run on the worker thread."""
+
+    def __init__(self, host: QueueHost, flow: Flow, data_dir: Path,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.host = host
+        self.flow = flow
+        self.clock = clock
+        self.state = core.initial_state(flow, at=clock())
+        self.control_dir = data_dir / CONTROL_DIR
+        self.sessions: dict[str, int] = {}  # call id -> session, callers on the line
+        self.joined: dict[str, float] = {}  # call id -> when they joined (service level)
+        self.connected: dict[int, str] = {}  # session -> agent, queue calls in progress
+        self.legs: dict[int, _AgentLeg] = {}  # leg serial -> agent leg
+        self.rings: dict[tuple[int, str], int] = {}  # (ring id, agent) -> leg serial
+        self.callbacks: dict[str, _Callback] = {}  # call id -> callback being placed
+        self.timers: dict[str, TimerHandle] = {}
+        self.counts: dict[str, _Counts] = {}
+        self.results: list[dict[str, Any]] = []
+        self._pending: list[QueueEvent] = []
+        self._draining = False
+        self._dirty: TimerHandle | None = None
+        self._poll: TimerHandle | None = None
+
+    # --- life -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start watching the control folder (``attendant queues agent``)."""
+        self.control_dir.mkdir(parents=True, exist_ok=True)
+        self._poll = self.host.worker.call_later(CONTROL_POLL_S, self._control_tick)
+
+    def set_flow(self, flow: Flow) -> None:
+        """A reload: keep the state, sign in agents new to the configuration, and send
+        callers of queues that are gone to the timeout route."""
+        old, self.flow = self.flow, flow
+        gone = [c for c in self.state.callers.values() if c.queue not in flow.queues]
+        for caller in gone:
+            if caller.status in (core.WAITING, core.RINGING):
+                self.state, actions = core.step(old, self.state,
+                                                 CallerLeft(caller.call_id, self.clock()))
+                for action in actions:
+                    self._apply(action)
+                session = self.sessions.pop(caller.call_id, None)
+                if session is not None:
+                    log.warning("reload: queue %s is gone; %s leaves it", caller.queue,
+                                caller.call_id)
+                    self.host.deliver(session, QueueOutcome(
+                        "route", core.default_route(flow, "timeout")))
+        self.state = reinitialise(self.state, flow, self.clock())
+        self.submit(None)
+
+    def close(self) -> None:
+        """Before the library goes: drop timers and every pjsua2 object."""
+        for handle in [*self.timers.values(), self._dirty, self._poll]:
+            if handle is not None:
+                handle.cancel()
+        self.timers.clear()
+        self.legs.clear()
+        self.rings.clear()
+        self.callbacks.clear()
+
+    def hang_up_all(self) -> None:
+        """Shutdown: stop ringing agents and end callbacks."""
+        for entry in list(self.legs.values()):
+            entry.status = "cancelled"
+            entry.leg.cancel_ringing()
+        for cb in list(self.callbacks.values()):
+            cb.done = True
+            for leg in (cb.agent_leg, cb.out_leg):
+                if leg is not None:
+                    leg.cancel_ringing()
+
+    # --- from the calls (worker thread, posted) ---------------------------------------
+
+    def enqueue(self, call: InboundCall, call_id: str, action: act.EnqueueCall) -> None:
+        """``EnqueueCall`` from ``call``'s engine: the caller joins the queue."""
+        self.sessions[call_id] = call.session
+        self.joined[call_id] = self.clock()
+        self.submit(CallerJoined(call_id, action.queue, self.clock(), action.priority,
+                                 call.caller, call.state.language))
+
+    def pressed(self, call_id: str, key: str) -> None:
+        """A key from a queued caller."""
+        if call_id in self.sessions:
+            self.submit(CallerPressed(call_id, key, self.clock()))
+
+    def call_ended(self, session: int, call_id: str) -> None:
+        """A caller's call ended (inside its DISCONNECTED callback: only queue events)."""
+        agent = self.connected.pop(session, None)
+        if agent is not None:
+            self.submit(AgentCallEnded(agent, self.clock()))
+        if self.sessions.get(call_id) == session:
+            del self.sessions[call_id]
+            self.submit(CallerLeft(call_id, self.clock()))
+
+    def leg_event(self, serial: int, what: str, code: int) -> bool:
+        """An outgoing leg changed state; False when it is not one of the runner's."""
+        entry = self.legs.get(serial)
+        if entry is not None:
+            self._agent_leg(entry, what, code)
+            return True
+        for cb in self.callbacks.values():
+            if cb.out_leg is not None and cb.out_leg.serial == serial:
+                self._callback_leg(cb, what, code)
+                return True
+            if cb.agent_leg.serial == serial:
+                self._callback_agent_leg(cb, what)
+                return True
+        return False
+
+    # --- stepping the core ------------------------------------------------------------
+
+    def submit(self, event: QueueEvent | None) -> None:
+        """Step the core with ``event`` (None: just dispatch) and every event it leads to."""
+        if event is not None:
+            self._pending.append(event)
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            while self._pending:
+                self._step(self._pending.pop(0))
+        finally:
+            self._draining = False
+        self._changed()
+
+    def _step(self, event: QueueEvent) -> None:
+        if isinstance(event, CallerLeft):
+            caller = self.state.callers.get(event.call_id)
+            if caller is not None and caller.status in (core.WAITING, core.RINGING):
+                self._count(caller.queue).abandoned += 1
+        try:
+            self.state, actions = core.step(self.flow, self.state, event)
+        except Exception:
+            log.exception("queue core failed on %s", event)
+            return
+        for action in actions:
+            try:
+                self._apply(action)
+            except Exception:
+                log.exception("cannot carry out %s", action)
+
+    def _count(self, queue: str) -> _Counts:
+        return self.counts.setdefault(queue, _Counts())
+
+    def _apply(self, action: qa.QueueAction) -> None:
+        if isinstance(action, qa.StartTimer):
+            old = self.timers.pop(action.name, None)
+            if old is not None:
+                old.cancel()
+            self.timers[action.name] = self.host.worker.call_later(
+                action.seconds, partial(self._timer, action.name))
+        elif isinstance(action, qa.CancelTimer):
+            handle = self.timers.pop(action.name, None)
+            if handle is not None:
+                handle.cancel()
+        elif isinstance(action, qa.QueueLog):
+            log.info("queue %s: %s", action.queue or "(agents)", action.message)
+            self.host.queue_log(action)
+        elif isinstance(action, qa.RingAgents):
+            self._ring(action)
+        elif isinstance(action, qa.CancelRing):
+            for agent in action.agents:
+                serial = self.rings.pop((action.ring_id, agent), None)
+                entry = self.legs.get(serial) if serial is not None else None
+                if entry is not None and entry.status in ("ringing", "answered"):
+                    entry.status = "cancelled"
+                    entry.leg.cancel_ringing()
+        elif isinstance(action, qa.PlayToCaller):
+            self._to_caller(action.call_id, QueueAnnouncement(action.parts))
+        elif isinstance(action, qa.ConnectCaller):
+            self._connect(action)
+        elif isinstance(action, qa.RouteCaller):
+            self._count(action.queue).routed[action.reason] = (
+                self._count(action.queue).routed.get(action.reason, 0) + 1)
+            self._to_caller(action.call_id, QueueOutcome("route", action.route), last=True)
+        elif isinstance(action, qa.CallbackAccepted):
+            self._count(action.queue).callbacks += 1
+            self._to_caller(action.call_id, QueueOutcome("callback"), last=True)
+        else:
+            assert isinstance(action, qa.PlaceCallback)
+            self._place_callback(action)
+
+    def _timer(self, name: str) -> None:
+        if self.timers.pop(name, None) is not None:
+            self.submit(QueueTimerFired(name, self.clock()))
+
+    def _to_caller(self, call_id: str, event: QueueAnnouncement | QueueOutcome,
+                   last: bool = False) -> None:
+        session = self.sessions.get(call_id)
+        if last:
+            self.sessions.pop(call_id, None)
+            self.joined.pop(call_id, None)
+        if session is not None:
+            self.host.deliver(session, event)
+
+    # --- agents' phones -----------------------------------------------------------------
+
+    def _ring(self, action: qa.RingAgents) -> None:
+        session = self.sessions.get(action.call_id, 0)
+        for agent, destination in zip(action.agents, action.destinations, strict=True):
+            leg = dial(self.host, session, destination) if destination else None
+            if leg is None:
+                self._pending.append(AgentRingResult(action.ring_id, agent, "unreachable",
+                                                     self.clock()))
+                continue
+            self.legs[leg.serial] = _AgentLeg(leg, action.ring_id, agent, action.call_id)
+            self.rings[(action.ring_id, agent)] = leg.serial
+
+    def _agent_leg(self, entry: _AgentLeg, what: str, code: int) -> None:
+        if what == "confirmed":
+            if entry.status == "ringing":
+                entry.status = "answered"
+                self.submit(AgentRingResult(entry.ring_id, entry.agent, "answered",
+                                            self.clock()))
+            elif entry.status == "cancelled":
+                entry.leg.cancel_ringing()  # answered after we gave up on it: BYE
+        elif what == "ended":
+            del self.legs[entry.leg.serial]
+            if self.rings.get((entry.ring_id, entry.agent)) == entry.leg.serial:
+                del self.rings[(entry.ring_id, entry.agent)]
+            if entry.status == "ringing":
+                self.submit(AgentRingResult(entry.ring_id, entry.agent, ring_outcome(code),
+                                            self.clock()))
+            elif entry.status == "handed":
+                self.submit(AgentCallEnded(entry.agent, self.clock()))
+
+    def _take_leg(self, ring_id: int, agent: str) -> OutboundLeg | None:
+        serial = self.rings.pop((ring_id, agent), None)
+        entry = self.legs.get(serial) if serial is not None else None
+        if entry is None or entry.leg.ended:
+            return None
+        return entry.leg
+
+    def _connect(self, action: qa.ConnectCaller) -> None:
+        leg = self._take_leg(action.ring_id, action.agent)
+        session = self.sessions.get(action.call_id)
+        call = self.host.calls.get(session) if session is not None else None
+        joined = self.joined.get(action.call_id)
+        counts = self._count(action.queue)
+        counts.answered += 1
+        if joined is not None and self.clock() - joined <= SERVICE_LEVEL_S:
+            counts.answered_in_time += 1
+        self._to_caller(action.call_id, QueueOutcome("connected", agent=action.agent),
+                        last=True)
+        if leg is None or call is None or call.ended:
+            log.warning("queue %s: %s or %s went before they could be connected", action.queue,
+                        action.call_id, action.agent)
+            if leg is not None:
+                self.legs.pop(leg.serial, None)
+                leg.cancel_ringing()
+            if call is not None and not call.ended:
+                call.hang_up()
+            self._pending.append(AgentCallEnded(action.agent, self.clock()))
+            return
+        self.connected[call.session] = action.agent
+        if action.mode == "refer":
+            entry = self.legs[leg.serial]
+            entry.status = "handed"  # our leg is replaced; the caller's end ends the call
+            if call.refer_to(leg):
+                self.connected.pop(call.session, None)  # counted when the agent's leg ends
+                return
+            entry.status = "answered"
+        self.legs.pop(leg.serial, None)  # the call owns it now: its end ends both
+        call.join(leg, action.agent)
+        log.info("queue %s: %s bridged with %s", action.queue, action.call_id, action.agent)
+
+    # --- callbacks ----------------------------------------------------------------------
+
+    def _place_callback(self, action: qa.PlaceCallback) -> None:
+        leg = self._take_leg(action.ring_id, action.agent)
+        if leg is None:
+            self._pending.append(CallbackResult(action.call_id, False, self.clock()))
+            return
+        self.legs.pop(leg.serial, None)
+        cb = _Callback(action.call_id, action.agent, leg)
+        self.callbacks[action.call_id] = cb
+        cb.out_leg = dial(self.host, 0, action.number)
+        if cb.out_leg is None:
+            self._end_callback(cb, answered=False)
+
+    def _end_callback(self, cb: _Callback, answered: bool) -> None:
+        if cb.done:
+            return
+        cb.done = True
+        self.callbacks.pop(cb.call_id, None)
+        for leg in (cb.agent_leg, cb.out_leg):
+            if leg is not None:
+                leg.cancel_ringing()
+        if answered:
+            self._pending.append(AgentCallEnded(cb.agent, self.clock()))
+        else:
+            self._pending.append(CallbackResult(cb.call_id, False, self.clock()))
+        self.submit(None)
+
+    def _callback_leg(self, cb: _Callback, what: str, code: int) -> None:
+        if what == "confirmed" and not cb.answered:
+            cb.answered = True
+            self.submit(CallbackResult(cb.call_id, True, self.clock()))
+            self._bridge_callback(cb)
+        elif what == "media":
+            self._bridge_callback(cb)
+        elif what == "ended":
+            log.info("callback %s: the caller's leg ended (%d)", cb.call_id, code)
+            self._end_callback(cb, answered=cb.answered)
+
+    def _callback_agent_leg(self, cb: _Callback, what: str) -> None:
+        if what == "media":
+            self._bridge_callback(cb)
+        elif what == "ended":
+            self._end_callback(cb, answered=cb.answered)
+
+    def _bridge_callback(self, cb: _Callback) -> None:
+        out = cb.out_leg
+        if cb.bridged or not cb.answered or out is None:
+            return
+        if cb.agent_leg.media is None or out.media is None:
+            return
+        cb.agent_leg.media.startTransmit(out.media)
+        out.media.startTransmit(cb.agent_leg.media)
+        cb.bridged = True
+
+    # --- agent control (attendant queues agent) -----------------------------------------
+
+    def _control_tick(self) -> None:
+        self._poll = self.host.worker.call_later(CONTROL_POLL_S, self._control_tick)
+        try:
+            files = sorted(self.control_dir.glob("*.json"))
+        except OSError:
+            files = []
+        for path in files:
+            self._command(path)
+        if self.state.callers or files:
+            self._changed()  # waits grow: keep the snapshot fresh
+
+    def _command(self, path: Path) -> None:
+        try:
+            raw = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raw = {"error": f"unreadable: {exc}"}
+        with contextlib.suppress(OSError):
+            path.unlink()
+        result = {"id": path.stem, **{k: raw.get(k) for k in ("agent", "command", "queue")}}
+        error = raw.get("error") or self.apply_command(
+            str(raw.get("agent", "")), str(raw.get("command", "")), raw.get("queue"))
+        result["result"] = error or "applied"
+        log.info("agent command %s %s %s: %s", result["agent"], result["command"],
+                 result["queue"] or "", result["result"])
+        self.results = [*self.results, result][-KEEP_RESULTS:]
+
+    def apply_command(self, agent: str, command: str, queue: Any) -> str:
+        """Apply an agent command; "" when done, else why not."""
+        now = self.clock()
+        if agent not in core.all_agents(self.flow):
+            return f"unknown agent {agent!r}; agents: {', '.join(core.all_agents(self.flow))}"
+        if command in ("signin", "signout"):
+            self.submit(AgentSignedIn(agent, now) if command == "signin"
+                        else AgentSignedOut(agent, now))
+            return ""
+        if command not in ("optin", "optout"):
+            return f"unknown command {command!r}; use {', '.join(COMMANDS)}"
+        if not isinstance(queue, str) or queue not in self.flow.queues:
+            return f"unknown queue {queue!r}; queues: {', '.join(self.flow.queues)}"
+        self.submit(AgentOptedIn(agent, queue, now) if command == "optin"
+                    else AgentOptedOut(agent, queue, now))
+        return ""
+
+    # --- what operators see -------------------------------------------------------------
+
+    def _changed(self) -> None:
+        if self._dirty is None:
+            self._dirty = self.host.worker.call_later(SNAPSHOT_THROTTLE_S, self._flush)
+
+    def _flush(self) -> None:
+        self._dirty = None
+        self.host.queues_changed()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every queue's callers, agents and counts, for ``status.json``."""
+        now = self.clock()
+        queues = []
+        for key, queue in self.flow.queues.items():
+            callers = sorted((c for c in self.state.callers.values() if c.queue == key),
+                             key=core.caller_order)
+            on_line = [c for c in callers if c.status in (core.WAITING, core.RINGING)]
+            counts = self._count(key)
+            done = counts.answered + counts.abandoned + counts.routed.get("timeout", 0)
+            queues.append({
+                "queue": key, "name": queue.name, "routing": queue.routing,
+                "waiting": len(on_line),
+                "callbacks_waiting": len(callers) - len(on_line),
+                "longest_wait": round(max((now - c.joined for c in on_line), default=0.0), 1),
+                "callers": [self._caller(c, now) for c in callers],
+                "agents": [{"agent": a, "state": agent_state(self.state.agents.get(a), key)}
+                           for a in core.queue_agents(self.flow, key)],
+                "answered": counts.answered, "abandoned": counts.abandoned,
+                "timed_out": counts.routed.get("timeout", 0),
+                "overflowed": counts.routed.get("overflow", 0),
+                "no_agents": counts.routed.get("no_agents", 0),
+                "left": counts.routed.get("leave", 0), "callbacks": counts.callbacks,
+                "answered_within": counts.answered_in_time,
+                "service_level_seconds": SERVICE_LEVEL_S,
+                "service_level": round(100.0 * counts.answered_in_time / done, 1)
+                if done else None,
+            })
+        return {"queues": queues, "agent_commands": self.results}
+
+    def _caller(self, caller: core.CallerState, now: float) -> dict[str, Any]:
+        session = self.sessions.get(caller.call_id)
+        call = self.host.calls.get(session) if session is not None else None
+        return {"call_id": caller.call_id, "caller": caller.number, "status": caller.status,
+                "position": core.position(self.state, caller.call_id),
+                "priority": caller.priority, "waited": round(now - caller.joined, 1),
+                "rtp_to_caller": call.stats.caller_tx if call is not None else None}
+
+
+__all__ = ["COMMANDS", "CONTROL_DIR", "SERVICE_LEVEL_S", "QueueHost", "QueueRunner",
+           "agent_state", "reinitialise", "ring_outcome"]
