@@ -17,6 +17,8 @@ from typing import Literal
 import click
 
 from attendant import __name__ as _package
+from attendant.cli_common import compile_or_exit
+from attendant.cli_prompts import prompts
 from attendant.cli_queues import queues
 from attendant.cli_serve import doctor, reload, serve
 from attendant.cli_voicemail import voicemail
@@ -37,13 +39,7 @@ def main() -> None:
 
 
 def _compile_or_exit(path: Path) -> Flow:
-    result = compile_path(path)
-    if result.flow is None:
-        click.echo(format_text(result.diagnostics), err=True)
-        sys.exit(1)
-    for diag in result.diagnostics:
-        click.echo(diag.format(), err=True)
-    return result.flow
+    return compile_or_exit(path)[0]
 
 
 @main.command()
@@ -223,8 +219,6 @@ def simulate(path: Path, at: str | None, caller: str, called: str, language: str
         assert isinstance(sim, AudioSimulator)
         click.echo(f"-- session audio: {play} ({sim.write_session(play):.2f} s)")
 
-
-from attendant.cli_prompts import prompts  # noqa: E402  (the group needs main defined)
 
 main.add_command(prompts)
 

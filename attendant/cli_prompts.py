@@ -12,8 +12,7 @@ from pathlib import Path
 
 import click
 
-from attendant.compiler import compile_path
-from attendant.diagnostics import format_text
+from attendant.cli_common import compile_or_exit
 from attendant.model import Flow
 
 #: Where builds go unless --out says otherwise (relative to the current folder).
@@ -31,28 +30,25 @@ def run_build(path: Path, out: Path, *, rate: int = 8000, jobs: int = 1,
     """Compile ``path`` and build its prompts into ``out``; exit 1 on any error."""
     from attendant.prompts.build import build
 
-    result = compile_path(path)
-    if result.flow is None:
-        click.echo(format_text(result.diagnostics), err=True)
-        sys.exit(1)
+    flow, result = compile_or_exit(path)
     if progress:
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
             task = bar.add_task("rendering prompts", total=None)
-            report = build(result.flow, out, sites=result.prompt_sites, rate=rate, jobs=jobs,
+            report = build(flow, out, sites=result.prompt_sites, rate=rate, jobs=jobs,
                            engine=engine, extra_languages=languages,
                            on_total=lambda n: bar.update(task, total=n),
                            progress=lambda n: bar.advance(task, n))
     else:
-        report = build(result.flow, out, sites=result.prompt_sites, rate=rate, jobs=jobs,
+        report = build(flow, out, sites=result.prompt_sites, rate=rate, jobs=jobs,
                        engine=engine, extra_languages=languages)
     for error in report.errors:
         click.echo(str(error), err=True)
     if report.fell_back:
         first, reason = report.fell_back[0]
         click.echo(f"warning: prompt {first}: {reason}; {len(report.fell_back)} prompt(s) "
-                   f"spoken by {result.flow.speech.fallback} instead (speech.fallback)",
+                   f"spoken by {flow.speech.fallback} instead (speech.fallback)",
                    err=True)
     if not report.ok:
         click.echo(f"{len(report.errors)} prompt(s) could not be built; "
@@ -60,7 +56,7 @@ def run_build(path: Path, out: Path, *, rate: int = 8000, jobs: int = 1,
         sys.exit(1)
     if not quiet:
         click.echo(report.summary())
-    return result.flow
+    return flow
 
 
 @prompts.command("build")

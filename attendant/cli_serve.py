@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 import click
 
-from attendant.compiler import compile_path
-from attendant.diagnostics import format_text
+from attendant.cli_common import compile_or_exit
 
 if TYPE_CHECKING:
     from attendant.sip.server import SmtpOptions
@@ -174,12 +173,7 @@ def serve(menu: Path, listen: str, port: int, transport: Literal["udp", "tcp"], 
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     low_high = _rtp_range(rtp_ports)
     smtp = _smtp_options(smtp_host, smtp_port, smtp_from, smtp_starttls, smtp_user)
-    result = compile_path(menu)
-    if result.flow is None:
-        click.echo(format_text(result.diagnostics), err=True)
-        sys.exit(1)
-    for diag in result.diagnostics:
-        click.echo(diag.format(), err=True)
+    flow, result = compile_or_exit(menu)
     try:
         import pjsua2  # noqa: F401
     except ImportError:
@@ -208,7 +202,7 @@ def serve(menu: Path, listen: str, port: int, transport: Literal["udp", "tcp"], 
                            retry_after=retry_after, prompts=prompts, metrics_port=metrics_port,
                            metrics_listen=metrics_listen, smtp=smtp)
     data_dir.mkdir(parents=True, exist_ok=True)
-    store, errors = open_prompts(options, result.flow, result.prompt_sites)
+    store, errors = open_prompts(options, flow, result.prompt_sites)
     if store is None:
         for error in errors:
             click.echo(error, err=True)
@@ -216,7 +210,7 @@ def serve(menu: Path, listen: str, port: int, transport: Literal["udp", "tcp"], 
                    f"{options.prompt_dir}; not serving", err=True)
         sys.exit(1)
     try:
-        server = Server(options, result.flow, store)
+        server = Server(options, flow, store)
         sys.exit(server.run())
     except Exception as exc:  # the endpoint could not start (port in use, ...)
         click.echo(f"error: cannot serve: {exc}", err=True)

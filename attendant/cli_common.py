@@ -1,0 +1,27 @@
+"""Helpers every ``attendant`` subcommand shares: compiling a menu for a command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from attendant.compiler import CompileResult, compile_path
+from attendant.diagnostics import format_text
+from attendant.model import Flow
+
+
+def compile_or_exit(path: Path) -> tuple[Flow, CompileResult]:
+    """Compile ``path``; print every diagnostic to stderr and exit 1 if there are errors.
+
+    Warnings are printed and the command goes on with the flow (also returned on its
+    own, so callers need not check ``result.flow``).
+    """
+    result = compile_path(path)
+    if result.flow is None:
+        click.echo(format_text(result.diagnostics), err=True)
+        sys.exit(1)
+    for diag in result.diagnostics:
+        click.echo(diag.format(), err=True)
+    return result.flow, result
