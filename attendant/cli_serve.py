@@ -120,10 +120,16 @@ environment variable {SMTP_PASSWORD_ENV}. See docs/serving.md.
 @click.argument("menu", type=_PATHS)
 @click.option("--listen", default="127.0.0.1", show_default=True,
               help="Address for SIP and RTP.")
-@click.option("--port", default=5060, show_default=True, type=click.IntRange(1, 65535),
-              metavar="PORT", help="SIP port.")
-@click.option("--transport", type=click.Choice(["udp", "tcp"]), default="udp",
+@click.option("--port", default=None, type=click.IntRange(1, 65535), metavar="PORT",
+              help="SIP port.  [default: 5060, 5061 with --transport tls]")
+@click.option("--transport", type=click.Choice(["udp", "tcp", "tls"]), default="udp",
               show_default=True, help="SIP transport.")
+@click.option("--tls-cert", default=None, type=click.Path(path_type=Path, exists=True,
+              dir_okay=False), metavar="FILE",
+              help="PEM certificate (chain) of --transport tls.")
+@click.option("--tls-key", default=None, type=click.Path(path_type=Path, exists=True,
+              dir_okay=False), metavar="FILE",
+              help="PEM private key (unencrypted) of --transport tls.")
 @click.option("--rtp-ports", default="20000-30000", show_default=True, metavar="LOW-HIGH",
               help="RTP port range.")
 @click.option("--clock-rate", type=click.Choice(["8000", "16000"]), default="8000",
@@ -163,7 +169,8 @@ environment variable {SMTP_PASSWORD_ENV}. See docs/serving.md.
               default="info", show_default=True, help="Our log level (to stderr).")
 @click.option("--pj-log-level", default=1, show_default=True, type=click.IntRange(0, 6),
               metavar="0-6", help="pjsip's own log level (to stderr).")
-def serve(menu: Path, listen: str, port: int, transport: Literal["udp", "tcp"], rtp_ports: str,
+def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "tcp", "tls"],
+          tls_cert: Path | None, tls_key: Path | None, rtp_ports: str,
           clock_rate: str, max_calls: int, retry_after: int, public_address: str | None,
           outbound_proxy: str | None, data_dir: Path, prompts: Path | None, grace: float,
           metrics_port: int | None, metrics_listen: str, smtp_host: str | None,
@@ -172,6 +179,9 @@ def serve(menu: Path, listen: str, port: int, transport: Literal["udp", "tcp"], 
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     low_high = _rtp_range(rtp_ports)
+    _check_tls_options(transport, tls_cert, tls_key)
+    if port is None:
+        port = 5061 if transport == "tls" else 5060
     smtp = _smtp_options(smtp_host, smtp_port, smtp_from, smtp_starttls, smtp_user)
     flow, result = compile_or_exit(menu)
     try:
@@ -190,6 +200,11 @@ def serve(menu: Path, listen: str, port: int, transport: Literal["udp", "tcp"], 
                        f"{allowed} callers with transfers; --max-calls lowered from "
                        f"{max_calls} to {allowed}" + _stock_hint(effective), err=True)
             max_calls = allowed
+        if transport == "tls" and limits.get("tls") is False:
+            click.echo("error: this pjsua2 was built without TLS (no OpenSSL), so --transport "
+                       "tls cannot work; rebuild it with libssl-dev installed: bash "
+                       "scripts/build-pjsua2.sh --venv .venv --force", err=True)
+            sys.exit(1)
 
     from attendant.sip.endpoint import EndpointConfig
     from attendant.sip.server import ServeOptions, Server, open_prompts
@@ -197,7 +212,9 @@ def serve(menu: Path, listen: str, port: int, transport: Literal["udp", "tcp"], 
     endpoint = EndpointConfig(listen=listen, port=port, transport=transport, rtp_ports=low_high,
                               clock_rate=int(clock_rate), max_calls=max_calls,
                               public_address=public_address, outbound_proxy=outbound_proxy,
-                              pj_log_level=pj_log_level)
+                              pj_log_level=pj_log_level,
+                              tls_cert=str(tls_cert) if tls_cert else None,
+                              tls_key=str(tls_key) if tls_key else None)
     options = ServeOptions(menu=menu, data_dir=data_dir, endpoint=endpoint, grace=grace,
                            retry_after=retry_after, prompts=prompts, metrics_port=metrics_port,
                            metrics_listen=metrics_listen, smtp=smtp)
@@ -215,6 +232,17 @@ def serve(menu: Path, listen: str, port: int, transport: Literal["udp", "tcp"], 
     except Exception as exc:  # the endpoint could not start (port in use, ...)
         click.echo(f"error: cannot serve: {exc}", err=True)
         sys.exit(1)
+
+
+def _check_tls_options(transport: str, cert: Path | None, key: Path | None) -> None:
+    """--tls-cert and --tls-key go together, and only with --transport tls."""
+    if transport != "tls":
+        if cert is not None or key is not None:
+            raise click.UsageError("--tls-cert and --tls-key need --transport tls")
+        return
+    if cert is None or key is None:
+        raise click.UsageError("--transport tls needs --tls-cert FILE and --tls-key FILE "
+                               "(PEM certificate and its private key)")
 
 
 def _stock_hint(effective: int) -> str:
@@ -257,6 +285,8 @@ def doctor(as_json: bool) -> None:
             problems += 1
         else:
             click.echo(f"  serve --max-calls up to {effective // 2} (a transfer leg each)")
+        tls = "yes" if limits.get("tls") else f"NO (serve --transport tls fails; {FIX_COMMAND})"
+        click.echo(f"  TLS (serve --transport tls): {tls}")
     for name, path in tools.items():
         use = "text-to-speech, speech.engine: espeak" if name == "espeak-ng" else "SIP tests"
         click.echo(f"{name}: {path or 'missing'} ({use})")

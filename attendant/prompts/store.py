@@ -83,6 +83,12 @@ class PromptStore:
                 moh.write(self._moh, self._rate)
         return self._moh
 
+    def built(self, say: Say) -> Path | None:
+        """The file the build made for ``say`` when it is there (a dict lookup and a
+        ``stat``, never a render); None for speech made at run time or a missing file."""
+        known = self._files.get((say.prompt_id, say.language)) if say.prompt_id else None
+        return known if known is not None and known.is_file() else None
+
     def wav_for(self, say: Say) -> Path:
         """A mono 16-bit WAV at :attr:`clock_rate` holding ``say`` (see the module docstring).
 

@@ -428,14 +428,15 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         self._bridge = bridge
         self._start_ringback()
         if action.ring == "simultaneous":
-            for _ in range(len(bridge.remaining)):
+            while bridge.remaining:
                 self._dial_next(bridge)
-        else:
-            self._dial_next(bridge)
-        if not bridge.legs:
+            if bridge.legs:
+                bridge.timer = self.host.worker.call_later(action.ring_seconds,
+                                                           self._ring_timeout)
+                return
             self._bridge_failed(bridge)
-            return
-        bridge.timer = self.host.worker.call_later(action.ring_seconds, self._ring_timeout)
+        else:
+            self._ring_next(bridge)
 
     def _dial_next(self, bridge: _Bridge) -> None:
         leg = dial(self.host, self.session, bridge.remaining.pop(0))
@@ -443,6 +444,20 @@ class InboundCall(pj.Call):  # type: ignore[misc]
             bridge.last_reason = "unreachable"
             return
         bridge.legs[leg.serial] = leg
+
+    def _ring_next(self, bridge: _Bridge) -> None:
+        """``ring: serial``: ring the next destination that can be dialled, for its own
+        ``ring_seconds``; the transfer fails when none is left."""
+        if bridge.timer is not None:
+            bridge.timer.cancel()
+            bridge.timer = None
+        while bridge.remaining and not bridge.legs:
+            self._dial_next(bridge)
+        if not bridge.legs:
+            self._bridge_failed(bridge)
+            return
+        bridge.timer = self.host.worker.call_later(bridge.action.ring_seconds,
+                                                   self._ring_timeout)
 
     def join(self, leg: OutboundLeg, who: str) -> None:
         """Bridge this caller with an answered leg (a queue agent), as an answered transfer:
@@ -477,11 +492,8 @@ class InboundCall(pj.Call):  # type: ignore[misc]
             self.host.adopt_leg(leg)
             leg.cancel_ringing()
         if bridge.remaining and bridge.action.ring == "serial":
-            self._dial_next(bridge)
-            if bridge.legs:
-                bridge.timer = self.host.worker.call_later(bridge.action.ring_seconds,
-                                                           self._ring_timeout)
-                return
+            self._ring_next(bridge)
+            return
         self._bridge_failed(bridge)
 
     def leg_event(self, serial: int, what: str, code: int) -> bool:
@@ -524,10 +536,9 @@ class InboundCall(pj.Call):  # type: ignore[misc]
                          bridge.last_reason)
                 if not bridge.legs:
                     if bridge.remaining and bridge.action.ring == "serial":
-                        self._dial_next(bridge)
-                        if bridge.legs:
-                            return True
-                    self._bridge_failed(bridge)
+                        self._ring_next(bridge)  # the next member rings its own ring_seconds
+                    else:
+                        self._bridge_failed(bridge)
         return True
 
     def _bridge_failed(self, bridge: _Bridge) -> None:

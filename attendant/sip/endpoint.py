@@ -44,13 +44,16 @@ class EndpointConfig:
 
     listen: str = "127.0.0.1"
     port: int = 5060
-    transport: Literal["udp", "tcp"] = "udp"
+    transport: Literal["udp", "tcp", "tls"] = "udp"
     rtp_ports: tuple[int, int] = (20000, 30000)
     clock_rate: int = 8000
     max_calls: int = 200
     public_address: str | None = None
     outbound_proxy: str | None = None
     pj_log_level: int = 1
+    #: PEM certificate (chain) and private key of the ``tls`` transport.
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
 
 class EndpointHooks(Protocol):
@@ -98,6 +101,8 @@ class Worker:
         self.failed: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="pjsip-worker", daemon=True)
         self.ep: Any = None
+        #: pjsua's id of the one SIP transport (the account is bound to it).
+        self.transport_id: int | None = None
 
     # --- any thread ---------------------------------------------------------------
 
@@ -217,8 +222,26 @@ class Worker:
         tp_cfg.port = cfg.port
         if cfg.public_address:
             tp_cfg.publicAddress = cfg.public_address
-        kind = pj.PJSIP_TRANSPORT_TCP if cfg.transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
-        self.ep.transportCreate(kind, tp_cfg)
+        if cfg.transport == "tls":
+            kind = pj.PJSIP_TRANSPORT_TLS
+            _check_tls(self.ep)
+            tp_cfg.tlsConfig.certFile = cfg.tls_cert or ""
+            tp_cfg.tlsConfig.privKeyFile = cfg.tls_key or ""
+            tp_cfg.tlsConfig.method = pj.PJSIP_TLSV1_2_METHOD  # TLS 1.2 or later
+            tp_cfg.tlsConfig.verifyClient = False  # phones rarely have certificates
+            tp_cfg.tlsConfig.requireClientCert = False
+        elif cfg.transport == "tcp":
+            kind = pj.PJSIP_TRANSPORT_TCP
+        else:
+            kind = pj.PJSIP_TRANSPORT_UDP
+        try:
+            self.transport_id = int(self.ep.transportCreate(kind, tp_cfg))
+        except pj.Error as exc:
+            if cfg.transport != "tls":
+                raise
+            raise RuntimeError(f"cannot open the TLS transport on {cfg.listen}:{cfg.port} with "
+                               f"certificate {cfg.tls_cert} and key {cfg.tls_key}: "
+                               f"{exc.info()}") from None
         self.ep.audDevManager().setNullDev()  # the conference bridge's clock, no sound card
         self.ep.libStart()
         self._hooks.on_started(self)
@@ -238,6 +261,21 @@ class Worker:
             except Exception:
                 log.exception("libDestroy failed")
             self.ep = None
+
+
+def tls_available(ep: Any) -> bool:
+    """True when this pjsua2 was built with an SSL library (``--transport tls`` works)."""
+    try:
+        return bool(ep.utilSslGetAvailableCiphers())
+    except Exception:  # pj.Error (PJ_ENOTSUP) without SSL, AttributeError on old bindings
+        return False
+
+
+def _check_tls(ep: Any) -> None:
+    if not tls_available(ep):
+        raise RuntimeError("this pjsua2 was built without TLS (no OpenSSL): --transport tls "
+                           "cannot work; rebuild it with libssl-dev installed: bash "
+                           "scripts/build-pjsua2.sh --venv .venv")
 
 
 def _raise_fd_limit(wanted: int) -> None:

@@ -86,6 +86,8 @@ class PjLimits:
     """``UaConfig().maxCalls``: the compiled ``PJSUA_MAX_CALLS``."""
     default_max_conf_ports: int
     """``MediaConfig().maxMediaPorts``: the compiled ``PJSUA_MAX_CONF_PORTS``."""
+    tls: bool = False
+    """Built with an SSL library: ``serve --transport tls`` can work."""
 
 
 def probe_limits() -> PjLimits:
@@ -104,6 +106,9 @@ def probe_limits() -> PjLimits:
         with _c_stdout_silenced():
             ep.libCreate()
         version = str(ep.libVersion().full)
+        from attendant.sip.endpoint import tls_available
+
+        tls = tls_available(ep)
 
         cfg = pj.EpConfig()
         cfg.logConfig.level = 0
@@ -124,6 +129,7 @@ def probe_limits() -> PjLimits:
         max_calls=measured,
         default_max_calls=default_calls,
         default_max_conf_ports=default_ports,
+        tls=tls,
     )
 
 

@@ -351,8 +351,8 @@ class Server:
         acc_cfg = pj.AccountConfig()
         host = cfg.public_address or cfg.listen
         acc_cfg.idUri = f"sip:attendant@{host}:{cfg.port}"
-        if cfg.transport == "tcp":
-            acc_cfg.idUri += ";transport=tcp"
+        if cfg.transport != "udp":
+            acc_cfg.idUri += f";transport={cfg.transport}"
         media = acc_cfg.mediaConfig.transportConfig
         media.port = cfg.rtp_ports[0]
         media.portRange = max(0, cfg.rtp_ports[1] - cfg.rtp_ports[0])
@@ -360,6 +360,10 @@ class Server:
         if cfg.public_address:
             media.publicAddress = cfg.public_address
         acc_cfg.natConfig.sdpNatRewriteUse = 0
+        if worker.transport_id is not None:
+            # Our one transport for every dialog: a TCP or TLS caller whose Contact lacks
+            # ;transport= would otherwise get a UDP Contact pjsua cannot make (500).
+            acc_cfg.sipConfig.transportId = worker.transport_id
         account = _Account(self)
         account.create(acc_cfg, True)  # the default account: every INVITE lands here
         self.account = account
@@ -449,6 +453,13 @@ class Server:
         before a reload still hears its own menus' prompts.
         """
         audio = self._store_for(flow)
+        built = [audio.built(item) for item in items]
+        if all(path is not None for path in built):
+            # Every item is a file of the build: no thread hop (worker -> pool -> worker),
+            # so the player starts in this turn of the worker loop (DTMF -> prompt latency).
+            done: Future[list[Path]] = Future()
+            done.set_result([path for path in built if path is not None])
+            return done
         return self._pool.submit(lambda: [
             audio.music_on_hold if item.prompt_id == MUSIC_ON_HOLD_ID else audio.wav_for(item)
             for item in items])
