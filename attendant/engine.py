@@ -48,6 +48,7 @@ from attendant.events import (
     TransferResult,
 )
 from attendant.model import (
+    AgentFeature,
     Announce,
     Back,
     DialByExtension,
@@ -335,6 +336,8 @@ def _dispatch(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say
         return _enter_entry(flow, state, Phase.EXTENSION_ENTRY, route.entry, prompt, preface)
     if isinstance(route, ToVoicemail):
         return _voicemail(flow, state, route.box, preface)
+    if isinstance(route, AgentFeature):
+        return _agent_feature(flow, state, route, preface)
     if isinstance(route, ToQueue):
         played: list[act.Action] = []
         if preface:
@@ -343,6 +346,63 @@ def _dispatch(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say
                         outcome=f"queued in {route.queue}")
         return state, [*played, act.EnqueueCall(route.queue, route.priority)]
     return _transfer(flow, state, route, preface, depth)
+
+
+def sip_user(uri: str) -> str:
+    """The user part of a ``sip:`` URI (``sip:anna@pbx;transport=tcp`` -> ``anna``)."""
+    rest = uri.split(":", 1)[1] if ":" in uri else uri
+    return rest.split("@", 1)[0].split(";", 1)[0] if "@" in rest else ""
+
+
+def agent_for_caller(flow: Flow, caller: str, *, agents_only: bool = False) -> str | None:
+    """The directory user calling from ``caller``: their extension, their ``sip:`` URI's user
+    or one of their ``phones`` (with ``agents_only``, the first such user who answers a
+    queue). None when nobody matches (or the caller is unknown)."""
+    if not caller:
+        return None
+    for user in flow.users.values():
+        if (caller == user.extension or caller in user.phones or (
+                user.sip is not None and caller == sip_user(user.sip))) and (
+                not agents_only or _is_agent(flow, user.key)):
+            return user.key
+    return None
+
+
+def _is_agent(flow: Flow, user: str) -> bool:
+    """Whether ``user`` answers some queue (listed, or through a department)."""
+    for queue in flow.queues.values():
+        for agent in queue.agents:
+            if agent.kind == "user" and agent.key == user:
+                return True
+            dept = flow.departments.get(agent.key) if agent.kind == "department" else None
+            if dept is not None and (user in dept.members
+                                     or agent.key in flow.users[user].departments):
+                return True
+    return False
+
+
+_AGENT_PROMPTS = {"sign_in": "agent_signed_in", "sign_out": "agent_signed_out",
+                  "opt_in": "agent_opted_in", "opt_out": "agent_opted_out"}
+#: How transcripts and call outcomes word an agent command.
+AGENT_COMMAND_WORDS = {"sign_in": "signs in", "sign_out": "signs out",
+                       "opt_in": "opts in to", "opt_out": "opts out of"}
+
+
+def _agent_feature(flow: Flow, state: CallState, route: AgentFeature,
+                   preface: tuple[act.Say, ...]) -> Result:
+    """An agent's feature code: tell the queues, confirm, say goodbye."""
+    user = agent_for_caller(flow, state.caller, agents_only=True)
+    opting = route.command in ("opt_in", "opt_out")
+    if user is None or (opting and route.queue not in flow.queues):
+        said = _say(flow, state, _system(flow, "agent_unknown"))
+        return _goodbye(flow, state, None, (*preface, said),
+                        f"feature code {route.command}: caller {state.caller or '?'} is not an "
+                        "agent")
+    queue = route.queue if opting else None
+    said = _say(flow, state, _system(flow, _AGENT_PROMPTS[route.command]))
+    reason = f"agent {user} {AGENT_COMMAND_WORDS[route.command]}" + (f" {queue}" if queue else "")
+    state, out = _goodbye(flow, state, None, (*preface, said), reason)
+    return state, [act.AgentCommand(user, route.command, queue), *out]
 
 
 def _extension_prompt_name(entry: ExtensionEntry) -> str:
@@ -819,11 +879,17 @@ def _record(flow: Flow, state: CallState) -> Result:
 
 
 def _stop_recording(flow: Flow, state: CallState) -> Result:
+    return _thank_for_message(flow, state, stop_recorder=True)
+
+
+def _thank_for_message(flow: Flow, state: CallState, stop_recorder: bool) -> Result:
+    """The message is kept: thank the caller, then hang up (``stop_recorder`` if it still runs)."""
     state, out = _cancel_timer(state)
-    state = state._replace(phase=Phase.GOODBYE)
-    state, play = _play(state, (_say(flow, state, _system(flow, "voicemail_thanks")),),
-                        barge_in=False)
-    return state, [*out, act.StopRecording(), *play]
+    if stop_recorder:
+        out.append(act.StopRecording())
+    state, play = _play(state, (_say(flow, state, _system(flow, "voicemail_thanks")),), False,
+                        phase=Phase.GOODBYE)
+    return state, out + play
 
 
 def _recording_digit(flow: Flow, state: CallState, event: Digit) -> Result:
@@ -833,11 +899,7 @@ def _recording_digit(flow: Flow, state: CallState, event: Digit) -> Result:
 
 
 def _recording_finished(flow: Flow, state: CallState, event: RecordingFinished) -> Result:
-    state, out = _cancel_timer(state)
-    state = state._replace(phase=Phase.GOODBYE)
-    state, play = _play(state, (_say(flow, state, _system(flow, "voicemail_thanks")),),
-                        barge_in=False)
-    return state, out + play
+    return _thank_for_message(flow, state, stop_recorder=False)
 
 
 def _ignore(flow: Flow, state: CallState, event: Any) -> Result:
