@@ -7,6 +7,7 @@ and the SIP endpoint both drive. The names below are the public API.
 
 from attendant.actions import (
     Action,
+    AgentCommand,
     CancelTimer,
     Disconnect,
     EnqueueCall,
@@ -38,6 +39,7 @@ from attendant.model import Flow
 
 __all__ = [
     "Action",
+    "AgentCommand",
     "AttendantError",
     "CallStarted",
     "CallState",

@@ -78,6 +78,19 @@ class EnqueueCall:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentCommand:
+    """An agent's feature code: apply ``command`` for directory user ``user`` to the queues.
+
+    The same as ``attendant queues agent USER signin|signout|optin|optout [QUEUE]``;
+    ``queue`` is set for ``opt_in`` and ``opt_out`` only.
+    """
+
+    user: str
+    command: Literal["sign_in", "sign_out", "opt_in", "opt_out"]
+    queue: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordVoicemail:
     """Start recording a message for ``box`` (the engine times the maximum length)."""
 
@@ -99,5 +112,5 @@ class Disconnect:
 
 Action = (
     Play | StopPlayback | StartTimer | CancelTimer | Transfer | EnqueueCall | RecordVoicemail
-    | StopRecording | Disconnect
+    | StopRecording | Disconnect | AgentCommand
 )

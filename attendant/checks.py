@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from attendant.diagnostics import Diagnostic, Severity
 from attendant.loader import PathKey, SourceMap
 from attendant.model import (
+    AgentFeature,
     Announce,
     Attendant,
     Back,
@@ -209,10 +210,51 @@ class Checker:
             self.error(route.path, f"{subject(route.path)} starts dial by name, but nobody "
                                    "can be found by name",
                        "add users to directory.users (with dial_by_name not set to false)")
+        elif isinstance(route, AgentFeature):
+            self.agent_feature(route)
         elif isinstance(route, DialByExtension) and not self.c.extensions:
             self.error(route.path, f"{subject(route.path)} starts dial by extension, but no "
                                    "user or department has an extension",
                        "give users or departments an extension: in the directory")
+
+    def agent_feature(self, route: AgentFeature) -> None:
+        """A feature code needs its queue (to opt in or out) and agents who can be recognised."""
+        where = subject(route.path)
+        if route.command in ("opt_in", "opt_out"):
+            if route.queue is None:
+                self.error(route.path, f"{where} ({route.command}) needs a queue",
+                           f"write {{agent: {route.command}, queue: NAME}}; "
+                           + known(self.c.queues, ""))
+            elif route.queue not in self.c.queues:
+                self.error(route.path, f'{where} ({route.command}) names unknown queue '
+                                       f'"{route.queue}"', known(self.c.queues, route.queue))
+        elif route.queue is not None:
+            self.warn(route.path, f"{where} ({route.command}) acts on every queue; its queue: "
+                                  f'"{route.queue}" is ignored',
+                      "remove queue:, or use opt_in / opt_out for one queue")
+        if not any(self._recognisable_agent(key) for key in self._agents()):
+            self.warn(route.path, f"{where} is an agent feature code, but no queue agent has "
+                                  "an extension, a sip: address or phones: to recognise them by, "
+                                  "so every caller hears that they are not an agent",
+                      "add agents to a queue, and give them extension:, sip: or phones:")
+
+    def _agents(self) -> set[str]:
+        """Users who answer some queue (listed, or through a department)."""
+        out: set[str] = set()
+        for queue in self.c.queues.values():
+            for agent in getattr(queue, "agents", ()):
+                if agent.kind == "user":
+                    out.add(agent.key)
+                    continue
+                dept = self.c.departments.get(agent.key)
+                out |= set(getattr(dept, "members", ()))
+                out |= {k for k, u in self.c.users.items()
+                        if agent.key in getattr(u, "departments", ())}
+        return out
+
+    def _recognisable_agent(self, key: str) -> bool:
+        user = self.c.users.get(key)
+        return any(getattr(user, attr, None) for attr in ("extension", "sip", "phones"))
 
     def entry_loops(self, attendant: Attendant) -> None:
         """A call that starts with announcements and then repeats, goes back or to main loops."""
@@ -484,5 +526,5 @@ class Checker:
         if menu.on_max is None or menu.extension_dialing is not None:
             return True  # the default on_max is the operator or a goodbye
         leaving = (ToUser, ToDepartment, ToExternal, ToQueue, ToVoicemail, Disconnect, Operator,
-                   DialByName, DialByExtension, ToAttendant)
+                   DialByName, DialByExtension, ToAttendant, AgentFeature)
         return any(isinstance(r, leaving) for r in menu_routes(menu))

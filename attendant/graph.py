@@ -14,6 +14,7 @@ from typing import Literal
 
 from attendant.checks import children
 from attendant.model import (
+    AgentFeature,
     Announce,
     Back,
     DialByExtension,
@@ -79,6 +80,9 @@ def _target(flow: Flow, route: Route, here: str) -> tuple[str, str]:
         return "special_dial_by_extension", "dial by extension"
     if isinstance(route, Announce):
         return _node_id("announce", route.prompt.id), "announcement"
+    if isinstance(route, AgentFeature):
+        words = route.command.replace("_", " ") + (f" {route.queue}" if route.queue else "")
+        return _node_id("agent", words), f"agent {words}"
     assert isinstance(route, SetLanguage)
     return _node_id("lang", f"{here}_{route.language}"), f"language {route.language}"
 

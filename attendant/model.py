@@ -265,10 +265,26 @@ class SetLanguage:
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
 
 
+AgentCommandName = Literal["sign_in", "sign_out", "opt_in", "opt_out"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFeature:
+    """An agent's feature code: sign in or out of every queue, or opt in or out of ``queue``.
+
+    The caller is matched to a directory user (extension, ``sip:`` user or ``phones``);
+    see :func:`attendant.engine.agent_for_caller`.
+    """
+
+    command: AgentCommandName
+    queue: str | None = None
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
 Route = (
     ToMenu | Back | MainMenu | Repeat | Operator | ToUser | ToDepartment | ToExternal | ToQueue
     | ToAttendant | ToVoicemail | Announce | Disconnect | DialByName | DialByExtension
-    | SetLanguage
+    | SetLanguage | AgentFeature
 )
 
 #: Routes that hand the caller to someone or something outside the menus.
@@ -386,6 +402,8 @@ class User:
     name_prompt: Prompt | None = None
     email: str | None = None
     dial_by_name: bool = True
+    #: Caller numbers or SIP users of this person's phones (agent feature codes match them).
+    phones: tuple[str, ...] = ()
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
 
 

@@ -22,6 +22,7 @@ from attendant.diagnostics import Diagnostic, Position, Severity, json_path
 from attendant.loader import PathKey, SourceMap, display_path
 from attendant.model import (
     WEEKDAYS,
+    AgentFeature,
     Announce,
     Attendant,
     Back,
@@ -188,6 +189,8 @@ class Parser:
             return simple[raw]
         if "menu" in raw:
             return ToMenu(raw["menu"], path)
+        if "agent" in raw:  # before "queue": {agent: opt_in, queue: sales}
+            return AgentFeature(raw["agent"], raw.get("queue"), path)
         if "user" in raw:
             return ToUser(raw["user"],
                           self.optional_route(raw.get("fallback"), (*path, "fallback")),
@@ -423,6 +426,7 @@ class Parser:
             name_prompt=self.optional_prompt(raw.get("name_prompt"), (*path, "name_prompt")),
             email=raw.get("email"),
             dial_by_name=raw.get("dial_by_name", True),
+            phones=tuple(raw.get("phones") or ()),
             path=path,
         )
 

@@ -29,7 +29,8 @@ SCHEMA_FILE = "menu-v1.schema.json"
 _SIMPLE_ACTIONS = ("back", "main", "repeat", "operator", "disconnect", "dial_by_name",
                    "dial_by_extension")
 _ACTION_KEYS = ("menu", "user", "department", "external", "queue", "attendant", "voicemail",
-                "announcement", "disconnect", "dial_by_name", "dial_by_extension", "language")
+                "announcement", "disconnect", "dial_by_name", "dial_by_extension", "language",
+                "agent")
 
 
 def schema_text() -> str:
@@ -228,6 +229,8 @@ def _explain_action(error: ValidationError, path: PathKey, where: str,
                     "{queue: support}, {voicemail: general} (see docs/menu-language.md#actions)")
     if isinstance(value, dict):
         primaries = [k for k in value if k in _ACTION_KEYS]
+        if "agent" in primaries:  # {agent: opt_in, queue: sales}: queue is its setting
+            primaries = ["agent"]
         if len(primaries) == 1:
             branch = [e for e in error.context or []
                       if e.validator != "required" and _branch_key(e) == primaries[0]]

@@ -39,6 +39,8 @@ from attendant.queues import actions as qa
 from attendant.queues import core
 from attendant.queues.events import (
     AgentCallEnded,
+    AgentOptedIn,
+    AgentOptedOut,
     AgentRingResult,
     AgentSignedIn,
     AgentSignedOut,
@@ -280,6 +282,8 @@ class QueueWorld:
             sim.ringing = None  # the queue core, not a scripted transfer:, answers
             self._pending.append(CallerJoined(sim.label, action.queue, self.clock,
                                               action.priority, sim.caller, sim.state.language))
+        elif isinstance(action, act.AgentCommand):
+            self._pending.append(agent_event(action, self.clock))
 
     # --- the queue core -----------------------------------------------------------------
 
@@ -379,6 +383,18 @@ class QueueWorld:
             if sim is not None and not sim.ended:
                 sim.deliver(Hangup())
         self._queue(AgentCallEnded(agent, self.clock))
+
+
+def agent_event(command: act.AgentCommand, at: float) -> QueueEvent:
+    """The queue core's event for an agent's feature code."""
+    if command.command == "sign_in":
+        return AgentSignedIn(command.user, at)
+    if command.command == "sign_out":
+        return AgentSignedOut(command.user, at)
+    queue = command.queue or ""
+    if command.command == "opt_in":
+        return AgentOptedIn(command.user, queue, at)
+    return AgentOptedOut(command.user, queue, at)
 
 
 def run_world(flow: Flow, at: datetime, agents: Mapping[str, AgentScript],

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from attendant import actions as act
-from attendant.engine import MUSIC_ON_HOLD, CallState, Phase, initial_state, queue_music, step
+from attendant.engine import (
+    AGENT_COMMAND_WORDS,
+    MUSIC_ON_HOLD,
+    CallState,
+    Phase,
+    initial_state,
+    queue_music,
+    step,
+)
 from attendant.errors import SimulationError
 from attendant.events import (
     CallStarted,
@@ -257,6 +265,10 @@ class Simulator:
                               f"(at most {action.max_seconds} s)")
         elif isinstance(action, act.StopRecording):
             self._line("recording stops")
+        elif isinstance(action, act.AgentCommand):
+            where = f" {action.queue}" if action.queue else ""
+            self._line(f"feature code: agent {action.user} "
+                       f"{AGENT_COMMAND_WORDS[action.command]}{where}")
         else:
             assert isinstance(action, act.Disconnect)
             self.playing = None

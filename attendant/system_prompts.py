@@ -80,6 +80,16 @@ _TEXT: dict[str, dict[str, str]] = {
     "queue_callback_refused": {
         "en-US": "Sorry, we cannot call this number back. Please stay on the line.",
         "fr-FR": "Désolé, nous ne pouvons pas rappeler ce numéro. Veuillez rester en ligne."},
+    "agent_signed_in": {"en-US": "You are signed in to your queues.",
+                        "fr-FR": "Vous êtes connecté à vos files d'attente."},
+    "agent_signed_out": {"en-US": "You are signed out of your queues.",
+                         "fr-FR": "Vous êtes déconnecté de vos files d'attente."},
+    "agent_opted_in": {"en-US": "You will now receive calls from this queue.",
+                       "fr-FR": "Vous recevrez désormais les appels de cette file d'attente."},
+    "agent_opted_out": {"en-US": "You will no longer receive calls from this queue.",
+                        "fr-FR": "Vous ne recevrez plus les appels de cette file d'attente."},
+    "agent_unknown": {"en-US": "Sorry, this phone is not recognised as an agent's phone.",
+                      "fr-FR": "Désolé, ce téléphone n'est pas reconnu comme celui d'un agent."},
     "star_to_retry": {"en-US": "Press star to spell again.",
                       "fr-FR": "Appuyez sur étoile pour recommencer."},
 }

@@ -94,6 +94,9 @@ class CallHost(Protocol):
     def queue_key(self, session: int, key: str) -> None:
         """Call ``session`` pressed ``key`` while queued (posted, never run inside feed)."""
 
+    def agent_command(self, session: int, action: act.AgentCommand) -> None:
+        """Call ``session`` dialled an agent feature code (posted, never run inside feed)."""
+
 
 def transfer_failure(code: int) -> str:
     """The engine's reason word for a SIP final status of an outgoing leg."""
@@ -328,6 +331,8 @@ class InboundCall(pj.Call):  # type: ignore[misc]
             self._transfer(action)
         elif isinstance(action, act.EnqueueCall):
             self.host.worker.post(self.host.enqueue, self.session, action)  # sip/queues.py
+        elif isinstance(action, act.AgentCommand):
+            self.host.worker.post(self.host.agent_command, self.session, action)
         elif isinstance(action, act.RecordVoicemail):
             self._record(action)
         elif isinstance(action, act.StopRecording):

@@ -516,6 +516,17 @@ class QueueRunner:
                  result["queue"] or "", result["result"])
         self.results = [*self.results, result][-KEEP_RESULTS:]
 
+    def feature_code(self, call_id: str, action: act.AgentCommand) -> None:
+        """An agent's feature code from call ``call_id``: the same path as a control file."""
+        command = action.command.replace("_", "")  # sign_in -> signin, as on the command line
+        result = {"id": f"call-{call_id}", "agent": action.user, "command": command,
+                  "queue": action.queue}
+        result["result"] = self.apply_command(action.user, command, action.queue) or "applied"
+        log.info("agent feature code %s %s %s from call %s: %s", action.user, command,
+                 action.queue or "", call_id, result["result"])
+        self.results = [*self.results, result][-KEEP_RESULTS:]
+        self._changed()
+
     def apply_command(self, agent: str, command: str, queue: Any) -> str:
         """Apply an agent command; "" when done, else why not."""
         now = self.clock()

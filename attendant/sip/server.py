@@ -49,7 +49,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from attendant.actions import Action, EnqueueCall, Say
+from attendant.actions import Action, AgentCommand, EnqueueCall, Say
 from attendant.compiler import compile_path
 from attendant.diagnostics import format_text
 from attendant.engine import CallState, Phase
@@ -585,6 +585,10 @@ class Server:
     def queue_key(self, session: int, key: str) -> None:
         """A queued caller pressed a key (posted by the call)."""
         self.queues.pressed(self._call_ids.get(session, str(session)), key)
+
+    def agent_command(self, session: int, action: AgentCommand) -> None:
+        """A call dialled an agent feature code: applied as `attendant queues agent` is."""
+        self.queues.feature_code(self._call_ids.get(session, str(session)), action)
 
     def call_id_of(self, session: int) -> str:
         """The call id of call ``session`` ("" when unknown)."""

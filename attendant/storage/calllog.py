@@ -108,6 +108,9 @@ def action_name(action: act.Action) -> str:
         return f"Transfer({action.kind}:{action.key})"
     if isinstance(action, act.EnqueueCall):
         return f"EnqueueCall({action.queue})"
+    if isinstance(action, act.AgentCommand):
+        queue = f",{action.queue}" if action.queue else ""
+        return f"AgentCommand({action.user},{action.command}{queue})"
     if isinstance(action, act.RecordVoicemail):
         return f"RecordVoicemail({action.box},{action.max_seconds}s)"
     if isinstance(action, act.Disconnect):
