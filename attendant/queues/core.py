@@ -215,9 +215,10 @@ def caller_order(caller: CallerState) -> tuple[int, float, int]:
 
 
 def position(state: QueueState, call_id: str) -> int:
-    """The caller's place in line (1 is next), 0 when not in a queue."""
+    """The caller's place in line (1 is next), 0 when not in a queue (or out of the
+    line: being called back)."""
     caller = state.callers.get(call_id)
-    if caller is None:
+    if caller is None or caller.status == CALLBACK_DIALING:
         return 0
     line = sorted((c for c in state.callers.values()
                    if c.queue == caller.queue and c.status != CALLBACK_DIALING), key=caller_order)

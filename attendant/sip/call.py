@@ -702,6 +702,20 @@ class OutboundLeg(pj.Call):  # type: ignore[misc]
             if self.media is not None:
                 self.host.leg_event(self.session, self.serial, "media", 0)
 
+    def rtp_counts(self) -> tuple[int, int]:
+        """RTP packets received and sent on this leg so far ((0, 0) without media)."""
+        if self.ended:
+            return 0, 0
+        try:
+            info = self.getInfo()  # kept alive: its media entries point into it
+            for media in info.media:
+                if media.type == pj.PJMEDIA_TYPE_AUDIO:
+                    rtcp = self.getStreamStat(media.index).rtcp
+                    return int(rtcp.rxStat.pkt), int(rtcp.txStat.pkt)
+        except pj.Error:
+            pass
+        return 0, 0
+
     def cancel_ringing(self) -> None:
         """Hang up (CANCEL while ringing, BYE once answered); DISCONNECTED follows."""
         if self.ended:

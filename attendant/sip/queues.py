@@ -78,6 +78,8 @@ SNAPSHOT_THROTTLE_S = 0.2
 COMMANDS = ("signin", "signout", "optin", "optout")
 #: Results of agent commands kept in the snapshot (``attendant queues agent`` reads them).
 KEEP_RESULTS = 20
+#: Seconds after a callback's legs are bridged when their RTP counts go to the log.
+RTP_REPORT_S = 1.0
 
 
 class QueueHost(CallHost, Protocol):
@@ -487,6 +489,16 @@ class QueueRunner:
         cb.agent_leg.media.startTransmit(out.media)
         out.media.startTransmit(cb.agent_leg.media)
         cb.bridged = True
+        log.info("callback %s: bridged with %s", cb.call_id, cb.agent)
+        self.host.worker.call_later(RTP_REPORT_S, partial(self._report_rtp, cb))
+
+    def _report_rtp(self, cb: _Callback) -> None:
+        if cb.done or self.callbacks.get(cb.call_id) is not cb or cb.out_leg is None:
+            return
+        agent_rx, agent_tx = cb.agent_leg.rtp_counts()
+        caller_rx, caller_tx = cb.out_leg.rtp_counts()
+        log.info("callback %s: RTP packets agent leg rx %d tx %d, caller leg rx %d tx %d",
+                 cb.call_id, agent_rx, agent_tx, caller_rx, caller_tx)
 
     # --- agent control (attendant queues agent) -----------------------------------------
 

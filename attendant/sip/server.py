@@ -526,8 +526,11 @@ class Server:
         if not proxy:
             raise ValueError(f"cannot ring {destination!r} without --outbound-proxy "
                              "(it has no host)")
-        host = uri_user("sip:x@" + proxy.split(":", 1)[-1]) or proxy.split(":", 1)[-1]
-        return f"sip:{user}@{host.split(';')[0].lstrip('/')}"
+        host = proxy.strip().strip("<>")
+        if host.startswith(("sip:", "sips:")):
+            host = host.split(":", 1)[1]
+        host = host.split("@", 1)[-1].split(";")[0].split(">")[0].lstrip("/")
+        return f"sip:{user}@{host}"
 
     def call_ended(self, call: InboundCall) -> None:
         """Inside the call's DISCONNECTED callback: forget it, record its summary."""

@@ -174,6 +174,8 @@ class Sipp:
               port: int | None = None) -> subprocess.Popen[bytes]:
         port = port or free_udp_ports(1)
         media = free_udp_ports(4)
+        while media <= port < media + 4:  # SIPp binds media..media+3: not its SIP port
+            media = free_udp_ports(4)
         cmd = ["sipp", *([target] if target else []), "-sf", str(scenario), "-i", "127.0.0.1",
                "-p", str(port), "-mp", str(media), "-m", "1", "-nostdin",
                "-timeout", "90", "-timeout_error", "-trace_err", *args]
