@@ -19,17 +19,22 @@ number, which is a bare number and can only be dialled through the proxy) lands 
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from office import caller_name, dtmf_caller, finished_call, scenario_as
 from pcap import write_dtmf_pcap
-from sip_harness import ATTENDANT, Serve, Sipp, free_udp_ports, wait_for
+from queue_office import (
+    QueueOffice,
+    agent_command,
+    agent_state,
+    context,
+    queue_events,
+    run_office,
+    snapshot,
+)
+from sip_harness import free_udp_ports, wait_for
 
 pytestmark = pytest.mark.sip
 
@@ -64,29 +69,12 @@ prompts:
 """
 
 
-@dataclass
-class QueueOffice:
-    """A server whose outgoing legs all go to ``proxy`` (where the tests' phones listen)."""
-
-    serve: Serve
-    proxy: int
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.serve.port}"
-
-
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueOffice]:
-    tmp = tmp_path_factory.mktemp("queue-modes")
     proxy = free_udp_ports(1)
-    serve = Serve(tmp, 0)
-    serve.menu.write_text(MENU.replace("@PROXY@", str(proxy)))
-    try:
-        serve.start("--outbound-proxy", f"sip:127.0.0.1:{proxy};lr")
-        yield QueueOffice(serve, proxy)
-    finally:
-        serve.stop()
+    with run_office(tmp_path_factory.mktemp("queue-modes"), MENU.replace("@PROXY@", str(proxy)),
+                    "--outbound-proxy", f"sip:127.0.0.1:{proxy};lr", proxy=proxy) as running:
+        yield running
 
 
 @pytest.fixture
@@ -94,33 +82,8 @@ def me(request: pytest.FixtureRequest) -> str:
     return caller_name(request.node.name)
 
 
-def context(sipp: Sipp, office: QueueOffice) -> str:
-    return sipp.logs() + office.serve.logs()
-
-
-def snapshot(office: QueueOffice, queue: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(q for q in office.serve.status().get("queues", [])
-                                 if q["queue"] == queue)
-    return found
-
-
-def agent_state(office: QueueOffice, queue: str, agent: str) -> str:
-    return str(next(a["state"] for a in snapshot(office, queue)["agents"]
-                    if a["agent"] == agent))
-
-
-def agent_command(office: QueueOffice, *args: str) -> str:
-    done = subprocess.run([*ATTENDANT, "queues", "agent", *args, "--data",
-                           str(office.serve.data), "--wait", "60"],
-                          capture_output=True, text=True, timeout=90, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr + office.serve.logs()
-    return done.stdout
-
-
 def queue_messages(office: QueueOffice, queue: str) -> list[str]:
-    lines = [json.loads(line) for line in
-             (office.serve.data / "calls.jsonl").read_text().splitlines() if line]
-    return [e["message"] for e in lines if e.get("type") == "queue" and e["queue"] == queue]
+    return [e["message"] for e in queue_events(office) if e["queue"] == queue]
 
 
 def test_mode_refer_hands_the_caller_to_the_agent_with_replaces(office, sipp, me):

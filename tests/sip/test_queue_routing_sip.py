@@ -8,15 +8,21 @@ code is dialled by a SIPp UAC whose From user is the agent's ``sip:`` user or ex
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from office import caller_name, dtmf_caller, finished_call, saved_messages
-from sip_harness import ATTENDANT, Serve, Sipp, free_udp_ports, wait_for
+from queue_office import (
+    QueueOffice,
+    agent_command,
+    agent_state,
+    answering_agent,
+    context,
+    queue_events,
+    run_office,
+    snapshot,
+)
+from sip_harness import Sipp, free_udp_ports, wait_for
 
 pytestmark = pytest.mark.sip
 
@@ -65,29 +71,12 @@ def menu(ports: dict[str, int]) -> str:
             .replace("@USERS@\n", users))
 
 
-@dataclass
-class QueueOffice:
-    """A server on the menu above and the port of each agent's phone."""
-
-    serve: Serve
-    ports: dict[str, int]
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.serve.port}"
-
-
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueOffice]:
-    tmp = tmp_path_factory.mktemp("queue-routing")
     ports = {a: free_udp_ports(1) for a in AGENTS}
-    serve = Serve(tmp, 0)
-    serve.menu.write_text(menu(ports))
-    try:
-        serve.start()
-        yield QueueOffice(serve, ports)
-    finally:
-        serve.stop()
+    with run_office(tmp_path_factory.mktemp("queue-routing"), menu(ports),
+                    ports=ports) as running:
+        yield running
 
 
 @pytest.fixture
@@ -95,46 +84,10 @@ def me(request: pytest.FixtureRequest) -> str:
     return caller_name(request.node.name)
 
 
-def context(sipp: Sipp, office: QueueOffice) -> str:
-    return sipp.logs() + office.serve.logs()
-
-
-def snapshot(office: QueueOffice, queue: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(q for q in office.serve.status().get("queues", [])
-                                 if q["queue"] == queue)
-    return found
-
-
-def agent_state(office: QueueOffice, queue: str, agent: str) -> str:
-    return str(next(a["state"] for a in snapshot(office, queue)["agents"]
-                    if a["agent"] == agent))
-
-
-def agent_command(office: QueueOffice, *args: str) -> str:
-    done = subprocess.run([*ATTENDANT, "queues", "agent", *args, "--data",
-                           str(office.serve.data), "--wait", "60"],
-                          capture_output=True, text=True, timeout=90, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr + office.serve.logs()
-    return done.stdout
-
-
 def rings(office: QueueOffice, call_id: str) -> list[str]:
     """The agents rung for ``call_id``, in order (from the queue's lines in calls.jsonl)."""
-    lines = [json.loads(line) for line in
-             (office.serve.data / "calls.jsonl").read_text().splitlines() if line]
-    return [e["message"].split()[1] for e in lines
-            if e.get("type") == "queue" and e["message"].startswith("rings ")
-            and e["message"].split()[3] == call_id]
-
-
-def answering_agent(sipp: Sipp, office: QueueOffice, agent: str, after_ms: int = 300,
-                    talk_ms: int = 1000) -> subprocess.Popen[bytes]:
-    """An agent's phone that rings ``after_ms``, answers, echoes RTP, hangs up after
-    ``talk_ms`` (one call: SIPp runs with ``-m 1``)."""
-    path = sipp.scenario("uas_answer_bye.xml")
-    path.write_text(path.read_text().replace('<pause milliseconds="300"/>',
-                                             f'<pause milliseconds="{after_ms}"/>'))
-    return sipp.start(path, "-rtp_echo", "-d", str(talk_ms), port=office.ports[agent])
+    return [e["message"].split()[1] for e in queue_events(office)
+            if e["message"].startswith("rings ") and e["message"].split()[3] == call_id]
 
 
 def two_callers(sipp: Sipp, office: QueueOffice, me: str, queue: str, first: str,

@@ -15,14 +15,22 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from office import caller_name, dtmf_caller, finished_call, saved_messages
-from sip_harness import ATTENDANT, Serve, Sipp, free_udp_ports, wait_for
+from queue_office import (
+    QueueOffice,
+    agent_command,
+    answering_agent,
+    context,
+    queue_events,
+    run_office,
+    snapshot,
+)
+from sip_harness import ATTENDANT, free_udp_ports, wait_for
 
 pytestmark = pytest.mark.sip
 
@@ -70,38 +78,16 @@ def queue_menu(ports: dict[str, int]) -> str:
             .replace("@USERS@\n", users))
 
 
-@dataclass
-class QueueOffice:
-    """A server on the queue menu and the port of each agent's phone."""
-
-    serve: Serve
-    ports: dict[str, int]
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.serve.port}"
-
-
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueOffice]:
-    tmp = tmp_path_factory.mktemp("queues")
     ports = {a: free_udp_ports(1) for a in AGENTS}
-    serve = Serve(tmp, 0)
-    serve.menu.write_text(queue_menu(ports))
-    try:
-        serve.start()
-        yield QueueOffice(serve, ports)
-    finally:
-        serve.stop()
+    with run_office(tmp_path_factory.mktemp("queues"), queue_menu(ports), ports=ports) as running:
+        yield running
 
 
 @pytest.fixture
 def me(request: pytest.FixtureRequest) -> str:
     return caller_name(request.node.name)
-
-
-def context(sipp: Sipp, office: QueueOffice) -> str:
-    return sipp.logs() + office.serve.logs()
 
 
 def queues_json(office: QueueOffice) -> dict[str, dict[str, Any]]:
@@ -112,34 +98,8 @@ def queues_json(office: QueueOffice) -> dict[str, dict[str, Any]]:
     return {q["queue"]: q for q in json.loads(done.stdout)}
 
 
-def snapshot(office: QueueOffice, queue: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(q for q in office.serve.status().get("queues", [])
-                                 if q["queue"] == queue)
-    return found
-
-
-def agent_command(office: QueueOffice, *args: str) -> str:
-    done = subprocess.run([*ATTENDANT, "queues", "agent", *args, "--data",
-                           str(office.serve.data), "--wait", "60"],
-                          capture_output=True, text=True, timeout=90, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr + office.serve.logs()
-    return done.stdout
-
-
 def queue_lines(office: QueueOffice, call_id: str) -> list[dict[str, Any]]:
-    lines = [json.loads(line) for line in
-             (office.serve.data / "calls.jsonl").read_text().splitlines() if line]
-    return [e for e in lines if e.get("type") == "queue" and e.get("call_id") == call_id]
-
-
-def answering_agent(sipp: Sipp, office: QueueOffice, agent: str, after_ms: int,
-                    talk_ms: int) -> subprocess.Popen[bytes]:
-    """An agent's phone that rings ``after_ms``, answers, echoes RTP, hangs up after
-    ``talk_ms``."""
-    path = sipp.scenario("uas_answer_bye.xml")
-    path.write_text(path.read_text().replace('<pause milliseconds="300"/>',
-                                             f'<pause milliseconds="{after_ms}"/>'))
-    return sipp.start(path, "-rtp_echo", "-d", str(talk_ms), port=office.ports[agent])
+    return [e for e in queue_events(office) if e.get("call_id") == call_id]
 
 
 def test_ring_all_the_answering_agent_gets_the_call_with_music_while_waiting(office, sipp,
