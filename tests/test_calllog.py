@@ -193,3 +193,55 @@ def test_action_names_are_short() -> None:
     assert action_name(act.Disconnect("goodbye")) == "Disconnect(goodbye)"
     assert action_name(act.StopRecording()) == "StopRecording"
     assert action_name(act.CancelTimer("input:1")) == "CancelTimer(input:1)"
+
+
+def test_deferred_rows_wait_for_flush_and_are_committed_together(tmp_path: Path) -> None:
+    deferred = CallLog(tmp_path, defer_rows=True)
+    other = sqlite3.connect(deferred.db_path)
+    try:
+        deferred.call_started("c3", caller="+3", called="200", attendant="main", started_at=T0)
+        for key in "123":
+            deferred.record_step("c3", Digit(key), CallState(phase=Phase.MENU, menu="sales"), [])
+        assert len(lines_of(deferred.jsonl_path)) == 4  # the lines are never deferred
+        assert other.execute("SELECT count(*) FROM calls").fetchone() == (0,)
+        assert deferred.flush_rows() == 4
+        assert deferred.flush_rows() == 0
+        row = other.execute("SELECT caller, steps, last_menu FROM calls").fetchone()
+        assert row == ("+3", 3, "sales")
+    finally:
+        other.close()
+        deferred.close()
+
+
+def test_deferred_rows_are_committed_by_the_call_end_and_by_close(tmp_path: Path) -> None:
+    deferred = CallLog(tmp_path, defer_rows=True)
+    deferred.call_started("ended", caller="+4", started_at=T0)
+    deferred.record_step("ended", Digit("1"), CallState(phase=Phase.MENU, menu="main"), [])
+    deferred.call_ended("ended", "caller hung up in menu main", ended_at=T0)
+    deferred.call_started("open", caller="+5", started_at=T0)
+    deferred.record_step("open", Digit("2"), CallState(phase=Phase.MENU, menu="main"), [])
+    other = sqlite3.connect(deferred.db_path)
+    try:
+        assert other.execute("SELECT call_id, steps, outcome_kind FROM calls").fetchall() == [
+            ("ended", 1, "caller_hangup")]
+        deferred.close()
+        assert other.execute("SELECT steps FROM calls WHERE call_id = 'open'").fetchone() == (1,)
+    finally:
+        other.close()
+
+
+def test_deferred_rows_survive_a_failed_commit_and_go_in_at_the_next(tmp_path: Path) -> None:
+    deferred = CallLog(tmp_path, defer_rows=True)
+    deferred.call_started("c6", caller="+6", started_at=T0)
+    deferred.record_step("c6", Digit("1"), CallState(phase=Phase.MENU, menu="main"), [])
+    other = sqlite3.connect(deferred.db_path, isolation_level=None)
+    try:
+        other.execute("ALTER TABLE calls RENAME TO calls_aside")  # the writes cannot land
+        with pytest.raises(StorageError, match="2 row write"):
+            deferred.flush_rows()
+        other.execute("ALTER TABLE calls_aside RENAME TO calls")
+        assert deferred.flush_rows() == 2
+        assert other.execute("SELECT steps FROM calls").fetchone() == (1,)
+    finally:
+        other.close()
+        deferred.close()

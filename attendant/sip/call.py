@@ -6,8 +6,8 @@ the simulator prints actions, this class turns them into pjsua2 calls
 
 Every method here runs on the pjsip worker thread (see
 :mod:`attendant.sip.endpoint`). Callbacks that may arrive elsewhere (player
-end-of-file on the conference clock thread) or in the middle of pjsip's own
-processing (DTMF, call state) only *post* a task naming the call by its
+end-of-file on the conference clock thread, RFC 4733 DTMF on a media thread) or
+in the middle of pjsip's own processing (call state) only *post* a task naming the call by its
 session number; the task looks the call up again, so no queued task keeps a
 pjsua2 ``Call`` alive. When a call is DISCONNECTED every Python reference to
 it is dropped inside that callback: pjsua2's ``Call`` destructor clears the
@@ -42,10 +42,6 @@ from attendant.model import Flow
 from attendant.sip.endpoint import TimerHandle, Worker
 
 log = logging.getLogger("attendant.sip.call")
-
-#: Seconds between RTP statistics samples (kept for the call summary).
-STATS_EVERY_S = 1.0
-
 
 class CallHost(Protocol):
     """What a call needs from the server that owns it."""
@@ -163,6 +159,8 @@ class _Player(pj.AudioMediaPlayer):  # type: ignore[misc]
 
 @dataclass
 class _Stats:
+    """RTP packets of the caller's stream and of the answered transfer leg's."""
+
     caller_rx: int = 0
     caller_tx: int = 0
     leg_rx: int = 0
@@ -196,7 +194,7 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         self.state: CallState = initial_state()
         self.ended = False
         self.started_at = time.monotonic()
-        self.stats = _Stats()
+        self._stats = _Stats()
         self._media: Any = None
         self._player: _Player | None = None
         self._want: act.Play | None = None  # the Play the engine is waiting on
@@ -209,7 +207,6 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         self._bridge: _Bridge | None = None
         self._refer = False
         self._confirmed = False
-        self._stats_timer: TimerHandle | None = None
         self.recordings: list[Path] = []
 
     # --- answering ----------------------------------------------------------------
@@ -248,7 +245,11 @@ class InboundCall(pj.Call):  # type: ignore[misc]
                 self._start_player(token, paths)
             self._connect_bridge()
 
-    def onDtmfDigit(self, prm: Any) -> None:
+    def onStreamDestroyed(self, prm: Any) -> None:
+        # The caller's stream is about to go (also when the caller hangs up): keep its counts.
+        self._read_stream(self, prm.streamIdx)
+
+    def onDtmfDigit(self, prm: Any) -> None:  # on a media thread: post only
         self.host.worker.post(self.host.deliver, self.session,
                               _Dtmf(str(prm.digit), time.monotonic()))
 
@@ -277,7 +278,6 @@ class InboundCall(pj.Call):  # type: ignore[misc]
             self._answer_ok()
             return
         if isinstance(event, _Confirmed):
-            self._stats_timer = self.host.worker.call_later(STATS_EVERY_S, self._sample)
             event = CallStarted(datetime.now(UTC), self.caller, self.called)
         if isinstance(event, _HangUp):
             self._hangup(200)
@@ -530,6 +530,7 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         elif what == "ended":
             bridge.legs.pop(serial, None)
             if bridge.answered is not None and bridge.answered.serial == serial:
+                self._stats.leg_rx, self._stats.leg_tx = leg.rtp_counts()  # its last counts
                 bridge.answered = None
                 self._bridge = None
                 log.info("call %d: the transfer target hung up", self.session)
@@ -598,26 +599,34 @@ class InboundCall(pj.Call):  # type: ignore[misc]
 
     # --- ending -------------------------------------------------------------------------
 
-    def _sample(self) -> None:
-        if self.ended:
-            return
-        self._sample_now()
-        self._stats_timer = self.host.worker.call_later(STATS_EVERY_S, self._sample)
+    @property
+    def stats(self) -> _Stats:
+        """RTP counts so far: read from pjmedia while the call is up, then the last ones.
+
+        Read on demand (status snapshots, hang-up, stream end) rather than sampled by a
+        timer: a 1 s timer per call cost a few % of a core at 500 calls.
+        """
+        if not self.ended:
+            self._sample_now()
+        return self._stats
 
     def _sample_now(self, caller: bool = True) -> None:
-        for who, call in (("caller", self if caller else None), ("leg", self._answered_leg())):
-            if call is None:
-                continue
-            try:
-                info = call.getInfo()
+        if caller:
+            with contextlib.suppress(pj.Error):
+                info = self.getInfo()  # kept alive: its media entries point into it
                 for media in info.media:
                     if media.type == pj.PJMEDIA_TYPE_AUDIO:
-                        rtcp = call.getStreamStat(media.index).rtcp
-                        setattr(self.stats, f"{who}_rx", int(rtcp.rxStat.pkt))
-                        setattr(self.stats, f"{who}_tx", int(rtcp.txStat.pkt))
+                        self._read_stream(self, media.index)
                         break
-            except pj.Error:
-                pass
+        leg = self._answered_leg()
+        if leg is not None:
+            self._stats.leg_rx, self._stats.leg_tx = leg.rtp_counts()
+
+    def _read_stream(self, call: pj.Call, index: int) -> None:
+        with contextlib.suppress(pj.Error):
+            rtcp = call.getStreamStat(index).rtcp
+            self._stats.caller_rx = int(rtcp.rxStat.pkt)
+            self._stats.caller_tx = int(rtcp.txStat.pkt)
 
     def _answered_leg(self) -> OutboundLeg | None:
         return self._bridge.answered if self._bridge is not None else None
@@ -657,8 +666,6 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        if self._stats_timer is not None:
-            self._stats_timer.cancel()
         bridge, self._bridge = self._bridge, None
         if bridge is not None:
             if bridge.timer is not None:
@@ -686,6 +693,7 @@ class OutboundLeg(pj.Call):  # type: ignore[misc]
         self.serial = next(_serials)
         self.media: Any = None
         self.ended = False
+        self._final_counts: tuple[int, int] | None = None
 
     def onCallState(self, prm: Any) -> None:
         info = self.getInfo()
@@ -702,10 +710,15 @@ class OutboundLeg(pj.Call):  # type: ignore[misc]
             if self.media is not None:
                 self.host.leg_event(self.session, self.serial, "media", 0)
 
+    def onStreamDestroyed(self, prm: Any) -> None:
+        with contextlib.suppress(pj.Error):
+            rtcp = self.getStreamStat(prm.streamIdx).rtcp
+            self._final_counts = int(rtcp.rxStat.pkt), int(rtcp.txStat.pkt)
+
     def rtp_counts(self) -> tuple[int, int]:
-        """RTP packets received and sent on this leg so far ((0, 0) without media)."""
+        """RTP packets received and sent on this leg so far (the last counts once it ended)."""
         if self.ended:
-            return 0, 0
+            return self._final_counts or (0, 0)
         try:
             info = self.getInfo()  # kept alive: its media entries point into it
             for media in info.media:
@@ -714,7 +727,7 @@ class OutboundLeg(pj.Call):  # type: ignore[misc]
                     return int(rtcp.rxStat.pkt), int(rtcp.txStat.pkt)
         except pj.Error:
             pass
-        return 0, 0
+        return self._final_counts or (0, 0)
 
     def cancel_ringing(self) -> None:
         """Hang up (CANCEL while ringing, BYE once answered); DISCONNECTED follows."""

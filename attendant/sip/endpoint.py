@@ -5,11 +5,16 @@ Threading model (see docs/serving.md):
 * **One pjsip worker thread** creates the Endpoint (so pjlib registers it),
   opens the transports, and then loops: run posted tasks, fire due timers,
   ``libHandleEvents(<= 10 ms)``. pjsua runs with ``threadCnt = 0`` for both SIP
-  and media, and media shares SIP's ioqueue, so every SIP and RTP callback
-  (call state, media state, RFC 4733 and SIP INFO DTMF) arrives on this thread.
-* **The conference clock thread** (the null audio device's) calls player
-  end-of-file callbacks; they only :meth:`Worker.post` a task. Any other thread
-  (signal handlers in the main thread, the prompt renderer pool) also only posts.
+  and media, and media shares SIP's ioqueue, so SIP callbacks (call state, media
+  state, SIP INFO DTMF) arrive on this thread.
+* **Other threads only post.** pjsua 2.17 calls RFC 4733 DTMF callbacks on a
+  media thread and player end-of-file callbacks on the conference clock thread
+  (the null audio device's); signal handlers, the reload thread and the prompt
+  renderer pool post too. A post from another thread also sends a tiny UDP
+  datagram to a loopback SIP transport of our own (the *wake transport*): pjsip
+  ignores datagrams of 32 bytes or less, but the worker's ``libHandleEvents``
+  returns at once, so the task runs now rather than when the poll times out
+  (this halved DTMF -> next prompt latency; docs/BENCHMARKS.md).
 * **Timers** are a heap owned by the worker: no ``threading.Timer`` threads,
   which pjlib would not know.
 
@@ -18,12 +23,14 @@ Nothing else in the process may call pjsua2.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
 import os
 import queue
 import resource
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +41,9 @@ log = logging.getLogger("attendant.sip")
 
 #: Longest time the worker blocks in libHandleEvents; bounds the latency of posted tasks.
 POLL_MS = 10
+#: What a post from another thread sends to the wake transport (pjsip ignores it:
+#: UDP datagrams of 32 bytes or less are dropped unparsed; RFC 5626 CRLF keep-alive).
+WAKE_DATAGRAM = b"\r\n\r\n"
 #: File descriptors a call may need (SIP, RTP, RTCP, and spare); used to raise ``ulimit -n``.
 FDS_PER_CALL = 6
 
@@ -103,6 +113,12 @@ class Worker:
         self.ep: Any = None
         #: pjsua's id of the one SIP transport (the account is bound to it).
         self.transport_id: int | None = None
+        #: Where :meth:`post` sends a datagram to wake the worker's poll (None: no wake-up,
+        #: tasks wait up to POLL_MS).
+        self._wake_to: tuple[str, int] | None = None
+        self._wake_sock: socket.socket | None = None
+        #: A wake datagram is on its way and the worker has not yet run the tasks.
+        self._wake_pending = False
 
     # --- any thread ---------------------------------------------------------------
 
@@ -115,8 +131,15 @@ class Worker:
             raise self.failed
 
     def post(self, fn: Callable[..., None], *args: Any) -> None:
-        """Run ``fn(*args)`` on the worker thread soon (within :data:`POLL_MS`)."""
+        """Run ``fn(*args)`` on the worker thread soon (at once when the wake transport is up)."""
         self._tasks.put((fn, args))
+        if self._wake_pending or self._wake_to is None or self.in_worker:
+            return
+        self._wake_pending = True
+        sock = self._wake_sock
+        if sock is not None:
+            with contextlib.suppress(OSError):  # a full socket buffer: the poll still ends
+                sock.sendto(WAKE_DATAGRAM, self._wake_to)
 
     def stop(self) -> None:
         """Ask the loop to end; :meth:`join` waits for it."""
@@ -151,6 +174,8 @@ class Worker:
         self.started.set()
         try:
             while not self._stop.is_set():
+                # Cleared before the tasks run: a post after this point sends a new wake-up.
+                self._wake_pending = False
                 self._run_tasks()
                 self._run_timers()
                 self.ep.libHandleEvents(self._poll_ms())
@@ -161,6 +186,8 @@ class Worker:
             self._destroy()
 
     def _poll_ms(self) -> int:
+        if not self._tasks.empty():  # posted by a timer or a task just run: do not block
+            return 0
         if not self._timers:
             return POLL_MS
         wait = (self._timers[0].due - time.monotonic()) * 1000
@@ -242,6 +269,7 @@ class Worker:
             raise RuntimeError(f"cannot open the TLS transport on {cfg.listen}:{cfg.port} with "
                                f"certificate {cfg.tls_cert} and key {cfg.tls_key}: "
                                f"{exc.info()}") from None
+        self._open_wake_transport(pj)
         self.ep.audDevManager().setNullDev()  # the conference bridge's clock, no sound card
         self.ep.libStart()
         self._hooks.on_started(self)
@@ -249,7 +277,33 @@ class Worker:
                  cfg.listen, cfg.port, cfg.transport, cfg.clock_rate, cfg.rtp_ports[0],
                  cfg.rtp_ports[1], cfg.max_calls)
 
+    def _open_wake_transport(self, pj: Any) -> None:
+        """A UDP SIP transport on a free loopback port that only :meth:`post` writes to.
+
+        Without it posted tasks still run, only up to :data:`POLL_MS` later.
+        """
+        try:
+            cfg = pj.TransportConfig()
+            cfg.boundAddress = "127.0.0.1"
+            cfg.port = 0  # any free port
+            wake_id = self.ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, cfg)
+            local = str(self.ep.transportGetInfo(wake_id).localName)
+            port = int(local.rsplit(":", 1)[1])
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setblocking(False)
+        except (pj.Error, OSError, ValueError, IndexError) as exc:
+            detail = exc.info() if isinstance(exc, pj.Error) else str(exc)
+            log.warning("no wake-up transport on 127.0.0.1 (%s); DTMF and other events from "
+                        "media threads may wait up to %d ms", detail, POLL_MS)
+            return
+        self._wake_sock = sock
+        self._wake_to = ("127.0.0.1", port)
+
     def _destroy(self) -> None:
+        self._wake_to = None
+        if self._wake_sock is not None:
+            self._wake_sock.close()
+            self._wake_sock = None
         try:
             self._hooks.on_stopping()
         except Exception:

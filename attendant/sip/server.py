@@ -63,7 +63,7 @@ from attendant.prompts.build import build
 from attendant.prompts.store import PromptStore
 from attendant.queues.actions import QueueLog
 from attendant.sip.call import Deliverable, InboundCall, OutboundLeg
-from attendant.sip.endpoint import EndpointConfig, Worker
+from attendant.sip.endpoint import EndpointConfig, TimerHandle, Worker
 from attendant.sip.queues import QueueRunner
 from attendant.storage.calllog import CallLog
 from attendant.storage.voicemail import Message, VoicemailStore
@@ -72,6 +72,10 @@ log = logging.getLogger("attendant.sip.server")
 
 #: Seconds to wait for BYEs to be answered after the grace period hung calls up.
 HANGUP_WAIT_S = 5.0
+#: status.json lags what it shows by at most this many seconds (writes are coalesced).
+STATUS_EVERY_S = 0.25
+#: calls.sqlite3 rows lag the call log lines by at most this many seconds (one commit).
+ROWS_EVERY_S = 0.5
 _URI_USER = re.compile(r"sips?:([^@;>:\s]+)@")
 _REQUEST_LINE = re.compile(r"^INVITE\s+(\S+)\s+SIP/2\.0", re.IGNORECASE)
 
@@ -230,7 +234,8 @@ class Server:
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=50)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attendant-pool")
         self.voicemail = VoicemailStore(options.data_dir)
-        self.call_log = CallLog(options.data_dir)
+        self.call_log = CallLog(options.data_dir, defer_rows=True)
+        self._rows_due: TimerHandle | None = None
         self.metrics = Metrics()
         self.metrics_port: int | None = None
         self.notifier: VoicemailNotifier | None = None
@@ -241,6 +246,7 @@ class Server:
         self._stop_requested = threading.Event()
         self._finishing = False
         self._status_path = options.data_dir / "status.json"
+        self._status_due: TimerHandle | None = None
         self.pid_path = options.data_dir / "attendant.pid"
         #: Call queues (attendant/sip/queues.py): one state for the process, kept on reload.
         self.queues = QueueRunner(self, flow, options.data_dir)
@@ -341,7 +347,7 @@ class Server:
     def _reload_failed(self, why: str, details: str) -> None:
         self.totals["reload_failures"] += 1
         log.error("reload: %s, keeping the menus already loaded:\n%s", why, details)
-        self.worker.post(self._write_status)
+        self.worker.post(self._status_changed)
 
     # --- worker thread: endpoint hooks ------------------------------------------------
 
@@ -405,8 +411,9 @@ class Server:
                  info.callIdString)
         self.metrics.call_started()
         self._record(self.call_log.call_started, call_id, call.caller, call.called, attendant)
+        self._rows_changed()
         call.ring_then_answer()
-        self._write_status()
+        self._status_changed()
 
     @staticmethod
     def _record(method: Any, *args: Any) -> None:
@@ -434,7 +441,7 @@ class Server:
             rejected.answer(prm)
         except pj.Error as exc:
             log.error("cannot answer 503: %s", exc.info())
-        self._write_status()
+        self._status_changed()
 
     def deliver(self, session: int, event: Event | Deliverable) -> None:
         """Feed an event to a call if it is still up (tasks name calls by session)."""
@@ -478,6 +485,7 @@ class Server:
         call_id = self._call_ids.get(call.session)
         if call_id is not None:
             self._record(self.call_log.record_step, call_id, event, state, actions)
+            self._rows_changed()
         if isinstance(event, CallStarted):
             self.metrics.observe_call_setup(time.monotonic() - call.started_at)
         elif isinstance(event, TransferResult):
@@ -553,7 +561,7 @@ class Server:
             "rtp": {"caller_rx": stats.caller_rx, "caller_tx": stats.caller_tx,
                     "transfer_rx": stats.leg_rx, "transfer_tx": stats.leg_tx},
         })
-        self._write_status()
+        self._status_changed()
         if not self.accepting and not self.calls:
             self.worker.post(self._finish)
 
@@ -604,7 +612,7 @@ class Server:
 
     def queues_changed(self) -> None:
         """The queue snapshot changed (throttled by the runner)."""
-        self._write_status()
+        self._status_changed()
 
     # --- worker thread: reload and shutdown -----------------------------------------------
 
@@ -614,7 +622,7 @@ class Server:
         self._stores[id(flow)] = (flow, store)
         self._forget_unused_stores()
         self.totals["reloads"] += 1
-        self._write_status()
+        self._status_changed()
 
     def _forget_unused_stores(self) -> None:
         """Drop the prompt stores of flows no call uses any more (worker thread)."""
@@ -630,7 +638,7 @@ class Server:
         self.accepting = False
         log.info("shutting down: new calls get 503; %d call(s) have %.0f s to finish",
                  len(self.calls), self.options.grace)
-        self._write_status()
+        self._status_changed()
         if not self.calls:
             self._finish()
             return
@@ -650,6 +658,28 @@ class Server:
                  self.totals["answered"], self.totals["rejected_busy"],
                  self.totals["rejected_draining"])
         self.worker.stop()
+
+    def _rows_changed(self) -> None:
+        """Deferred call log rows are waiting: commit them within ROWS_EVERY_S."""
+        if self._rows_due is None:
+            self._rows_due = self.worker.call_later(ROWS_EVERY_S, self._flush_rows)
+
+    def _flush_rows(self) -> None:
+        self._rows_due = None
+        self._record(self.call_log.flush_rows)
+
+    def _status_changed(self) -> None:
+        """Something status.json shows changed: write it within STATUS_EVERY_S (coalesced).
+
+        Writing it at every call start and end cost a JSON dump, a write and a rename per
+        event on the worker thread (100 a second at 50 new calls a second).
+        """
+        if self._status_due is None:
+            self._status_due = self.worker.call_later(STATUS_EVERY_S, self._flush_status)
+
+    def _flush_status(self) -> None:
+        self._status_due = None
+        self._write_status()
 
     def _write_status(self, stopped: bool = False) -> None:
         status = {
