@@ -69,6 +69,10 @@ DIGIT_GAP_MS = 1300
 DIGIT_MS = 200
 #: Callers started per second at most (the ramp takes N / this many seconds, at least 2).
 MAX_CPS = 50
+#: Length of one call in a soak (greeting, keys, then listening until the hang-up).
+SOAK_CALL_S = 20.0
+#: The soak's RSS trend leaves out its first seconds (allocator and caches warming up).
+SOAK_WARMUP_S = 120.0
 SAMPLE_S = 0.5
 
 
@@ -237,9 +241,16 @@ class StepResult:
     cpu_total_s: float = 0.0
     peak_rss_mb: float = 0.0
     rss_end_mb: float = 0.0
+    #: Soaks only: mean RSS over the first and the last minute, and its trend.
+    rss_first_min_mb: float | None = None
+    rss_last_min_mb: float | None = None
+    rss_slope_mb_per_min: float | None = None
     sipp_cpu_pct: float | None = None
     #: Host-wide UDP receive errors during the step (mostly SIPp not reading its RTP).
     udp_drops: int = 0
+    #: CPU % of a core over the plateau per server thread name (pjsip-worker: our one
+    #: Python/pjsip thread; clock: pjmedia's conference clock; media: RTP receive).
+    threads_pct: dict[str, float] = field(default_factory=dict)
     rtp_rx: int | None = None
     rtp_loss: int | None = None
     active_after: int | None = None
@@ -273,6 +284,24 @@ def _proc_rss_mb(pid: int) -> tuple[float, float]:
     except OSError:
         pass
     return rss, hwm
+
+
+def _thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of each thread of ``pid``, summed by thread name (``comm``)."""
+    found: dict[str, float] = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        found[name] = found.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return found
 
 
 def _udp_drops() -> int:
@@ -324,23 +353,33 @@ def _wait_listening(check: Any, proc: subprocess.Popen[bytes], log: Path,
 
 def run_step(ws: Workspace, kind: str, concurrency: int, *, plateau_s: float = 15.0,
              max_cps: float = MAX_CPS, log_level: str = "info",
-             patches: str = "", mix: str = "main-line") -> StepResult:
+             patches: str = "", mix: str = "main-line", soak_s: float = 0.0) -> StepResult:
     """Run ``concurrency`` callers (one call each) against a fresh server of ``kind``.
 
     ``patches``: experiments bench/serve_probe.py applies to serve (``sync-prompts``,
     ``wake-crlf``, ``poll-1ms``, ``lazy-status``). ``mix``: ``main-line`` (the four paths) or
     ``menus`` (every caller stays in the menus: the same work as the floor's).
+
+    ``soak_s`` > 0: a soak instead of one wave. Calls of SOAK_CALL_S seconds are placed
+    without a break for ``soak_s`` seconds, ``concurrency`` of them up at once (each
+    path's SIPp starts a new call as one ends), so thousands of calls come and go through
+    one server; RSS is sampled throughout (:func:`rss_trend`). The timing probe is off
+    (its notes would grow the server's memory); DTMF→prompt is not measured.
     """
     paths = PATHS if mix == "main-line" else PATHS[:1]
     raise_nofile()
-    out = ws.root / f"{kind}-{concurrency}-{int(time.time())}"
+    out = ws.root / f"{kind}-{concurrency}-{'soak-' if soak_s else ''}{int(time.time())}"
     out.mkdir(parents=True)
-    ramp_s = max(2.0, concurrency / max_cps)
     last_key_s = max(digit_offsets(keys)[-1] for _, _, keys in paths)
-    hold_s = max(ramp_s + plateau_s - GREETING_MS / 1000, last_key_s + 4.0)
+    if soak_s:
+        hold_s = SOAK_CALL_S - GREETING_MS / 1000
+        ramp_s = SOAK_CALL_S  # the first calls end as the last of the first round start
+    else:
+        ramp_s = max(2.0, concurrency / max_cps)
+        hold_s = max(ramp_s + plateau_s - GREETING_MS / 1000, last_key_s + 4.0)
+    call_s = hold_s + GREETING_MS / 1000
     label = kind + (f"+{patches}" if patches else "") + ("" if mix == "main-line" else f"/{mix}")
-    result = StepResult(label, concurrency, round(concurrency / ramp_s, 1), round(
-        hold_s + GREETING_MS / 1000, 1))
+    result = StepResult(label, concurrency, round(concurrency / ramp_s, 1), round(call_s, 1))
     port = free_udp_ports(1)
     rtp = free_udp_ports(1, 20000, 30000)
     rtp_range = f"{rtp}-{rtp + 8 * concurrency + 200}"
@@ -365,7 +404,8 @@ def run_step(ws: Workspace, kind: str, concurrency: int, *, plateau_s: float = 1
                        "--max-calls", str(max_calls)]
             server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, cwd=out,
-                                      env={**os.environ, "BENCH_PATCHES": patches})
+                                      env={**os.environ, "BENCH_PATCHES": patches,
+                                           "BENCH_PROBE": "off" if soak_s else "on"})
         procs.append(server)
         if kind == "engine":
             _wait_listening(lambda: _status(data).get("accepting"), server, server_log)
@@ -379,27 +419,29 @@ def run_step(ws: Workspace, kind: str, concurrency: int, *, plateau_s: float = 1
         drops_before = _udp_drops()
         cpu0 = _proc_cpu(server.pid) or 0.0
         t0 = time.monotonic()
-        total_share = sum(share for _, share, _ in paths)
-        remaining = concurrency
-        for i, (path, share, keys) in enumerate(paths):
-            n = remaining if i == len(paths) - 1 else round(concurrency * share / total_share)
-            remaining -= n
+        for (path, _, keys), n in zip(paths, _split(concurrency, paths), strict=True):
             if n <= 0:
                 continue
             scen = _scenario(ws, out, path, keys, hold_s)
+            # A wave: n calls over the ramp. A soak: n calls every call length, n at most up.
+            total = max(n, round(n * soak_s / call_s)) if soak_s else n
+            runs_s = (soak_s or ramp_s) + call_s
             args = [f"127.0.0.1:{port}", "-sf", str(scen), "-s", "main", "-p",
                     str(free_udp_ports(1)), "-mp", str(free_udp_ports(4)), "-l", str(n),
-                    "-m", str(n), "-r", str(n), "-rp", str(int(ramp_s * 1000)),
-                    "-d", str(int(hold_s * 1000)), "-timeout", str(int(hold_s + ramp_s + 60)),
+                    "-m", str(total), "-r", str(n), "-rp", str(int(ramp_s * 1000)),
+                    "-d", str(int(hold_s * 1000)), "-timeout", str(int(runs_s + 60)),
                     "-timeout_error", "-trace_stat", "-fd", "1", "-trace_rtt", "-rtt_freq",
                     "1", "-trace_logs", "-trace_err", "-recv_timeout", "30000"]
             callers.append((path, _sipp(out, args, f"uac-{path}")))
-        result.calls = concurrency
+        result.calls = concurrency if not soak_s else sum(
+            max(n, round(n * soak_s / call_s)) for n in _split(concurrency, paths))
         all_sipp = [p for _, p in callers] + agents
         sipp_cpu0 = sum(_proc_cpu(p.pid) or 0.0 for p in all_sipp)
-        deadline = t0 + ramp_s + hold_s + GREETING_MS / 1000 + 90
-        plateau = (t0 + ramp_s + 1.0, t0 + GREETING_MS / 1000 + hold_s - 0.5)
+        deadline = t0 + (soak_s or ramp_s) + call_s + 90
+        plateau = ((t0 + ramp_s + 1.0, t0 + soak_s - 1.0) if soak_s
+                   else (t0 + ramp_s + 1.0, t0 + GREETING_MS / 1000 + hold_s - 0.5))
         plateau_cpu: list[tuple[float, float]] = []
+        threads_at: list[tuple[float, dict[str, float]]] = []
         plateau_sipp: list[tuple[float, float]] = []
         while time.monotonic() < deadline and any(p.poll() is None for _, p in callers):
             now = time.monotonic()
@@ -410,6 +452,10 @@ def run_step(ws: Workspace, kind: str, concurrency: int, *, plateau_s: float = 1
                 result.peak_rss_mb = max(result.peak_rss_mb, hwm, rss)
                 if plateau[0] <= now <= plateau[1]:
                     plateau_cpu.append((now, cpu))
+                    if not threads_at:
+                        threads_at.append((now, _thread_cpu(server.pid)))
+                    else:
+                        threads_at[1:] = [(now, _thread_cpu(server.pid))]
                     plateau_sipp.append((now, sum(_proc_cpu(p.pid) or 0.0 for p in all_sipp)))
             time.sleep(SAMPLE_S)
         for path, proc in callers:
@@ -421,6 +467,11 @@ def run_step(ws: Workspace, kind: str, concurrency: int, *, plateau_s: float = 1
             result.cpu_plateau_pct = round(100 * (cb - ca) / (tb - ta), 1)
             (sa, xa), (sb, xb) = plateau_sipp[0], plateau_sipp[-1]
             result.sipp_cpu_pct = round(100 * (xb - xa) / (sb - sa), 1)
+        if len(threads_at) == 2:
+            (ta, first), (tb, last) = threads_at
+            result.threads_pct = {
+                name: round(100 * (last[name] - first.get(name, 0.0)) / (tb - ta), 1)
+                for name in sorted(last) if last[name] - first.get(name, 0.0) > 0}
         else:
             result.notes.append("plateau too short to measure CPU")
         del sipp_cpu0
@@ -432,6 +483,10 @@ def run_step(ws: Workspace, kind: str, concurrency: int, *, plateau_s: float = 1
             _scrape_metrics(result, status.get("metrics_port"))
         rss, hwm = _proc_rss_mb(server.pid)
         result.rss_end_mb = round(rss, 1)
+        if soak_s:
+            (result.rss_first_min_mb, result.rss_last_min_mb,
+             result.rss_slope_mb_per_min) = rss_trend(
+                result.samples, max(ramp_s + 1.0, min(SOAK_WARMUP_S, soak_s / 3)), soak_s - 1.0)
         result.peak_rss_mb = round(max(result.peak_rss_mb, hwm), 1)
         _stop(server)
         result.udp_drops = _udp_drops() - drops_before
@@ -441,13 +496,38 @@ def run_step(ws: Workspace, kind: str, concurrency: int, *, plateau_s: float = 1
         for proc in [p for _, p in callers] + agents + procs:
             _kill(proc)
     _collect_sipp(result, out)
-    _collect_probe(result, out, probe, kind)
+    if not soak_s:
+        _collect_probe(result, out, probe, kind)
     if kind == "engine":
         _collect_calllog(result, data)
         text = server_log.read_text(errors="replace")
         result.server_errors = len(re.findall(r"\b(ERROR|Traceback)\b", text))
     (out / "result.json").write_text(json.dumps(result.row(), indent=1))
     return result
+
+
+def _split(concurrency: int, paths: tuple[tuple[str, int, str], ...]) -> list[int]:
+    """How many of ``concurrency`` callers take each path (by share; the last gets the rest)."""
+    total_share = sum(share for _, share, _ in paths)
+    counts = [round(concurrency * share / total_share) for _, share, _ in paths[:-1]]
+    return [*counts, concurrency - sum(counts)]
+
+
+def rss_trend(samples: list[tuple[float, float, float]], start: float,
+              end: float) -> tuple[float | None, float | None, float | None]:
+    """RSS over ``start``..``end`` seconds of a run: (first minute's mean MB, last minute's
+    mean MB, least-squares slope in MB per minute)."""
+    points = [(t, rss) for t, _, rss in samples if start <= t <= end and rss > 0]
+    if len(points) < 4:
+        return None, None, None
+    first = [rss for t, rss in points if t <= points[0][0] + 60]
+    last = [rss for t, rss in points if t >= points[-1][0] - 60]
+    mean_t = sum(t for t, _ in points) / len(points)
+    mean_r = sum(r for _, r in points) / len(points)
+    var = sum((t - mean_t) ** 2 for t, _ in points)
+    slope = sum((t - mean_t) * (r - mean_r) for t, r in points) / var if var else 0.0
+    return (round(sum(first) / len(first), 1), round(sum(last) / len(last), 1),
+            round(slope * 60, 3))
 
 
 def _sipp(out: Path, args: list[str], name: str, echo: bool = False) -> subprocess.Popen[bytes]:
@@ -591,7 +671,8 @@ def summary_line(r: StepResult) -> str:
             f"{r.dtmf_p50_ms}/{r.dtmf_p99_ms} ms (callback {r.dtmf_cb_p50_ms}/"
             f"{r.dtmf_cb_p99_ms}), digits {r.digits_seen}/{r.digits_sent}, CPU "
             f"{r.cpu_plateau_pct} %, RSS {r.peak_rss_mb} MB, SIPp {r.sipp_cpu_pct} %, "
-            f"RTP rx/lost {r.rtp_rx}/{r.rtp_loss}, active after {r.active_after} {r.notes or ''}")
+            f"RTP rx/lost {r.rtp_rx}/{r.rtp_loss}, active after {r.active_after}, threads "
+            f"{r.threads_pct} {r.notes or ''}")
 
 
 def which_missing() -> list[str]:

@@ -178,6 +178,11 @@ def _dump(path: str) -> None:
 def main() -> None:
     probe_path = sys.argv[1]
     sys.argv = ["attendant", *sys.argv[2:]]
+    if os.environ.get("BENCH_PROBE") == "off":  # a soak: notes would grow the server's memory
+        from attendant.cli import main as plain_main
+
+        plain_main()
+        return
     _install()
     patches = {p for p in os.environ.get("BENCH_PATCHES", "").split(",") if p}
     if "sync-prompts" in patches:

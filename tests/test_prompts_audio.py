@@ -139,6 +139,18 @@ def test_the_store_renders_names_and_digits_on_first_use_and_caches_them(
     assert seconds > 3 * digit  # the name, then "one", "zero", "one"
 
 
+def test_the_store_knows_run_time_speech_it_made_before_without_rendering_again(
+        small_office_build: Path) -> None:
+    store = PromptStore(small_office_build)
+    say = Say("", "en-US", (Text("You are caller number"), Digits("7")))
+    assert store.built(say) is None  # not made yet: serve sends it to its renderer pool
+    made = store.wav_for(say)
+    assert store.built(say) == made  # now a lookup: serve starts it in the same turn
+    assert store.built(Say("", "fr-FR", say.fragments)) is None  # another language
+    made.unlink()
+    assert store.built(say) is None  # a file gone from the cache is made again
+
+
 def test_simulate_play_writes_the_whole_session_as_one_wav(small_office_build: Path,
                                                            tmp_path: Path) -> None:
     session = tmp_path / "session.wav"

@@ -7,6 +7,9 @@ name, digits, numbers, a prompt the build did not know) is rendered on first
 use with the build's settings, and kept in the same content-addressed cache,
 so the second caller to hear "Anna Smith" gets the file straight away.
 Digits are read one by one from the pre-rendered ``digits.N`` prompts.
+:meth:`PromptStore.built` also knows what was spoken at run time before (an
+in-memory index, bounded by :data:`SPOKEN_MEMO`), so ``serve`` starts those
+without a trip through its renderer pool either (queue position announcements).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from attendant.prompts.audio import AudioSegment
 from attendant.prompts.build import MANIFEST
 from attendant.prompts.collect import DIGIT_PREFIX, localise
 from attendant.prompts.render import Renderer, RenderError
+
+#: Run-time speech remembered by :meth:`PromptStore.built` (forgotten all at once past this).
+SPOKEN_MEMO = 10_000
 
 
 class PromptStore:
@@ -65,6 +71,8 @@ class PromptStore:
                                   f"run attendant prompts build MENU --out {build_dir}") from exc
         self._renderer = Renderer(speech, root, self._rate, digit_audio=self._digit)
         self._digits: dict[tuple[str, str], AudioSegment] = {}
+        #: Files already made for run-time speech, by what was said (read on any thread).
+        self._spoken: dict[tuple[object, ...], Path] = {}
         self._lock = threading.Lock()
 
     @property
@@ -84,9 +92,11 @@ class PromptStore:
         return self._moh
 
     def built(self, say: Say) -> Path | None:
-        """The file the build made for ``say`` when it is there (a dict lookup and a
-        ``stat``, never a render); None for speech made at run time or a missing file."""
-        known = self._files.get((say.prompt_id, say.language)) if say.prompt_id else None
+        """The file the build made for ``say``, or that :meth:`wav_for` made for the same
+        words before, when it is there (a dict lookup and a ``stat``, never a render);
+        None for speech not made yet or a missing file."""
+        known = (self._files.get((say.prompt_id, say.language)) if say.prompt_id
+                 else self._spoken.get((say.fragments, say.language)))
         return known if known is not None and known.is_file() else None
 
     def wav_for(self, say: Say) -> Path:
@@ -109,6 +119,10 @@ class PromptStore:
                     path = self.build_dir / "cache" / (
                         f"{self._renderer.key(fragments, fallback=True)}.wav")
                 audio.write_wav(clip, path)
+            if not say.prompt_id:
+                if len(self._spoken) >= SPOKEN_MEMO:
+                    self._spoken.clear()
+                self._spoken[(say.fragments, say.language)] = path
         except RenderError as exc:
             raise PromptError(f"prompt {label} ({say.language}): {exc.message}"
                               + (f"\n  hint: {exc.hint}" if exc.hint else "")) from exc

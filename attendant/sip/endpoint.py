@@ -4,9 +4,11 @@ Threading model (see docs/serving.md):
 
 * **One pjsip worker thread** creates the Endpoint (so pjlib registers it),
   opens the transports, and then loops: run posted tasks, fire due timers,
-  ``libHandleEvents(<= 10 ms)``. pjsua runs with ``threadCnt = 0`` for both SIP
-  and media, and media shares SIP's ioqueue, so SIP callbacks (call state, media
-  state, SIP INFO DTMF) arrive on this thread.
+  ``libHandleEvents(<= 10 ms)``. pjsua runs SIP with ``threadCnt = 0``, so SIP
+  callbacks (call state, media state, SIP INFO DTMF) arrive on this thread.
+  Media keeps its own ioqueue, and pjsua starts one ``media`` thread for it even
+  with ``medConfig.threadCnt = 0``: RTP is received there, and the conference
+  bridge's ``clock`` thread mixes and sends it, off the worker.
 * **Other threads only post.** pjsua 2.17 calls RFC 4733 DTMF callbacks on a
   media thread and player end-of-file callbacks on the conference clock thread
   (the null audio device's); signal handlers, the reload thread and the prompt
@@ -24,6 +26,7 @@ Nothing else in the process may call pjsua2.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import heapq
 import itertools
 import logging
@@ -31,6 +34,7 @@ import os
 import queue
 import resource
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +48,8 @@ POLL_MS = 10
 #: What a post from another thread sends to the wake transport (pjsip ignores it:
 #: UDP datagrams of 32 bytes or less are dropped unparsed; RFC 5626 CRLF keep-alive).
 WAKE_DATAGRAM = b"\r\n\r\n"
+#: prctl(2) option that names the calling thread.
+PR_SET_NAME = 15
 #: File descriptors a call may need (SIP, RTP, RTCP, and spare); used to raise ``ulimit -n``.
 FDS_PER_CALL = 6
 
@@ -164,6 +170,7 @@ class Worker:
         return TimerHandle(entry)
 
     def _main(self) -> None:
+        _name_os_thread(b"pjsip-worker")
         try:
             self._create()
         except BaseException as exc:
@@ -330,6 +337,18 @@ def _check_tls(ep: Any) -> None:
         raise RuntimeError("this pjsua2 was built without TLS (no OpenSSL): --transport tls "
                            "cannot work; rebuild it with libssl-dev installed: bash "
                            "scripts/build-pjsua2.sh --venv .venv")
+
+
+def _name_os_thread(name: bytes) -> None:
+    """Give the calling thread a name ``top -H`` and ``/proc/<pid>/task/*/comm`` show
+    (Python 3.11 names threads for itself only); best effort, Linux only."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_NAME, ctypes.c_char_p(name[:15]), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _raise_fd_limit(wanted: int) -> None:

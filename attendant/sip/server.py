@@ -462,7 +462,7 @@ class Server:
         audio = self._store_for(flow)
         built = [audio.built(item) for item in items]
         if all(path is not None for path in built):
-            # Every item is a file of the build: no thread hop (worker -> pool -> worker),
+            # Every item is a file already made: no thread hop (worker -> pool -> worker),
             # so the player starts in this turn of the worker loop (DTMF -> prompt latency).
             done: Future[list[Path]] = Future()
             done.set_result([path for path in built if path is not None])
