@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import difflib
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -82,6 +83,21 @@ def walk(route: Route) -> Iterator[Route]:
         yield from walk(child)
 
 
+def _chain(route: Route) -> list[Route]:
+    """``list(walk(route))`` without generators: a route nests at most one other."""
+    out = [route]
+    while True:
+        if isinstance(route, ToUser | ToDepartment | ToExternal):
+            if route.fallback is None:
+                return out
+            route = route.fallback
+        elif isinstance(route, Announce | SetLanguage):
+            route = route.then
+        else:
+            return out
+        out.append(route)
+
+
 def menu_routes(menu: Menu) -> Iterator[Route]:
     """Every route a menu can take, nested ones included."""
     for route in (*menu.options.values(), menu.on_no_input, menu.on_invalid):
@@ -133,6 +149,10 @@ def number_allowed(number: str, allow_list: tuple[str, ...]) -> bool:
     return False
 
 
+#: Routes :meth:`Checker.target` has nothing to say about (the commonest: repeat, operator).
+_NOTHING_TO_CHECK = frozenset({Back, MainMenu, Repeat, Operator, Announce, Disconnect})
+
+
 class Checker:
     """Runs every whole-configuration check and collects diagnostics."""
 
@@ -142,6 +162,29 @@ class Checker:
         self.diags: list[Diagnostic] = []
         self._reachable: dict[str, set[str]] = {}
         self.languages = sorted({lang for a in config.attendants.values() for lang in a.languages})
+        #: Every route of each menu (by ``id``), listed once: several checks walk them all.
+        self._menu_routes: dict[int, tuple[Route, ...]] = {}
+        #: (route type, its attribute naming the target, the table it names, what to call it)
+        self._targets: list[tuple[type, str, Mapping[str, object], str]] = [
+            (ToMenu, "menu", config.menus, "menu"),
+            (ToUser, "user", config.users, "user"),
+            (ToDepartment, "department", config.departments, "department"),
+            (ToQueue, "queue", config.queues, "queue"),
+            (ToAttendant, "attendant", config.attendants, "attendant"),
+            (ToVoicemail, "box", config.voicemail, "voicemail box"),
+        ]
+        self._extensions: list[str] | None = None
+
+    def routes(self, menu: Menu) -> tuple[Route, ...]:
+        """``tuple(menu_routes(menu))``, computed once per menu."""
+        found = self._menu_routes.get(id(menu))
+        if found is None:
+            tops = (*menu.options.values(), menu.on_no_input, menu.on_invalid)
+            if menu.on_max is not None:
+                tops = (*tops, menu.on_max)
+            found = self._menu_routes[id(menu)] = tuple(
+                nested for top in tops for nested in _chain(top))
+        return found
 
     def error(self, path: PathKey, message: str, hint: str = "", *, at_key: bool = False) -> None:
         self.diags.append(self.sources.diag(path, message, hint, at_key=at_key))
@@ -154,7 +197,7 @@ class Checker:
         """All checks, in a stable order."""
         languages = self.languages
         for menu in self.c.menus.values():
-            for route in menu_routes(menu):
+            for route in self.routes(menu):
                 self.target(route, languages)
             self.keys(menu)
         for attendant in self.c.attendants.values():
@@ -172,15 +215,9 @@ class Checker:
     # --- references ------------------------------------------------------------
 
     def target(self, route: Route, languages: list[str]) -> None:
-        tables: list[tuple[type, str, Mapping[str, object], str]] = [
-            (ToMenu, "menu", self.c.menus, "menu"),
-            (ToUser, "user", self.c.users, "user"),
-            (ToDepartment, "department", self.c.departments, "department"),
-            (ToQueue, "queue", self.c.queues, "queue"),
-            (ToAttendant, "attendant", self.c.attendants, "attendant"),
-            (ToVoicemail, "box", self.c.voicemail, "voicemail box"),
-        ]
-        for kind, attr, table, label in tables:
+        if type(route) in _NOTHING_TO_CHECK:
+            return
+        for kind, attr, table, label in self._targets:
             if isinstance(route, kind):
                 name = getattr(route, attr)
                 if name not in table:
@@ -275,7 +312,7 @@ class Checker:
             return
         for menu_name in sorted(self.reachable_from(attendant)):
             menu = self.c.menus[menu_name]
-            for route in menu_routes(menu):
+            for route in self.routes(menu):
                 if isinstance(route, Operator):
                     self.error(route.path, f'{subject(route.path)} goes to the operator, but '
                                            f'attendant "{attendant.key}" has no operator',
@@ -365,8 +402,13 @@ class Checker:
             self.warn((*menu.path, "prompt"),
                       f'menu "{menu.name}" has no options; callers can only wait for the timeout',
                       "add options:, or use an announcement action instead of a menu")
-        for key in sorted(choices):
-            longer = sorted(k for k in choices if k != key and k.startswith(key))
+        ordered = sorted(choices)
+        for i, key in enumerate(ordered):
+            # The keys that start with ``key`` follow it in sorted order, before any other.
+            end = i + 1
+            while end < len(ordered) and ordered[end].startswith(key):
+                end += 1
+            longer = ordered[i + 1:end]
             if longer and (key in menu.options or key in (menu.repeat_key, menu.back_key)):
                 self.warn((*menu.path, "options", key),
                           f'pressing "{key}" waits {menu.inter_digit_timeout:g} s for more keys, '
@@ -374,12 +416,17 @@ class Checker:
                           "give multi-digit entries their own first key to keep menus snappy",
                           at_key=True)
         if menu.extension_dialing is not None:
+            if self._extensions is None:
+                self._extensions = sorted(self.c.extensions)
+            extensions = self._extensions
             for key in sorted(menu.options):
-                clash = sorted(e for e in self.c.extensions if e.startswith(key))
-                if clash:
+                # The first extension from ``key`` on in sorted order starts with it, if any does.
+                at = bisect_left(extensions, key)
+                if at < len(extensions) and extensions[at].startswith(key):
                     self.warn((*menu.path, "options", key),
-                              f'option "{key}" is also how extension {clash[0]} starts; callers '
-                              f"who press {key} wait {menu.inter_digit_timeout:g} s before it acts",
+                              f'option "{key}" is also how extension {extensions[at]} starts; '
+                              f"callers who press {key} wait {menu.inter_digit_timeout:g} s "
+                              "before it acts",
                               "choose option keys no extension starts with", at_key=True)
 
     # --- the graph of menus ---------------------------------------------------
@@ -390,8 +437,7 @@ class Checker:
     def edges(self, menu: Menu, entries: set[str]) -> set[str]:
         """Menus a caller can move to from ``menu`` (back is resolved by the caller graph)."""
         out: set[str] = set()
-        routes = list(menu_routes(menu))
-        for route in routes:
+        for route in self.routes(menu):
             if isinstance(route, ToMenu):
                 out.add(route.menu)
             elif isinstance(route, MainMenu):
@@ -449,7 +495,7 @@ class Checker:
             for nxt in outs:
                 parents[nxt].add(name)
         for name, menu in self.c.menus.items():
-            if any(isinstance(r, Back) for r in menu_routes(menu)):
+            if any(isinstance(r, Back) for r in self.routes(menu)):
                 graph[name] = graph[name] | parents[name]
         exits = {name for name, menu in self.c.menus.items() if self._has_exit(menu)}
         can_leave = set(exits)
@@ -521,10 +567,9 @@ class Checker:
             frontier = following
         return [start, start]  # unreachable: every member of a loop group leads back
 
-    @staticmethod
-    def _has_exit(menu: Menu) -> bool:
+    def _has_exit(self, menu: Menu) -> bool:
         if menu.on_max is None or menu.extension_dialing is not None:
             return True  # the default on_max is the operator or a goodbye
         leaving = (ToUser, ToDepartment, ToExternal, ToQueue, ToVoicemail, Disconnect, Operator,
                    DialByName, DialByExtension, ToAttendant, AgentFeature)
-        return any(isinstance(r, leaving) for r in menu_routes(menu))
+        return any(isinstance(r, leaving) for r in self.routes(menu))

@@ -24,7 +24,7 @@ from attendant.checks import Checker, Config
 from attendant.diagnostics import Diagnostic, sort_diagnostics
 from attendant.errors import ConfigError
 from attendant.keypad import spell
-from attendant.loader import PathKey, load
+from attendant.loader import PathKey, gc_paused, load
 from attendant.model import Flow, frozen_map
 from attendant.parse import Parser, PromptSite, PromptSiteKey
 
@@ -45,6 +45,7 @@ class CompileResult:
         return tuple(d for d in self.diagnostics if d.is_error)
 
 
+@gc_paused()
 def compile_path(path: Path | str) -> CompileResult:
     """Validate and compile the configuration at ``path``.
 
@@ -118,7 +119,7 @@ def compile_path(path: Path | str) -> CompileResult:
         sources=tuple(doc.sources.files),
         speech=speech,
     )
-    return CompileResult(flow, ordered, frozen_map(parser.prompt_sites))
+    return CompileResult(flow, ordered, parser.prompt_sites)
 
 
 def load_flow(path: Path | str) -> Flow:

@@ -21,13 +21,18 @@ a ``PromptFinished`` or ``TimerFired`` that arrives after the caller moved on
 is recognised and dropped.
 
 *Routes* (what a key leads to, from :mod:`attendant.model`) are carried out
-by :func:`_run`, which may chain (an announcement, then a menu) but never
-loops: a depth guard turns a misconfigured cycle into a goodbye.
+by :func:`_run`, with one function per kind of route (:data:`_ROUTES`); they
+may chain (an announcement, then a menu) but never loop: a depth guard turns
+a misconfigured cycle into a goodbye.
+
+What a step needs of the flow and does not change from call to call (a
+menu's key table, a prompt resolved for a language) is made once per flow
+and kept in ``Flow.memo``; see ``bench/bench_engine.py`` for why it matters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -50,6 +55,7 @@ from attendant.events import (
 from attendant.model import (
     AgentFeature,
     Announce,
+    Attendant,
     Back,
     DialByExtension,
     DialByName,
@@ -83,6 +89,7 @@ MAX_ROUTE_DEPTH = 16
 #: Failed transfers in one call before we stop trying fallbacks and say goodbye.
 MAX_FAILED_TRANSFERS = 4
 _DEFAULT_MENU = Menu("", Prompt("", ()), {})
+_STOP_PLAYBACK = act.StopPlayback()  # it has no fields: one instance serves every call
 #: Music on hold when a queue has no ``music``: adapters play their music-on-hold file.
 MUSIC_ON_HOLD = Prompt("system.music_on_hold", ((None, (File("<music on hold>"),)),))
 
@@ -145,6 +152,23 @@ Result = tuple[CallState, list[act.Action]]
 Handler = Callable[[Flow, CallState, Any], Result]
 
 
+#: Where each field sits in the tuple, for :func:`_update`.
+_FIELD_INDEX = {name: i for i, name in enumerate(CallState._fields)}
+
+
+def _update(state: CallState, **changes: Any) -> CallState:
+    """``state._replace(**changes)``, about twice as fast.
+
+    Replacing the state is the engine's main cost (several times a step), and
+    ``_replace`` pops each of the 25 fields from a dict; this copies the tuple into a
+    list and sets only the fields that change.
+    """
+    values = list(state)
+    for name, value in changes.items():
+        values[_FIELD_INDEX[name]] = value
+    return tuple.__new__(CallState, values)
+
+
 def initial_state() -> CallState:
     """The state of a call before :class:`CallStarted`."""
     return CallState()
@@ -169,10 +193,30 @@ def _system(flow: Flow, name: str) -> Prompt:
     return flow.system_prompts.get(name) or SYSTEM_PROMPTS[name]
 
 
+#: Entries of ``Flow.memo`` before it is emptied (only prompts that arrive in events, not
+#: from the flow, could keep adding entries).
+_MEMO_LIMIT = 4096
+
+
 def _say(flow: Flow, state: CallState, prompt: Prompt) -> act.Say:
+    # The same (prompt, language, attendant) always gives the same Say: it is made once per
+    # flow and kept in ``flow.memo``. The key holds ``id(prompt)`` (hashing a prompt hashes
+    # every fragment); the entry holds the prompt itself, so that id stays this prompt's.
+    key = (id(prompt), state.language, state.attendant)
+    said: tuple[Prompt, act.Say] | None = flow.memo.get(key)
+    if said is not None and said[0] is prompt:
+        return said[1]
     default = flow.attendants[state.attendant].default_language if state.attendant else "en-US"
     language, fragments = prompt.for_language(state.language, default)
-    return act.Say(prompt.id, language, tuple(_localise(f, language) for f in fragments))
+    say = act.Say(prompt.id, language, tuple(_localise(f, language) for f in fragments))
+    _remember(flow, key, (prompt, say))
+    return say
+
+
+def _remember(flow: Flow, key: object, value: object) -> None:
+    if len(flow.memo) >= _MEMO_LIMIT:
+        flow.memo.clear()
+    flow.memo[key] = value
 
 
 def _localise(fragment: Fragment, language: str) -> Fragment:
@@ -189,7 +233,7 @@ def _play(state: CallState, items: tuple[act.Say, ...], barge_in: bool = True,
     """Start playing ``items``; ``changes`` go into the same state update (one copy per step
     matters: replacing the state is the engine's main cost, see bench/bench_engine.py)."""
     token = state.token + 1
-    new = state._replace(token=token, playing=token, barge_in=barge_in, **changes)
+    new = _update(state, token=token, playing=token, barge_in=barge_in, **changes)
     return new, [act.Play(token, items, barge_in)]
 
 
@@ -201,25 +245,70 @@ def _timer(state: CallState, kind: str, seconds: float, **changes: Any) -> Resul
     if state.timer is not None:
         out.append(act.CancelTimer(state.timer))
     out.append(act.StartTimer(name, seconds))
-    return state._replace(timer=name, timer_seq=seq, **changes), out
+    return _update(state, timer=name, timer_seq=seq, **changes), out
+
+
+def _interrupt(state: CallState) -> list[act.Action]:
+    """What stops when a key is pressed: the prompt playing, the timer running (the caller
+    of this sets ``playing`` and ``timer`` to None in its own state update)."""
+    out: list[act.Action] = []
+    if state.playing is not None:
+        out.append(_STOP_PLAYBACK)
+    if state.timer is not None:
+        out.append(act.CancelTimer(state.timer))
+    return out
 
 
 def _cancel_timer(state: CallState) -> Result:
     if state.timer is None:
         return state, []
-    return state._replace(timer=None), [act.CancelTimer(state.timer)]
+    return _update(state, timer=None), [act.CancelTimer(state.timer)]
 
 
 def _stop_playback(state: CallState) -> Result:
     if state.playing is None:
         return state, []
-    return state._replace(playing=None), [act.StopPlayback()]
+    return _update(state, playing=None), [_STOP_PLAYBACK]
 
 
 def _current_menu(flow: Flow, state: CallState) -> Menu:
-    if state.menu is not None and state.menu in flow.menus:
-        return flow.menus[state.menu]
-    return _DEFAULT_MENU
+    menu = flow.menus.get(state.menu) if state.menu is not None else None
+    return _DEFAULT_MENU if menu is None else menu
+
+
+class _MenuTable(NamedTuple):
+    """What :func:`_resolve` needs of a menu, made once per flow (see ``Flow.memo``)."""
+
+    menu: Menu
+    #: ``menu.choices()``: every key sequence that does something, defaults included.
+    choices: Mapping[str, Route]
+    #: Every proper prefix of those key sequences: typed so far, a longer one may follow.
+    prefixes: frozenset[str]
+
+
+def _menu_table(flow: Flow, state: CallState) -> _MenuTable:
+    key = ("menu", state.menu)
+    table: _MenuTable | None = flow.memo.get(key)
+    if table is None:
+        menu = _current_menu(flow, state)
+        choices = menu.choices()
+        table = _MenuTable(menu, choices, _proper_prefixes(choices))
+        _remember(flow, key, table)
+    return table
+
+
+def _extension_prefixes(flow: Flow) -> frozenset[str]:
+    """Every proper prefix of an extension: typed so far, a longer extension may follow."""
+    prefixes: frozenset[str] | None = flow.memo.get("extension prefixes")
+    if prefixes is None:
+        prefixes = _proper_prefixes(flow.extensions)
+        _remember(flow, "extension prefixes", prefixes)
+    return prefixes
+
+
+def _proper_prefixes(keys: Iterable[str]) -> frozenset[str]:
+    # ``buffer in _proper_prefixes(keys)`` is ``any(k != buffer and k.startswith(buffer)...)``.
+    return frozenset(key[:i] for key in keys for i in range(len(key)))
 
 
 def _timer_kind(state: CallState) -> str:
@@ -233,7 +322,8 @@ def _start(flow: Flow, state: CallState, event: CallStarted) -> Result:
     attendant = flow.attendant_for(event.called)
     language = event.language if event.language in attendant.languages else None
     label, route = schedule.select(attendant, event.at)
-    state = state._replace(
+    state = _update(
+        state,
         attendant=attendant.key,
         language=language or attendant.default_language,
         flow_label=label,
@@ -244,20 +334,26 @@ def _start(flow: Flow, state: CallState, event: CallStarted) -> Result:
     return _run(flow, state, route)
 
 
+_HUNG_UP_WHERE = {
+    Phase.RECORDING: "while recording (message kept)",
+    Phase.TRANSFERRING: "while the transfer was ringing",
+    Phase.QUEUED: "while waiting in the queue",
+}
+
+
 def _hangup(state: CallState) -> Result:
-    where = {
-        Phase.MENU: f"in menu {state.menu}",
-        Phase.RECORDING: "while recording (message kept)",
-        Phase.TRANSFERRING: "while the transfer was ringing",
-        Phase.QUEUED: "while waiting in the queue",
-    }.get(state.phase, f"during {state.phase.value.replace('_', ' ')}")
     outcome = state.outcome
     if state.phase is Phase.RECORDING:
         outcome = f"voicemail left for {state.box} (caller hung up)"
     elif state.phase not in (Phase.CONNECTED, Phase.GOODBYE):
         # During the goodbye the outcome is already decided (a message saved, say).
+        if state.phase is Phase.MENU:
+            where = f"in menu {state.menu}"
+        else:
+            where = _HUNG_UP_WHERE.get(state.phase) or (
+                f"during {state.phase.value.replace('_', ' ')}")
         outcome = f"caller hung up {where}"
-    ended = state._replace(phase=Phase.ENDED, playing=None, timer=None, outcome=outcome)
+    ended = _update(state, phase=Phase.ENDED, playing=None, timer=None, outcome=outcome)
     out: list[act.Action] = [act.CancelTimer(state.timer)] if state.timer else []
     if state.phase is Phase.RECORDING:
         out.append(act.StopRecording())
@@ -280,71 +376,121 @@ def _run(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say, ...
     """Carry out a route. ``preface`` is played first (an "invalid choice" message, say)."""
     if depth > MAX_ROUTE_DEPTH:
         return _goodbye(flow, state, None, preface, "routing loop in configuration")
-    state, out = _cancel_timer(state)
-    if state.buffer or state.pending is not None:
-        state = state._replace(buffer="", pending=None)
-    result = _dispatch(flow, state, route, preface, depth)
-    return result[0], out + result[1]
-
-
-def _dispatch(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say, ...],
-              depth: int) -> Result:
+    timer = state.timer
+    if timer is not None or state.buffer or state.pending is not None:
+        state = _update(state, timer=None, buffer="", pending=None)
     attendant = flow.attendants[state.attendant]
-    if isinstance(route, ToMenu):
-        stack = state.stack
-        if state.menu is not None and state.menu != route.menu and state.phase is not Phase.NEW:
-            stack = (*stack, state.menu)
-        return _enter_menu(flow, state._replace(stack=stack), route.menu, preface, reset=True)
-    if isinstance(route, Back):
-        if state.stack:
-            previous = state.stack[-1]
-            return _enter_menu(flow, state._replace(stack=state.stack[:-1]), previous, preface,
-                               reset=True)
-        return _replay(flow, state, preface, depth)
-    if isinstance(route, Repeat):
-        return _replay(flow, state, preface, depth)
-    if isinstance(route, MainMenu):
-        entry = state.entry or attendant.business_hours
-        return _run(flow, state._replace(stack=(), menu=None, phase=Phase.NEW), entry, preface,
-                    depth + 1)
-    if isinstance(route, Operator):
-        if attendant.operator is None:
-            return _goodbye(flow, state, None, preface, "no operator configured")
-        return _run(flow, state, attendant.operator, preface, depth + 1)
-    if isinstance(route, SetLanguage):
-        language = route.language if route.language in attendant.languages else state.language
-        return _run(flow, state._replace(language=language), route.then, preface, depth + 1)
-    if isinstance(route, Announce):
-        return _play(state, (*preface, _say(flow, state, route.prompt)), route.barge_in,
-                     phase=Phase.ANNOUNCE, pending=route.then)
-    if isinstance(route, Disconnect):
-        return _goodbye(flow, state, route.prompt, preface)
-    if isinstance(route, ToAttendant):
-        other = flow.attendants.get(route.attendant)
-        if other is None:
-            return _goodbye(flow, state, None, preface, "unknown attendant")
-        label, entry = schedule.select(other, state.started or datetime(2000, 1, 1))
-        language = state.language if state.language in other.languages else other.default_language
-        state = state._replace(attendant=other.key, flow_label=label, entry=entry, stack=(),
-                        menu=None, phase=Phase.NEW, language=language)
-        return _run(flow, state, entry, preface, depth + 1)
-    if isinstance(route, DialByName):
-        prompt = route.prompt or _system(flow, "dial_by_name")
-        return _enter_entry(flow, state, Phase.NAME_ENTRY, route, prompt, preface)
-    if isinstance(route, DialByExtension):
-        prompt = route.entry.prompt or _system(flow, _extension_prompt_name(route.entry))
-        return _enter_entry(flow, state, Phase.EXTENSION_ENTRY, route.entry, prompt, preface)
-    if isinstance(route, ToVoicemail):
-        return _voicemail(flow, state, route.box, preface)
-    if isinstance(route, AgentFeature):
-        return _agent_feature(flow, state, route, preface)
-    if isinstance(route, ToQueue):
-        played: list[act.Action] = []
-        if preface:
-            state, played = _play(state, preface)
-        state = state._replace(phase=Phase.QUEUED, handover=route,
-                        outcome=f"queued in {route.queue}")
-        return state, [*played, act.EnqueueCall(route.queue, route.priority)]
+    kind = type(route)
+    handler = _ROUTES.get(kind) or next(  # by type; a subclass like its base class
+        (_ROUTES[k] for k in kind.__mro__ if k in _ROUTES), _route_transfer)
+    result = handler(flow, state, attendant, route, preface, depth)
+    if timer is None:
+        return result
+    return result[0], [act.CancelTimer(timer), *result[1]]
+
+
+# One function per kind of route, chosen by :data:`_ROUTES`; each gets the call's attendant.
+
+
+def _route_menu(flow: Flow, state: CallState, attendant: Attendant, route: ToMenu,
+                preface: tuple[act.Say, ...], depth: int) -> Result:
+    stack = state.stack
+    if state.menu is not None and state.menu != route.menu and state.phase is not Phase.NEW:
+        stack = (*stack, state.menu)
+    return _enter_menu(flow, state, route.menu, preface, reset=True, stack=stack)
+
+
+def _route_back(flow: Flow, state: CallState, attendant: Attendant, route: Back,
+                preface: tuple[act.Say, ...], depth: int) -> Result:
+    if state.stack:
+        previous = state.stack[-1]
+        return _enter_menu(flow, state, previous, preface, reset=True, stack=state.stack[:-1])
+    return _replay(flow, state, preface, depth)
+
+
+def _route_repeat(flow: Flow, state: CallState, attendant: Attendant, route: Repeat,
+                  preface: tuple[act.Say, ...], depth: int) -> Result:
+    return _replay(flow, state, preface, depth)
+
+
+def _route_main_menu(flow: Flow, state: CallState, attendant: Attendant, route: MainMenu,
+                     preface: tuple[act.Say, ...], depth: int) -> Result:
+    entry = state.entry or attendant.business_hours
+    return _run(flow, _update(state, stack=(), menu=None, phase=Phase.NEW), entry, preface,
+                depth + 1)
+
+
+def _route_operator(flow: Flow, state: CallState, attendant: Attendant, route: Operator,
+                    preface: tuple[act.Say, ...], depth: int) -> Result:
+    if attendant.operator is None:
+        return _goodbye(flow, state, None, preface, "no operator configured")
+    return _run(flow, state, attendant.operator, preface, depth + 1)
+
+
+def _route_language(flow: Flow, state: CallState, attendant: Attendant, route: SetLanguage,
+                    preface: tuple[act.Say, ...], depth: int) -> Result:
+    language = route.language if route.language in attendant.languages else state.language
+    return _run(flow, _update(state, language=language), route.then, preface, depth + 1)
+
+
+def _route_announce(flow: Flow, state: CallState, attendant: Attendant, route: Announce,
+                    preface: tuple[act.Say, ...], depth: int) -> Result:
+    return _play(state, (*preface, _say(flow, state, route.prompt)), route.barge_in,
+                 phase=Phase.ANNOUNCE, pending=route.then)
+
+
+def _route_disconnect(flow: Flow, state: CallState, attendant: Attendant, route: Disconnect,
+                      preface: tuple[act.Say, ...], depth: int) -> Result:
+    return _goodbye(flow, state, route.prompt, preface)
+
+
+def _route_attendant(flow: Flow, state: CallState, attendant: Attendant, route: ToAttendant,
+                     preface: tuple[act.Say, ...], depth: int) -> Result:
+    other = flow.attendants.get(route.attendant)
+    if other is None:
+        return _goodbye(flow, state, None, preface, "unknown attendant")
+    label, entry = schedule.select(other, state.started or datetime(2000, 1, 1))
+    language = state.language if state.language in other.languages else other.default_language
+    state = _update(state, attendant=other.key, flow_label=label, entry=entry, stack=(),
+                    menu=None, phase=Phase.NEW, language=language)
+    return _run(flow, state, entry, preface, depth + 1)
+
+
+def _route_dial_by_name(flow: Flow, state: CallState, attendant: Attendant, route: DialByName,
+                        preface: tuple[act.Say, ...], depth: int) -> Result:
+    prompt = route.prompt or _system(flow, "dial_by_name")
+    return _enter_entry(flow, state, Phase.NAME_ENTRY, route, prompt, preface)
+
+
+def _route_dial_by_extension(flow: Flow, state: CallState, attendant: Attendant,
+                             route: DialByExtension, preface: tuple[act.Say, ...],
+                             depth: int) -> Result:
+    prompt = route.entry.prompt or _system(flow, _extension_prompt_name(route.entry))
+    return _enter_entry(flow, state, Phase.EXTENSION_ENTRY, route.entry, prompt, preface)
+
+
+def _route_voicemail(flow: Flow, state: CallState, attendant: Attendant, route: ToVoicemail,
+                     preface: tuple[act.Say, ...], depth: int) -> Result:
+    return _voicemail(flow, state, route.box, preface)
+
+
+def _route_agent(flow: Flow, state: CallState, attendant: Attendant, route: AgentFeature,
+                 preface: tuple[act.Say, ...], depth: int) -> Result:
+    return _agent_feature(flow, state, route, preface)
+
+
+def _route_queue(flow: Flow, state: CallState, attendant: Attendant, route: ToQueue,
+                 preface: tuple[act.Say, ...], depth: int) -> Result:
+    played: list[act.Action] = []
+    if preface:
+        state, played = _play(state, preface)
+    state = _update(state, phase=Phase.QUEUED, handover=route,
+                    outcome=f"queued in {route.queue}")
+    return state, [*played, act.EnqueueCall(route.queue, route.priority)]
+
+
+def _route_transfer(flow: Flow, state: CallState, attendant: Attendant, route: Route,
+                    preface: tuple[act.Say, ...], depth: int) -> Result:
     return _transfer(flow, state, route, preface, depth)
 
 
@@ -418,19 +564,25 @@ def _replay(flow: Flow, state: CallState, preface: tuple[act.Say, ...], depth: i
     entry = state.entry
     if entry is None or isinstance(entry, Repeat | Back | MainMenu) or depth > 0:
         return _goodbye(flow, state, None, preface)
-    return _run(flow, state._replace(phase=Phase.NEW), entry, preface, depth + 1)
+    return _run(flow, _update(state, phase=Phase.NEW), entry, preface, depth + 1)
 
 
 def _enter_menu(flow: Flow, state: CallState, name: str, preface: tuple[act.Say, ...],
-                reset: bool) -> Result:
+                reset: bool, stack: tuple[str, ...] | None = None) -> Result:
+    """Play menu ``name``; ``reset`` its counters; ``stack`` replaces the call's, if given."""
     menu = flow.menus.get(name)
     if menu is None:
+        if stack is not None:
+            state = _update(state, stack=stack)
         return _goodbye(flow, state, None, preface, f"unknown menu {name}")
+    items = (*preface, _say(flow, state, menu.prompt))
     changes: dict[str, Any] = {"phase": Phase.MENU, "menu": name, "buffer": "",
                                "dial": menu.extension_dialing, "candidates": ()}
     if reset:
         changes.update(invalid=0, timeouts=0)
-    return _play(state, (*preface, _say(flow, state, menu.prompt)), menu.barge_in, **changes)
+    if stack is not None:
+        changes["stack"] = stack
+    return _play(state, items, menu.barge_in, **changes)
 
 
 def _enter_entry(flow: Flow, state: CallState, phase: Phase, dial: DialByName | ExtensionEntry,
@@ -452,11 +604,11 @@ def _transfer(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say
               depth: int) -> Result:
     action = _transfer_action(flow, route)
     if action is None:
-        return _transfer_failed(flow, state._replace(handover=route), "unreachable", depth)
+        return _transfer_failed(flow, _update(state, handover=route), "unreachable", depth)
     out: list[act.Action] = []
     if preface:
         state, out = _play(state, preface)
-    state = state._replace(phase=Phase.TRANSFERRING, handover=route,
+    state = _update(state, phase=Phase.TRANSFERRING, handover=route,
                     outcome=f"transferred to {action.kind} {action.key}")
     return state, [*out, action]
 
@@ -509,7 +661,7 @@ def _fallback_for(flow: Flow, state: CallState, route: Route | None) -> Route:
 
 def _transfer_failed(flow: Flow, state: CallState, reason: str, depth: int = 0) -> Result:
     failures = state.failed_transfers + 1
-    state = state._replace(failed_transfers=failures, outcome=f"transfer failed ({reason})")
+    state = _update(state, failed_transfers=failures, outcome=f"transfer failed ({reason})")
     sorry = (_say(flow, state, _system(flow, "unavailable")),)
     if failures >= MAX_FAILED_TRANSFERS:
         return _goodbye(flow, state, None, sorry, f"gave up after {failures} failed transfers")
@@ -531,12 +683,12 @@ def _on_max(flow: Flow, state: CallState, menu: Menu) -> Route:
 def _invalid(flow: Flow, state: CallState, prompt_name: str = "invalid") -> Result:
     menu = _current_menu(flow, state)
     invalid = state.invalid + 1
-    state = state._replace(invalid=invalid, buffer="", timeouts=0)
+    state = _update(state, invalid=invalid, buffer="", timeouts=0)
     sorry_prompt = (menu.invalid_prompt if prompt_name == "invalid" else None) or _system(
         flow, prompt_name)
     sorry = (_say(flow, state, sorry_prompt),)
     if invalid >= menu.max_invalid:
-        return _run(flow, state._replace(invalid=0), _on_max(flow, state, menu), sorry)
+        return _run(flow, _update(state, invalid=0), _on_max(flow, state, menu), sorry)
     if state.phase is Phase.MENU:
         return _run(flow, state, menu.on_invalid, sorry)
     return _retry_entry(flow, state, sorry)
@@ -545,10 +697,10 @@ def _invalid(flow: Flow, state: CallState, prompt_name: str = "invalid") -> Resu
 def _no_input(flow: Flow, state: CallState) -> Result:
     menu = _current_menu(flow, state)
     timeouts = state.timeouts + 1
-    state = state._replace(timeouts=timeouts, timer=None, buffer="")
+    state = _update(state, timeouts=timeouts, timer=None, buffer="")
     if timeouts >= menu.max_timeouts:
         sorry = (_say(flow, state, menu.no_input_prompt or _system(flow, "no_input")),)
-        return _run(flow, state._replace(timeouts=0), _on_max(flow, state, menu), sorry)
+        return _run(flow, _update(state, timeouts=0), _on_max(flow, state, menu), sorry)
     preface = (_say(flow, state, menu.no_input_prompt),) if menu.no_input_prompt else ()
     if state.phase is Phase.MENU:
         return _run(flow, state, menu.on_no_input, preface)
@@ -577,11 +729,11 @@ def _prompt_finished(flow: Flow, state: CallState, event: PromptFinished) -> Res
             return _timer(state, "digits", _current_menu(flow, state).inter_digit_timeout,
                           playing=None)
         return _timer(state, "input", _current_menu(flow, state).timeout, playing=None)
-    state = state._replace(playing=None)
+    state = _update(state, playing=None)
     if state.phase is Phase.ANNOUNCE:
         return _run(flow, state, state.pending or Repeat())
     if state.phase is Phase.GOODBYE:
-        return state._replace(phase=Phase.ENDED), [act.Disconnect(state.outcome or "goodbye")]
+        return _update(state, phase=Phase.ENDED), [act.Disconnect(state.outcome or "goodbye")]
     if state.phase is Phase.VOICEMAIL_GREETING:
         return _beep(flow, state)
     if state.phase is Phase.VOICEMAIL_BEEP:
@@ -595,7 +747,7 @@ def _timer_fired(flow: Flow, state: CallState, event: TimerFired) -> Result:
     if event.name != state.timer:
         return state, []
     kind = _timer_kind(state)
-    state = state._replace(timer=None)
+    state = _update(state, timer=None)
     if state.phase is Phase.RECORDING:
         return _stop_recording(flow, state)
     if kind == "digits":
@@ -606,15 +758,11 @@ def _timer_fired(flow: Flow, state: CallState, event: TimerFired) -> Result:
 def _menu_digit(flow: Flow, state: CallState, event: Digit) -> Result:
     if state.playing is not None and not state.barge_in:
         return state, []  # this prompt cannot be interrupted; the key is dropped
-    out: list[act.Action] = []
-    if state.playing is not None:
-        out.append(act.StopPlayback())
-    if state.timer is not None:
-        out.append(act.CancelTimer(state.timer))
+    out = _interrupt(state)
     if event.key not in DTMF_KEYS:
-        result = _invalid(flow, state._replace(playing=None, timer=None))
+        result = _invalid(flow, _update(state, playing=None, timer=None))
         return result[0], out + result[1]
-    state = state._replace(playing=None, timer=None, buffer=state.buffer + event.key, timeouts=0)
+    state = _update(state, playing=None, timer=None, buffer=state.buffer + event.key, timeouts=0)
     result = _resolve(flow, state, final=False)
     return result[0], out + result[1]
 
@@ -629,11 +777,10 @@ def _extension_owner(flow: Flow, number: str) -> Route | None:
 
 def _resolve(flow: Flow, state: CallState, final: bool) -> Result:
     """Decide what the digits typed so far in a menu mean, or wait for more."""
-    menu = _current_menu(flow, state)
     if state.phase is not Phase.MENU:
         return _resolve_entry(flow, state, final)
+    menu, choices, prefixes = _menu_table(flow, state)
     buffer = state.buffer
-    choices = menu.choices()
     entry = menu.extension_dialing
     if entry is not None and len(buffer) > 1 and buffer.endswith(entry.terminator):
         number = buffer[:-1]
@@ -644,10 +791,8 @@ def _resolve(flow: Flow, state: CallState, final: bool) -> Result:
             return _run(flow, state, choices[number])
         return _invalid(flow, state, "no_such_extension")
     exact = choices.get(buffer)
-    longer_option = any(k != buffer and k.startswith(buffer) for k in choices)
-    extension_prefix = entry is not None and any(
-        e.startswith(buffer) and e != buffer for e in flow.extensions
-    )
+    longer_option = buffer in prefixes
+    extension_prefix = entry is not None and buffer in _extension_prefixes(flow)
     is_extension = entry is not None and buffer in flow.extensions and (
         entry.length is None or len(buffer) == entry.length
     )
@@ -677,25 +822,28 @@ def _announce_transfer(flow: Flow, state: CallState, target: Route,
 
 
 def _entry_digit(flow: Flow, state: CallState, event: Digit) -> Result:
-    state, out = _stop_playback(state)
-    state, cancel = _cancel_timer(state)
-    out += cancel
+    out = _interrupt(state)
     key = event.key
+    phase = state.phase
+    terminator = state.dial.terminator if isinstance(state.dial, ExtensionEntry) else "#"
+    if (key in DTMF_KEYS and phase is not Phase.NAME_CHOICE and key != terminator
+            and not (key == "*" and phase is Phase.NAME_ENTRY)):
+        # One more digit typed (the common case, so a single state update).
+        state = _update(state, playing=None, timer=None, buffer=state.buffer + key, timeouts=0,
+                        candidates=())
+        result = _resolve_entry(flow, state, final=False)
+        return result[0], out + result[1]
+    if out:
+        state = _update(state, playing=None, timer=None)
     if key not in DTMF_KEYS:
         result = _invalid(flow, state)
-    elif state.phase is Phase.NAME_CHOICE:
+    elif phase is Phase.NAME_CHOICE:
         result = _choose_candidate(flow, state, key)
-    elif key == "*" and state.phase is Phase.NAME_ENTRY:
+    elif key == "*" and phase is Phase.NAME_ENTRY:
         # Back to the menu dial by name was chosen from (not the one before it).
         result = _run(flow, state, Repeat() if state.menu else Disconnect())
-    else:
-        entry = state.dial
-        terminator = entry.terminator if isinstance(entry, ExtensionEntry) else "#"
-        if key == terminator:
-            result = _resolve_entry(flow, state, final=True)
-        else:
-            state = state._replace(buffer=state.buffer + key, timeouts=0, candidates=())
-            result = _resolve_entry(flow, state, final=False)
+    else:  # the terminator
+        result = _resolve_entry(flow, state, final=True)
     return result[0], out + result[1]
 
 
@@ -758,7 +906,7 @@ def _search_names(flow: Flow, state: CallState) -> Result:
             return _no_input(flow, state)
         return _play(state, (_say(flow, state, _system(flow, "dial_by_name_too_many")),),
                      phase=Phase.NAME_ENTRY, candidates=tuple(found))
-    return _offer_candidates(flow, state._replace(buffer=""), tuple(found), ())
+    return _offer_candidates(flow, _update(state, buffer=""), tuple(found), ())
 
 
 def _offer_candidates(flow: Flow, state: CallState, candidates: tuple[str, ...],
@@ -799,7 +947,7 @@ def _announce_digit(flow: Flow, state: CallState, event: Digit) -> Result:
 
 def _handover_result(flow: Flow, state: CallState, event: TransferResult) -> Result:
     if event.answered:
-        return state._replace(phase=Phase.CONNECTED), []
+        return _update(state, phase=Phase.CONNECTED), []
     return _transfer_failed(flow, state, event.reason or "failed")
 
 
@@ -835,7 +983,7 @@ def _queue_announcement(flow: Flow, state: CallState, event: QueueAnnouncement) 
     """Say what the queue core asks for (interrupting the music), then music again."""
     state, out = _stop_playback(state)
     items = [say for kind, number in event.parts for say in _queue_part(flow, state, kind, number)]
-    state = state._replace(queue_music=True)
+    state = _update(state, queue_music=True)
     if not items:
         items = [_say(flow, state, queue_music(flow, state))]
     state, play = _play(state, tuple(items), barge_in=False)
@@ -846,10 +994,10 @@ def _queue_outcome(flow: Flow, state: CallState, event: QueueOutcome) -> Result:
     """The queue is done with the caller: connected, sent elsewhere, or to be called back."""
     state, out = _stop_playback(state)
     queue = state.handover.queue if isinstance(state.handover, ToQueue) else ""
-    state = state._replace(queue_music=False)
+    state = _update(state, queue_music=False)
     if event.kind == "connected":
-        return state._replace(phase=Phase.CONNECTED,
-                              outcome=f"answered by {event.agent} from queue {queue}"), out
+        return _update(state, phase=Phase.CONNECTED,
+                       outcome=f"answered by {event.agent} from queue {queue}"), out
     if event.kind == "callback":
         result = _goodbye(flow, state, _system(flow, "queue_callback_confirm"),
                           reason=f"callback requested from queue {queue}")
@@ -873,7 +1021,7 @@ def _greeting_digit(flow: Flow, state: CallState, event: Digit) -> Result:
 
 def _record(flow: Flow, state: CallState) -> Result:
     box = flow.voicemail[state.box or ""]
-    state = state._replace(phase=Phase.RECORDING, outcome=f"voicemail left for {box.key}")
+    state = _update(state, phase=Phase.RECORDING, outcome=f"voicemail left for {box.key}")
     state, timer = _timer(state, "record", box.max_seconds)
     return state, [act.RecordVoicemail(box.key, box.max_seconds), *timer]
 
@@ -930,4 +1078,22 @@ TRANSITIONS: dict[tuple[Phase, type], Handler] = {
     (Phase.QUEUED, QueueAnnouncement): _queue_announcement,
     (Phase.QUEUED, QueueOutcome): _queue_outcome,
     (Phase.CONNECTED, Digit): _ignore,
+}
+
+#: Route type -> the function carrying it out (see :func:`_run`); any other route transfers.
+_ROUTES: dict[type, Callable[..., Result]] = {
+    ToMenu: _route_menu,
+    Back: _route_back,
+    Repeat: _route_repeat,
+    MainMenu: _route_main_menu,
+    Operator: _route_operator,
+    SetLanguage: _route_language,
+    Announce: _route_announce,
+    Disconnect: _route_disconnect,
+    ToAttendant: _route_attendant,
+    DialByName: _route_dial_by_name,
+    DialByExtension: _route_dial_by_extension,
+    ToVoicemail: _route_voicemail,
+    AgentFeature: _route_agent,
+    ToQueue: _route_queue,
 }

@@ -20,8 +20,10 @@ A configuration is one file, or a folder holding ``attendant.yaml``: every
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,13 +51,45 @@ _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _HASH_KEY_RE = re.compile(r"^\s*(-\s+)?#\s*:(\s|$)")
 
 
-@dataclass
-class SourceMap:
-    """Where each value (and each mapping key) of a configuration was written."""
+Positions = tuple[dict[PathKey, Position], dict[PathKey, Position]]
 
-    values: dict[PathKey, Position] = field(default_factory=dict)
-    keys: dict[PathKey, Position] = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)
+
+class SourceMap:
+    """Where each value (and each mapping key) of a configuration was written.
+
+    ``values`` and ``keys`` map JSON paths to positions. :func:`load` leaves them to a
+    ``fill`` function, run the first time they are used, whenever the configuration
+    loaded without a finding: recording the position of every value takes longer than
+    reading the data, and most configurations are compiled without one being needed.
+    """
+
+    def __init__(self, values: dict[PathKey, Position] | None = None,
+                 keys: dict[PathKey, Position] | None = None, files: list[str] | None = None,
+                 *, fill: Callable[[], Positions] | None = None) -> None:
+        self._values = {} if values is None else values
+        self._keys = {} if keys is None else keys
+        self.files = [] if files is None else files
+        self._fill = fill
+
+    @property
+    def values(self) -> dict[PathKey, Position]:
+        """Position of each value, by JSON path."""
+        if self._fill is not None:
+            self._filled()
+        return self._values
+
+    @property
+    def keys(self) -> dict[PathKey, Position]:
+        """Position of each mapping key, by the JSON path of its value."""
+        if self._fill is not None:
+            self._filled()
+        return self._keys
+
+    def _filled(self) -> None:
+        fill = self._fill
+        if fill is not None:
+            self._values, self._keys = fill()
+            self._fill = None
 
     def value_pos(self, path: PathKey) -> Position:
         """Position of the value at ``path``, or of its nearest written parent."""
@@ -103,8 +137,53 @@ class Document:
         return not any(d.is_error for d in self.diagnostics)
 
 
-#: libyaml's C parser when PyYAML was built with it (about 10x faster), else pure Python.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a configuration is built.
+
+    Loading and compiling make hundreds of thousands of objects that stay alive (YAML
+    nodes, positions, the model), and the collector, which runs every few hundred new
+    objects, scans the growing heap again and again: with it, composing a 10,000-menu
+    file takes four times as long (``bench/bench_compile.py``). Afterwards it runs as
+    usual and collects whatever cycles were left, once. Also a decorator.
+    """
+    if not gc.isenabled():  # paused already (nested), or the program turned it off
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+_new_position = tuple.__new__  # Position(...) without its Python-level __new__: one per node
+_ScalarNode = yaml.ScalarNode
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+#: Tags :func:`scalar_value` reads by our rules; a plain scalar with any other tag is text.
+_PLAIN_TAGS = frozenset({_STR_TAG, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+                         "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null",
+                         "tag:yaml.org,2002:timestamp"})
+#: What YAML's resolver gives nodes that have no tag written, but ``<<`` (see below).
+_DEFAULT_TAGS = {yaml.ScalarNode: _STR_TAG, yaml.SequenceNode: "tag:yaml.org,2002:seq",
+                 yaml.MappingNode: "tag:yaml.org,2002:map"}
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's C parser when PyYAML was built with it (about 10x faster), else pure Python.
+
+    PyYAML calls ``resolve`` for every scalar written without a tag, and its resolver
+    tries YAML 1.1's regular expressions (int, float, bool, null, timestamp) on each:
+    a third of the time of composing a large file. :func:`scalar_value` reads plain
+    scalars by its own rules whatever that tag says, as long as it is one of
+    :data:`_PLAIN_TAGS`, so only the merge key ``<<`` needs telling apart here.
+    """
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is _ScalarNode and implicit[0] and value == "<<":
+            return _MERGE_TAG
+        return _DEFAULT_TAGS[kind]
 
 
 class _Walker:
@@ -113,23 +192,25 @@ class _Walker:
     def __init__(self, file: str, sources: SourceMap, diagnostics: list[Diagnostic]) -> None:
         self.file = file
         self.sources = sources
+        self.values = sources.values
+        self.keys = sources.keys
         self.diagnostics = diagnostics
         self.count = 0
 
     def pos(self, mark: yaml.Mark) -> Position:
-        return Position(self.file, mark.line + 1, mark.column + 1)
+        return _new_position(Position, (self.file, mark.line + 1, mark.column + 1))
 
     def walk(self, node: yaml.Node, path: PathKey, stack: tuple[int, ...]) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise _TooBig(path)
-        self.sources.values[path] = self.pos(node.start_mark)
+        self.values[path] = self.pos(node.start_mark)
         if id(node) in stack:
             # The composer hands back the anchored node itself, so its mark is the
             # anchor's; the key that holds the alias is where the mistake was written.
             self.diagnostics.append(
                 Diagnostic.at(
-                    self.sources.keys.get(path, self.pos(node.start_mark)),
+                    self.keys.get(path, self.pos(node.start_mark)),
                     json_path(path),
                     f"this alias refers to the value it is inside of (anchored at line "
                     f"{node.start_mark.line + 1}), which would never end",
@@ -150,17 +231,33 @@ class _Walker:
         if isinstance(node, yaml.MappingNode):
             return self.walk_mapping(node, path, (*stack, id(node)))
         if isinstance(node, yaml.SequenceNode):
-            return [
-                self.walk(item, (*path, i), (*stack, id(node))) for i, item in enumerate(node.value)
-            ]
+            stack = (*stack, id(node))
+            return [self.walk_child(item, (*path, i), stack) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
+        return scalar_value(node)
+
+    def walk_child(self, node: yaml.Node, path: PathKey, stack: tuple[int, ...]) -> Any:
+        """:meth:`walk`, with a shorter way for the commonest node: a scalar not too deep.
+
+        (A scalar is never one of the nodes it is inside of, so only the count and the
+        depth are checked; about half of the time of walking a large file goes.)
+        """
+        if node.__class__ is not _ScalarNode or len(stack) > MAX_DEPTH:
+            return self.walk(node, path, stack)
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig(path)
+        mark = node.start_mark
+        self.values[path] = _new_position(
+            Position, (self.file, mark.line + 1, mark.column + 1))
         return scalar_value(node)
 
     def walk_mapping(self, node: yaml.MappingNode, path: PathKey, stack: tuple[int, ...]) -> Any:
         result: dict[str, Any] = {}
         merges: list[yaml.Node] = []
+        keys = self.keys
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE_TAG:
                 merges.append(value_node)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
@@ -176,7 +273,7 @@ class _Walker:
             key = str(key_node.value)
             child = (*path, key)
             if key in result:
-                first = self.sources.keys.get(child)
+                first = keys.get(child)
                 where = f" (first at line {first.line})" if first else ""
                 self.diagnostics.append(
                     Diagnostic.at(
@@ -187,8 +284,8 @@ class _Walker:
                     )
                 )
                 continue
-            self.sources.keys[child] = self.pos(key_node.start_mark)
-            result[key] = self.walk(value_node, child, stack)
+            keys[child] = self.pos(key_node.start_mark)
+            result[key] = self.walk_child(value_node, child, stack)
         for value_node in merges:
             self.merge(value_node, path, stack, result)
         return result
@@ -229,11 +326,9 @@ class _TooBig(Exception):
 def scalar_value(node: yaml.ScalarNode) -> Any:
     """The value of a scalar, by our stricter rules (see the module docstring)."""
     text = node.value
-    if node.style is not None and node.style != "":
+    if node.style:
         return text  # quoted or block scalars are always strings
-    if node.tag not in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:int",
-                        "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
-                        "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp"):
+    if node.tag not in _PLAIN_TAGS:
         return text
     if text in _NULLS:
         return None
@@ -334,7 +429,14 @@ def load_file(
     """
     file = display or str(path)
     sources.files.append(file)
-    diags: list[Diagnostic] = []
+    text, diags = _read(path, file)
+    if text is None:
+        return None, diags
+    return _load_text(text, file, sources, diags)
+
+
+def _read(path: Path, file: str) -> tuple[str | None, list[Diagnostic]]:
+    """The text of one file, or None and why it cannot be read (``file`` names it)."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -367,6 +469,12 @@ def load_file(
         return None, [Diagnostic(file, line, 1, "$",
                                  "file contains NUL bytes; it is not a text file",
                                  "is this the right file? Menu files are UTF-8 YAML text")]
+    return text, []
+
+
+def _load_text(text: str, file: str, sources: SourceMap,
+               diags: list[Diagnostic]) -> tuple[Any, list[Diagnostic]]:
+    """:func:`load_file` once the text is read."""
     lines = text.splitlines()
     diags.extend(_hash_key_diagnostics(file, lines))
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in lines):
@@ -374,11 +482,7 @@ def load_file(
                                 "start from an example in menus/ or run `attendant schema`"))
         return None, diags
     try:
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
+        node = _compose(text)
     except yaml.YAMLError as exc:
         diags.append(_explain_yaml_error(exc, file, lines))
         return None, diags
@@ -445,6 +549,7 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+@gc_paused()
 def load(path: Path) -> Document:
     """Load the configuration at ``path`` (see :func:`discover` for folders)."""
     sources = SourceMap()
@@ -460,17 +565,40 @@ def load(path: Path) -> Document:
         return Document(None, sources, root, [Diagnostic(
             display_path(path), 1, 1, "$", "folder holds no .yaml files",
             "put attendant.yaml and the other menu files in this folder")])
+    texts: _Texts = []
+    for file in files:
+        shown = display_path(file)
+        texts.append((shown, *_read(file, shown)))
+    quick = _quick_load(texts)
+    if quick is not None:
+        sources = SourceMap(files=[file for file, _, _ in texts],
+                            fill=lambda: _positions(texts))
+        return Document(quick, sources, root, [])
+    merged, diags = _load_texts(texts, sources)
+    return Document(merged, sources, root, diags)
+
+
+#: Each file of a configuration as :func:`_read` left it: (name shown, text, why unread).
+_Texts = list[tuple[str, str | None, list[Diagnostic]]]
+
+
+def _load_texts(texts: _Texts, sources: SourceMap) -> tuple[Any, list[Diagnostic]]:
+    """Data and findings of a configuration's files (read by :func:`_read`), with positions."""
     diags: list[Diagnostic] = []
     merged: dict[str, Any] | None = None
-    for file in files:
+    for file, text, read_diags in texts:
         part_sources = SourceMap()
-        data, file_diags = load_file(file, part_sources, display_path(file))
+        part_sources.files.append(file)
+        if text is None:
+            data, file_diags = None, list(read_diags)
+        else:
+            data, file_diags = _load_text(text, file, part_sources, list(read_diags))
         diags.extend(file_diags)
         sources.files.extend(part_sources.files)
         if data is None:
             continue
-        if len(files) == 1 or not isinstance(data, dict):
-            if len(files) > 1:
+        if len(texts) == 1 or not isinstance(data, dict):
+            if len(texts) > 1:
                 diags.append(part_sources.diag((), "a file in a menu folder must be a mapping of "
                                                "sections (menus:, directory: ...)"))
                 continue
@@ -480,7 +608,106 @@ def load(path: Path) -> Document:
             continue
         merged = {} if merged is None else merged
         _merge(merged, data, (), part_sources, sources, diags)
-    return Document(merged, sources, root, diags)
+    return merged, diags
+
+
+@gc_paused()
+def _positions(texts: _Texts) -> Positions:
+    """The positions :func:`_load_texts` records (for a configuration it found fine)."""
+    sources = SourceMap()
+    _load_texts(texts, sources)
+    return sources.values, sources.keys
+
+
+def _quick_load(texts: _Texts) -> Any:
+    """The data of a configuration with nothing to report, read without positions.
+
+    None when loading has something to say about it, or something that needs the
+    positions to build the data (a merge key): :func:`_load_texts` then does it all.
+    """
+    merged: dict[str, Any] | None = None
+    for _, text, read_diags in texts:
+        if text is None or read_diags:
+            return None
+        try:
+            data = _quick_data(text)
+        except _Unusual:
+            return None
+        if len(texts) == 1:
+            return data
+        if not isinstance(data, dict):
+            return None
+        merged = {} if merged is None else merged
+        clashes: list[Diagnostic] = []
+        _merge(merged, data, (), SourceMap(), SourceMap(), clashes)
+        if clashes:
+            return None
+    return merged
+
+
+class _Unusual(Exception):
+    """Raised by the quick reading when the full one would report something."""
+
+
+def _quick_data(text: str) -> Any:
+    """What :func:`_load_text` returns for ``text`` when it reports nothing; else _Unusual."""
+    lines = text.splitlines()
+    if any(_HASH_KEY_RE.match(line) for line in lines) or not text.strip() or all(
+            not ln.strip() or ln.lstrip().startswith("#") for ln in lines):
+        raise _Unusual
+    try:
+        node = _compose(text)
+        data = None if node is None else _QuickWalker().walk(node, ())
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        raise _Unusual from exc
+    if data is None:
+        raise _Unusual
+    return data
+
+
+class _QuickWalker:
+    """:class:`_Walker` without positions: the same data, or _Unusual wherever the
+    walker would add a diagnostic or take a merge key (``<<``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def walk(self, node: yaml.Node, stack: tuple[int, ...]) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES or id(node) in stack or len(stack) > MAX_DEPTH:
+            raise _Unusual
+        if isinstance(node, yaml.MappingNode):
+            stack = (*stack, id(node))
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                    raise _Unusual
+                key = str(key_node.value)
+                if key in result:
+                    raise _Unusual
+                result[key] = self.walk_child(value_node, stack)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            stack = (*stack, id(node))
+            return [self.walk_child(item, stack) for item in node.value]
+        assert isinstance(node, yaml.ScalarNode)
+        return scalar_value(node)
+
+    def walk_child(self, node: yaml.Node, stack: tuple[int, ...]) -> Any:
+        if node.__class__ is not _ScalarNode or len(stack) > MAX_DEPTH:
+            return self.walk(node, stack)
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _Unusual
+        return scalar_value(node)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    loader = _Loader(text)
+    try:
+        return loader.get_single_node()  # type: ignore[no-any-return]
+    finally:
+        loader.dispose()
 
 
 #: Mappings whose entries several files may each contribute to: the file itself

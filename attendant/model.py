@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -441,6 +441,8 @@ class Queue:
     wrap_up_seconds: int = 0
     max_callers: int = 50
     max_wait: int = 1200
+    #: Callers answered within this many seconds count as answered in time (service level).
+    service_level_seconds: int = 20
     greeting: Prompt | None = None
     music: Prompt | None = None
     announce_interval: int = 60
@@ -507,7 +509,7 @@ class Flow:
 
     ``names`` and ``extensions`` are the dial-by-name and dial-by-extension
     indexes the compiler builds; ``root`` is the folder file prompts are
-    relative to.
+    relative to. ``memo`` is not configuration: see its comment.
     """
 
     root: str
@@ -525,6 +527,11 @@ class Flow:
     names: tuple[tuple[str, str, str], ...] = ()
     sources: tuple[str, ...] = ()
     speech: Speech = Speech()
+    #: What the engine derives from the fields above on first use (each menu's key table,
+    #: prompts resolved per language), so that no call step recomputes it. A cache of pure
+    #: functions of this flow, not configuration: outside ``__init__``, equality, repr and
+    #: JSON, and empty again in every new Flow (``dataclasses.replace`` included).
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def attendant_for(self, called: str | None) -> Attendant:
         """The attendant answering ``called`` (the first one when nothing matches)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -61,6 +62,15 @@ from attendant.model import (
 )
 
 _RANGE_RE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+#: The actions written as one word, by that word (each made only when written).
+_SIMPLE_ROUTES: dict[str, Callable[[PathKey], Route]] = {
+    "back": Back, "main": MainMenu, "repeat": Repeat, "operator": Operator,
+    "disconnect": lambda path: Disconnect(None, path),
+    "dial_by_name": lambda path: DialByName(path=path),
+    "dial_by_extension": lambda path: DialByExtension(path=path),
+}
+#: Where a menu's defaults are read from (one Menu, not one per menu parsed).
+_MENU_DEFAULTS = Menu("", Prompt("", ()), {})
 _LANG_RE = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
 
 
@@ -76,6 +86,32 @@ class PromptSite:
     json_path: str
 
 
+class PromptSites(Mapping[PromptSiteKey, PromptSite]):
+    """Where every prompt and fragment was written; each place is looked up when asked for.
+
+    Only an error found while rendering audio needs one, so a compile records the JSON
+    paths and leaves the positions to the source map (read on first use, see SourceMap).
+    """
+
+    def __init__(self, sources: SourceMap) -> None:
+        self._sources = sources
+        self._paths: dict[PromptSiteKey, PathKey] = {}
+
+    def add(self, key: PromptSiteKey, path: PathKey) -> None:
+        """Record that the prompt (or fragment) ``key`` was written at ``path``."""
+        self._paths[key] = path
+
+    def __getitem__(self, key: PromptSiteKey) -> PromptSite:
+        path = self._paths[key]
+        return PromptSite(self._sources.value_pos(path), json_path(path))
+
+    def __iter__(self) -> Iterator[PromptSiteKey]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
 def _suggest(word: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
     close = difflib.get_close_matches(word, sorted(known), n=3)
     return f"did you mean {', '.join(close)}?" if close else ""
@@ -89,7 +125,7 @@ class Parser:
         self.root = root
         self.diags: list[Diagnostic] = []
         #: Where every prompt and fragment was written, for errors found when rendering audio.
-        self.prompt_sites: dict[PromptSiteKey, PromptSite] = {}
+        self.prompt_sites = PromptSites(sources)
 
     def error(self, path: PathKey, message: str, hint: str = "", *, at_key: bool = False) -> None:
         self.diags.append(self.sources.diag(path, message, hint, at_key=at_key))
@@ -100,7 +136,7 @@ class Parser:
     # --- prompts ---------------------------------------------------------------
 
     def prompt(self, raw: Any, path: PathKey) -> Prompt:
-        pid = ".".join(str(p) for p in path)
+        pid = ".".join(map(str, path))
         self._site((pid, None, None), path)
         if isinstance(raw, dict) and raw and all(_LANG_RE.match(k) for k in raw):
             variants = tuple(
@@ -113,7 +149,7 @@ class Parser:
         return Prompt(pid, ((None, self.fragments(raw, path, None)),))
 
     def _site(self, key: PromptSiteKey, path: PathKey) -> None:
-        self.prompt_sites[key] = PromptSite(self.sources.value_pos(path), json_path(path))
+        self.prompt_sites.add(key, path)
 
     def _fragment_sites(self, pid: str, lang: str | None, raw: Any, path: PathKey) -> None:
         if isinstance(raw, list):
@@ -180,13 +216,7 @@ class Parser:
 
     def route(self, raw: Any, path: PathKey) -> Route:
         if isinstance(raw, str):
-            simple: dict[str, Route] = {
-                "back": Back(path), "main": MainMenu(path), "repeat": Repeat(path),
-                "operator": Operator(path), "disconnect": Disconnect(None, path),
-                "dial_by_name": DialByName(path=path),
-                "dial_by_extension": DialByExtension(path=path),
-            }
-            return simple[raw]
+            return _SIMPLE_ROUTES[raw](path)
         if "menu" in raw:
             return ToMenu(raw["menu"], path)
         if "agent" in raw:  # before "queue": {agent: opt_in, queue: sales}
@@ -246,7 +276,7 @@ class Parser:
             entry = ExtensionEntry()
         elif isinstance(dialing, dict):
             entry = self.extension_entry(dialing, (*path, "extension_dialing"))
-        defaults = Menu(name, Prompt("", ()), {})
+        defaults = _MENU_DEFAULTS
         return Menu(
             name=name,
             prompt=self.prompt(raw["prompt"], (*path, "prompt")),
@@ -446,6 +476,13 @@ class Parser:
             self.error((*path, "callback_key"),
                        f'callback_key "{callback}" is also the leave_key',
                        "give leaving the queue and asking for a callback different keys")
+        level, max_wait = raw.get("service_level_seconds"), raw.get("max_wait", 1200)
+        if level is not None and 0 < max_wait < level:
+            # Callers leave at max_wait, so every answer would count as in time: 100 %.
+            self.warn((*path, "service_level_seconds"),
+                      f"service_level_seconds {level} is longer than max_wait {max_wait}: "
+                      "every answered caller would count as answered in time",
+                      f"use a value below {max_wait}, the most a caller can wait")
         if raw.get("no_agents") == "act" and "on_no_agents" not in raw:
             self.warn((*path, "no_agents"),
                       "no_agents: act without on_no_agents says goodbye to callers at once",
@@ -457,6 +494,7 @@ class Parser:
             wrap_up_seconds=raw.get("wrap_up_seconds", 0),
             max_callers=raw.get("max_callers", 50),
             max_wait=raw.get("max_wait", 1200),
+            service_level_seconds=raw.get("service_level_seconds", 20),
             greeting=self.optional_prompt(raw.get("greeting"), (*path, "greeting")),
             music=self.optional_prompt(raw.get("music"), (*path, "music")),
             announce_interval=raw.get("announce_interval", 60),
