@@ -225,3 +225,49 @@ def test_caller_hanging_up_while_waiting_and_while_an_agent_rings(office, sipp, 
     assert queue["waiting"] == 0, queue
     assert office.serve.status()["active_calls"] == 0
     assert "error in SIP task" not in office.serve.logs()
+
+
+RESTART_MENU = """\
+version: 1
+attendants:
+  main:
+    name: Main
+    timezone: UTC
+    business_hours: {menu: main}
+menus:
+  main:
+    prompt: Queue test.
+    options:
+      "1": {queue: desk}
+      "2": {queue: backoffice}
+directory:
+  users:
+    anna: {name: Anna Agent, sip: "sip:anna@127.0.0.1:5999"}
+    ben: {name: Ben Agent, sip: "sip:ben@127.0.0.1:5999"}
+queues:
+  desk: {name: Desk, agents: [{user: anna}, {user: ben}], service_level_seconds: 45}
+  backoffice: {name: Back office, agents: [{user: ben}]}
+"""
+
+
+def test_agents_stay_signed_out_and_opted_out_when_the_server_restarts(tmp_path):
+    # Its own server (not the module's office): it is stopped and started again on the
+    # same data folder, as a new process. Nobody is called; only the agents' states count.
+    with run_office(tmp_path, RESTART_MENU) as office:
+        assert "applied" in agent_command(office, "anna", "signout")
+        assert "applied" in agent_command(office, "ben", "optout", "backoffice")
+    saved = json.loads((tmp_path / "data" / "queue-agents.json").read_text())["agents"]
+    assert saved["anna"]["signed_in"] is False, saved
+    assert saved["ben"]["opted_out"] == ["backoffice"], saved
+    with run_office(tmp_path, RESTART_MENU) as office:
+        queues = queues_json(office)
+        desk = {a["agent"]: a["state"] for a in queues["desk"]["agents"]}
+        assert desk == {"anna": "signed out", "ben": "available"}, queues
+        assert queues["backoffice"]["agents"] == [{"agent": "ben", "state": "opted out"}], queues
+        assert queues["desk"]["service_level_seconds"] == 45.0, queues
+        assert queues["backoffice"]["service_level_seconds"] == 20.0, queues
+        assert "queue agents restored from" in office.serve.logs()
+        # Signing in again is remembered too (the file is rewritten at once).
+        assert "applied" in agent_command(office, "anna", "signin")
+    saved = json.loads((tmp_path / "data" / "queue-agents.json").read_text())["agents"]
+    assert saved["anna"]["signed_in"] is True, saved
