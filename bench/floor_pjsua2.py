@@ -10,6 +10,12 @@ endpoint.py): one thread running ``libHandleEvents(10 ms)`` with ``threadCnt =
 0`` for SIP and media, null audio device, 8 kHz bridge, no VAD, no echo
 canceller, 1 audio stream per call; RTP statistics sampled every second.
 
+With ``--legs-to URI`` it also carries the media of serve's main line (the
+``floor+legs`` rows of docs/BENCHMARKS.md): a caller whose keys are ``10`` or
+``122`` gets an outgoing call to URI bridged both ways (serve's operator transfer
+and support queue), and ``13`` records the caller to a WAV file (voicemail), so
+serve can be compared with bare pjsua2 doing the same RTP and bridge work.
+
 On SIGTERM it writes the probe file (digit and prompt-start times, and a final
 ``{"k": "s", ...}`` line with totals and RTP loss) and exits.
 """
@@ -17,6 +23,8 @@ On SIGTERM it writes the probe file (digit and prompt-start times, and a final
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import heapq
 import json
 import resource
@@ -35,15 +43,41 @@ class Player(pj.AudioMediaPlayer):  # type: ignore[misc]
     pass
 
 
+class Leg(pj.Call):  # type: ignore[misc]
+    """The outgoing call a transfer or queue caller is bridged to."""
+
+    def __init__(self, acc: Any, caller: Call):
+        super().__init__(acc)
+        self.caller = caller
+        self.media: Any = None
+
+    def onCallMediaState(self, prm: Any) -> None:  # noqa: ARG002 (pjsua2's signature)
+        info = self.getInfo()
+        for media in info.media:
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and \
+                    media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                self.media = self.getAudioMedia(media.index)
+                self.caller.bridge()
+                return
+
+    def onCallState(self, prm: Any) -> None:  # noqa: ARG002 (pjsua2's signature)
+        if self.getInfo().state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.media = None
+
+
 class Call(pj.Call):  # type: ignore[misc]
     def __init__(self, app: App, acc: Any, call_id: int, caller: str):
         super().__init__(acc, call_id)
         self.app, self.caller = app, caller
+        self.acc = acc
         self.media: Any = None
         self.player: Any = None
         self.loss = 0
         self.rx = 0
         self.ended = False
+        self.keys = ""
+        self.leg: Leg | None = None
+        self.recorder: Any = None
 
     def onCallState(self, prm: Any) -> None:  # noqa: ARG002 (pjsua2's signature)
         info = self.getInfo()
@@ -51,6 +85,12 @@ class Call(pj.Call):  # type: ignore[misc]
             self.ended = True
             self.player = None
             self.media = None
+            self.recorder = None
+            leg, self.leg = self.leg, None
+            if leg is not None:
+                with contextlib.suppress(pj.Error):
+                    leg.hangup(pj.CallOpParam(True))
+                self.app.legs_ended.append(leg)  # dropped on the loop, not in a callback
             self.app.ended(self)
         elif info.state == pj.PJSIP_INV_STATE_CONFIRMED:
             self.app.later(1.0, self.sample)
@@ -67,7 +107,42 @@ class Call(pj.Call):  # type: ignore[misc]
     def onDtmfDigit(self, prm: Any) -> None:
         NOTES.append(("d", self.caller, str(prm.digit), time.time()))
         self.app.digits += 1
-        self.play()
+        self.keys += str(prm.digit)
+        if self.app.legs_to and self.keys in ("10", "122"):
+            self.app.later(0.0, self.transfer)
+        elif self.app.legs_to and self.keys == "13":
+            self.play()
+            self.app.later(0.0, self.record)
+        else:
+            self.play()
+
+    def transfer(self) -> None:
+        if self.ended or self.leg is not None:
+            return
+        old, self.player = self.player, None
+        if old is not None and self.media is not None:
+            old.stopTransmit(self.media)
+        leg = Leg(self.acc, self)
+        op = pj.CallOpParam(True)
+        op.opt.audioCount, op.opt.videoCount, op.opt.textCount = 1, 0, 0
+        leg.makeCall(self.app.legs_to, op)
+        self.leg = leg
+
+    def bridge(self) -> None:
+        leg = self.leg
+        if leg is None or leg.media is None or self.media is None:
+            return
+        leg.media.startTransmit(self.media)
+        self.media.startTransmit(leg.media)
+
+    def record(self) -> None:
+        if self.ended or self.media is None or self.recorder is not None:
+            return
+        recorder = pj.AudioMediaRecorder()
+        self.app.recordings += 1
+        recorder.createRecorder(f"floor-{self.app.recordings}.wav")
+        self.media.startTransmit(recorder)
+        self.recorder = recorder
 
     def onStreamDestroyed(self, prm: Any) -> None:
         try:
@@ -109,8 +184,11 @@ class Account(pj.Account):  # type: ignore[misc]
 
 
 class App:
-    def __init__(self, wav: str, max_calls: int):
+    def __init__(self, wav: str, max_calls: int, legs_to: str = ""):
         self.wav = wav
+        self.legs_to = legs_to
+        self.legs_ended: list[Leg] = []
+        self.recordings = 0
         self.max_calls = max_calls
         self.calls: dict[int, Call] = {}
         self.timers: list[tuple[float, int, Any]] = []
@@ -168,6 +246,8 @@ def main() -> None:
     parser.add_argument("--max-calls", type=int, default=512)
     parser.add_argument("--clock-rate", type=int, default=8000)
     parser.add_argument("--probe", required=True)
+    parser.add_argument("--legs-to", default="",
+                        help="bridge callers who press 10 or 122 to this SIP URI, record 13")
     args = parser.parse_args()
     low, high = (int(p) for p in args.rtp_ports.split("-"))
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -175,7 +255,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, lambda *_: STOP.set())
     signal.signal(signal.SIGINT, lambda *_: STOP.set())
-    app = App(args.wav, args.max_calls)
+    app = App(args.wav, args.max_calls, args.legs_to)
     ep = pj.Endpoint()
     ep.libCreate()
     cfg = pj.EpConfig()
@@ -210,8 +290,8 @@ def main() -> None:
     while not STOP.is_set():
         now = time.monotonic()
         while app.timers and app.timers[0][0] <= now:
-            _, _, fn = heapq.heappop(app.timers)
-            fn()
+            heapq.heappop(app.timers)[2]()  # no local name: it would keep a Call past libDestroy
+        app.legs_ended.clear()
         ep.libHandleEvents(10)
     for call in list(app.calls.values()):
         app.ended(call)
@@ -221,8 +301,12 @@ def main() -> None:
         for kind, caller, what, at in NOTES:
             out.write(json.dumps({"k": kind, "c": caller, "w": what, "t": at}) + "\n")
         out.write(json.dumps({"k": "s", **totals}) + "\n")
+    for call in list(app.calls.values()):
+        call.leg = None
     app.calls.clear()
+    app.legs_ended.clear()
     app.timers.clear()  # they hold Call objects: drop them all before libDestroy
+    gc.collect()  # drop any Call still held by a cycle while pjsua can still free it
     acc.shutdown()
     del acc
     ep.libDestroy()

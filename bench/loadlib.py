@@ -402,6 +402,8 @@ def run_step(ws: Workspace, kind: str, concurrency: int, *, plateau_s: float = 1
                 cmd = [PYTHON, str(BENCH / "floor_pjsua2.py"), "--port", str(port),
                        "--rtp-ports", rtp_range, "--wav", str(ws.wav), "--probe", str(probe),
                        "--max-calls", str(max_calls)]
+                if kind == "floor+legs":
+                    cmd += ["--legs-to", f"sip:agent@127.0.0.1:{ws.answer_port}"]
             server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, cwd=out,
                                       env={**os.environ, "BENCH_PATCHES": patches,
@@ -409,13 +411,14 @@ def run_step(ws: Workspace, kind: str, concurrency: int, *, plateau_s: float = 1
         procs.append(server)
         if kind == "engine":
             _wait_listening(lambda: _status(data).get("accepting"), server, server_log)
+        else:
+            _wait_listening(lambda: b"listening" in server_log.read_bytes(), server,
+                            server_log)
+        if kind in ("engine", "floor+legs"):
             for scen, port_ in (("uas_answer.xml", ws.answer_port),
                                 ("uas_busy.xml", ws.busy_port)):
                 agents.append(_sipp(out, ["-sf", str(SCENARIOS / scen), "-p", str(port_)],
                                     f"agent-{scen[:-4]}", echo=scen == "uas_answer.xml"))
-        else:
-            _wait_listening(lambda: b"listening" in server_log.read_bytes(), server,
-                            server_log)
         drops_before = _udp_drops()
         cpu0 = _proc_cpu(server.pid) or 0.0
         t0 = time.monotonic()

@@ -190,7 +190,7 @@ def _met(value: float | None, limit: float) -> bool:
 
 
 def targets(pairs: list[Pair], extra: list[loadlib.StepResult],
-            soak: loadlib.StepResult | None) -> list[str]:
+            soak: loadlib.StepResult | None, legs: dict[int, loadlib.StepResult]) -> list[str]:
     """One line per target of the issue: met or not, at which steps, with the figures."""
     clean = [e for e, _, _ in pairs if e.failed == 0 and e.answered == e.calls]
     best = max((e.concurrency for e in clean), default=0)
@@ -215,6 +215,14 @@ def targets(pairs: list[Pair], extra: list[loadlib.StepResult],
                      "also carry a bridged agent leg the floor has not): "
                      + ("met at every step: " if all(_met(r, 1.25) for _, r in ratios)
                         else "") + text)
+    same = [(e.concurrency, ratio(e, legs.get(e.concurrency))) for e, _, _ in pairs
+            if e.concurrency in legs]
+    if same:
+        lines.append("- **engine CPU ≤ 1.25x the floor**, main line against the floor doing "
+                     "the same media (`floor + legs`: the same agent legs bridged and "
+                     "messages recorded): "
+                     + ("met at every step: " if all(_met(r, 1.25) for _, r in same) else "")
+                     + ", ".join(f"{n} ({r}x)" for n, r in same))
     floors = [r for r in extra if r.kind.startswith("floor")]
     for r in extra:
         if r.kind.startswith("engine") and floors:
@@ -243,24 +251,28 @@ def soak_minutes(soak: loadlib.StepResult) -> float:
 
 
 def table(pairs: list[Pair], before: dict[int, loadlib.StepResult],
-          before_label: str) -> list[str]:
+          before_label: str, legs: dict[int, loadlib.StepResult]) -> list[str]:
     head = ("| calls | side | answered / failed | INVITE→200 p50 / p99 ms | "
             "DTMF→prompt p50 / p99 ms | (from callback) | CPU % of a core | peak RSS MB | "
             "RTP rx / lost | SIPp CPU % | CPU ratio |")
     rows = [head, "|" + "---|" * 11]
     for engine, patched, floor in pairs:
         sides = (("serve", engine), (before_label, before.get(engine.concurrency)),
-                 ("serve + patches", patched), ("floor", floor))
+                 ("serve + patches", patched), ("floor", floor),
+                 ("floor + legs", legs.get(engine.concurrency)))
         for side, r in sides:
             if r is None:
                 continue
+            same = legs.get(r.concurrency) if side == "serve" else None
+            same_text = f" ({fmt(ratio(r, same))}x same media)" if same else ""
             rows.append(
                 f"| {r.concurrency} | {side} | {r.answered} / {r.failed} | "
                 f"{fmt(r.invite_p50_ms)} / {fmt(r.invite_p99_ms)} | {fmt(r.dtmf_p50_ms)} / "
                 f"{fmt(r.dtmf_p99_ms)} | {fmt(r.dtmf_cb_p50_ms)} / {fmt(r.dtmf_cb_p99_ms)} | "
                 f"{fmt(r.cpu_plateau_pct)} | {fmt(r.peak_rss_mb)} | {fmt(r.rtp_rx)} / "
                 f"{fmt(r.rtp_loss)} | {fmt(r.sipp_cpu_pct)} | "
-                f"{fmt(ratio(r, floor)) + 'x' if side != 'floor' and floor else ''} |")
+                f"{fmt(ratio(r, floor)) + 'x' if not side.startswith('floor') and floor else ''}"
+                f"{same_text} |")
     return rows
 
 
@@ -268,7 +280,9 @@ def write_doc(pairs: list[Pair], micro_out: dict[str, str], info: dict[str, str]
               command: str, load: tuple[float, bool], started: str,
               soak: loadlib.StepResult | None, extra: list[loadlib.StepResult],
               before: dict[int, loadlib.StepResult], before_label: str,
+              legs: dict[int, loadlib.StepResult] | None = None,
               notes: list[str] | None = None) -> str:
+    legs = legs or {}
     outcomes = "\n".join(f"- {e.concurrency} calls: " + ", ".join(
         f"{k} {v}" for k, v in sorted(e.outcomes.items())) + (
         f"; notes: {'; '.join(e.notes)}" if e.notes else "") for e, _, _ in pairs)
@@ -282,7 +296,8 @@ def write_doc(pairs: list[Pair], micro_out: dict[str, str], info: dict[str, str]
         f"- {r.concurrency} calls, {side}: " + ", ".join(
             f"{name} {pct:g}" for name, pct in sorted(r.threads_pct.items(),
                                                       key=lambda kv: -kv[1]))
-        for e, _, f in pairs for side, r in (("serve", e), ("floor", f))
+        for e, _, f in pairs for side, r in (("serve", e), ("floor", f),
+                                             ("floor + legs", legs.get(e.concurrency)))
         if r is not None and r.threads_pct) or "- not measured"
     soak_text = ("Not run in this measurement (`--soak SECONDS` runs it)." if soak is None
                  else f"`{loadlib.summary_line(soak)}`; calls by outcome: " + ", ".join(
@@ -314,7 +329,7 @@ after the hold time so that all callers of a step are up at once.
 
 ## Results
 
-{chr(10).join(table(pairs, before, before_label))}
+{chr(10).join(table(pairs, before, before_label, legs))}
 
 - **answered / failed**: SIPp's counts of successful and failed calls (a 503, a
   timeout or an unexpected message is a failure).
@@ -329,7 +344,10 @@ after the hold time so that all callers of a step are up at once.
   0.5 s) over the plateau, when every caller of the step is up; % of one core.
 - **CPU ratio**: serve's CPU / the floor's at the same step (target ≤ 1.25). Serve
   also carries the agent legs (a second RTP stream and a bridge for a third of the
-  callers) that the floor does not have.
+  callers) and the voicemail recorders that the floor does not have; **floor + legs**
+  is the floor with that media too (`--legs-to`: callers pressing 1 0 or 1 2 2 are
+  bridged to the same SIPp agent, 1 3 is recorded to a WAV), and "same media" is
+  serve's ratio to it.
 - **RTP rx / lost**: packets pjmedia received from the callers and counted lost
   (sequence gaps), summed over the calls when their streams ended.
 {before_text}
@@ -352,7 +370,7 @@ Call outcomes (serve, from `calls.jsonl`):
 
 ## Against the targets
 
-{chr(10).join(targets(pairs, extra, soak))}
+{chr(10).join(targets(pairs, extra, soak, legs))}
 
 ### Soak
 
@@ -416,6 +434,8 @@ def render_again(doc: Path, png: Path, before_path: Path | None) -> None:
         assert engine is not None
         pairs.append((engine, _result(step.get("engine_fixed")), _result(step["floor"])))
     extra = [r for r in (_result(row) for row in data.get("menus_only", [])) if r]
+    legs = {r.concurrency: r for r in (_result(step.get("floor_legs"))
+                                       for step in data["steps"]) if r}
     before, label = load_before(before_path)
     plot(pairs, png, before)
     load = data["load_average"]
@@ -424,7 +444,7 @@ def render_again(doc: Path, png: Path, before_path: Path | None) -> None:
         soak.samples = [(data["soak_minutes"] * 60, 0.0, 0.0)]
     doc.write_text(write_doc(pairs, data["micro"], data["machine"], data["command"],
                              (load, load < 1.0), data["started"], soak, extra, before,
-                             label, data.get("notes", [])))
+                             label, legs, data.get("notes", [])))
     print(f"wrote {doc} and {png} from {RESULTS / 'latest.json'}")
 
 
@@ -437,6 +457,8 @@ def main() -> None:
     parser.add_argument("--plateau", type=float, default=None,
                         help="seconds every caller of a step is up at once (default 15)")
     parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument("--no-floor-legs", action="store_true",
+                        help="skip the floor that also bridges agent legs and records")
     parser.add_argument("--no-micro", action="store_true")
     parser.add_argument("--soak", type=float, default=0,
                         help="seconds of soak at 70 %% of the largest clean step (0: none)")
@@ -480,6 +502,7 @@ def main() -> None:
     print(f"work folder {workdir}", flush=True)
     ws = loadlib.prepare(workdir)
     pairs: list[Pair] = []
+    legs: dict[int, loadlib.StepResult] = {}
     for n in steps:
         engine = loadlib.run_step(ws, "engine", n, plateau_s=plateau)
         print(loadlib.summary_line(engine), flush=True)
@@ -488,6 +511,10 @@ def main() -> None:
             time.sleep(2)
             floor = loadlib.run_step(ws, "floor", n, plateau_s=plateau)
             print(loadlib.summary_line(floor), flush=True)
+            if not args.no_floor_legs:
+                time.sleep(2)
+                legs[n] = loadlib.run_step(ws, "floor+legs", n, plateau_s=plateau)
+                print(loadlib.summary_line(legs[n]), flush=True)
         fixed = None
         if args.fixes:
             time.sleep(2)
@@ -523,6 +550,8 @@ def main() -> None:
         "load_average": load[0],
         "steps": [{"engine": e.row(), "engine_fixed": x.row() if x else None,
                    "floor": f.row() if f else None, "ratio": ratio(e, f),
+                   "floor_legs": legs[e.concurrency].row() if e.concurrency in legs else None,
+                   "ratio_same_media": ratio(e, legs.get(e.concurrency)),
                    "ratio_fixed": ratio(x, f)} for e, x, f in pairs],
         "menus_only": [r.row() for r in extra],
         "soak": soak.row() if soak else None,
@@ -535,7 +564,7 @@ def main() -> None:
     if soak is not None:
         plot_soak([(t, rss) for t, _, rss in soak.samples], args.png.with_name("soak-rss.png"))
     args.doc.write_text(write_doc(pairs, micro_out, info, command, load, started, soak,
-                                  extra, before, label))
+                                  extra, before, label, legs))
     print(f"wrote {args.doc}, {args.png} and {args.out}")
 
 
