@@ -6,7 +6,7 @@ the simulator prints actions, this class turns them into pjsua2 calls
 
 Every method here runs on the pjsip worker thread (see
 :mod:`attendant.sip.endpoint`). Callbacks that may arrive elsewhere (player
-end-of-file on the conference clock thread, RFC 4733 DTMF on a media thread) or
+end-of-file on pjmedia's event thread, RFC 4733 DTMF on its media thread) or
 in the middle of pjsip's own processing (call state) only *post* a task naming the call by its
 session number; the task looks the call up again, so no queued task keeps a
 pjsua2 ``Call`` alive. When a call is DISCONNECTED every Python reference to
@@ -150,11 +150,19 @@ class _Player(pj.AudioMediaPlayer):  # type: ignore[misc]
         self._done = False
 
     def onEof2(self) -> None:
-        # Conference clock thread: post, touch nothing of pjsua2 here.
+        # pjmedia's event thread: post only. The task holds this player (a bound method),
+        # so if the worker has dropped it meanwhile, the last reference goes on the worker
+        # when the task has run, not here when SWIG releases its own after this returns:
+        # destroying a player on this thread takes the pjsua lock, which a worker tearing
+        # down a call holds while it waits for this thread's event dispatch (a deadlock
+        # seen in the 10-minute soak; docs/BENCHMARKS.md).
+        self._host.worker.post(self._ended)
+
+    def _ended(self) -> None:
+        """Worker thread: the first end-of-file of this playlist finishes its prompt."""
         if not self._done:
             self._done = True
-            self._host.worker.post(self._host.deliver, self._session,
-                                   PromptFinished(self._token))
+            self._host.deliver(self._session, PromptFinished(self._token))
 
 
 @dataclass
@@ -388,7 +396,9 @@ class InboundCall(pj.Call):  # type: ignore[misc]
             if self._media is not None:
                 with contextlib.suppress(pj.Error):
                     player.stopTransmit(self._media)
-            del player  # the only reference: destroyed here, on the worker thread
+            # Destroyed here, or after a queued end-of-file task that holds it has run:
+            # either way on the worker thread.
+            del player
 
     # --- voicemail ----------------------------------------------------------------------
 

@@ -9,9 +9,9 @@ Threading model (see docs/serving.md):
   Media keeps its own ioqueue, and pjsua starts one ``media`` thread for it even
   with ``medConfig.threadCnt = 0``: RTP is received there, and the conference
   bridge's ``clock`` thread mixes and sends it, off the worker.
-* **Other threads only post.** pjsua 2.17 calls RFC 4733 DTMF callbacks on a
-  media thread and player end-of-file callbacks on the conference clock thread
-  (the null audio device's); signal handlers, the reload thread and the prompt
+* **Other threads only post.** pjsua 2.17 calls RFC 4733 DTMF callbacks on its
+  ``media`` thread and player end-of-file callbacks on pjmedia's event thread
+  (``ev_thread``); signal handlers, the reload thread and the prompt
   renderer pool post too. A post from another thread also sends a tiny UDP
   datagram to a loopback SIP transport of our own (the *wake transport*): pjsip
   ignores datagrams of 32 bytes or less, but the worker's ``libHandleEvents``
