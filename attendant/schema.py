@@ -166,7 +166,11 @@ def _explain(error: ValidationError, sources: SourceMap) -> Iterator[Diagnostic]
         yield from _explain_action(error, path, where, sources)
         return
     if validator_name in ("anyOf", "oneOf") and error.context:
-        deepest = max(error.context, key=lambda e: (len(e.absolute_path), -len(e.schema_path)))
+        # Sorted first: jsonschema's order of these sub-errors can follow string hashing
+        # (PYTHONHASHSEED), and the same file must always get the same diagnostic.
+        ordered = sorted(error.context, key=lambda e: ([str(p) for p in e.absolute_path],
+                                                       [str(p) for p in e.schema_path]))
+        deepest = max(ordered, key=lambda e: (len(e.absolute_path), -len(e.schema_path)))
         if len(deepest.absolute_path) > len(path):
             yield from _explain(deepest, sources)
             return

@@ -64,6 +64,12 @@ def test_octal_and_hex_looking_values_stay_strings(tmp_path: Path) -> None:
     assert data == {"a": "0755", "b": "0x1F", "c": 1000.0}
 
 
+def test_dots_and_underscores_without_digits_stay_strings_not_a_crash(tmp_path: Path) -> None:
+    data, diagnostics, _ = _load(tmp_path, "a: ._\nb: ._5\nc: -._\nd: .5_0\n")
+    assert data == {"a": "._", "b": "._5", "c": "-._", "d": 0.5}
+    assert diagnostics == []
+
+
 def test_positions_of_keys_and_values_are_one_based_line_and_column(tmp_path: Path) -> None:
     text = (
         "version: 1\n"
