@@ -150,12 +150,8 @@ class _Player(pj.AudioMediaPlayer):  # type: ignore[misc]
         self._done = False
 
     def onEof2(self) -> None:
-        # pjmedia's event thread: post only. The task holds this player (a bound method),
-        # so if the worker has dropped it meanwhile, the last reference goes on the worker
-        # when the task has run, not here when SWIG releases its own after this returns:
-        # destroying a player on this thread takes the pjsua lock, which a worker tearing
-        # down a call holds while it waits for this thread's event dispatch (a deadlock
-        # seen in the 10-minute soak; docs/BENCHMARKS.md).
+        # pjmedia's event thread: post only. This object must never be destroyed on this
+        # thread: the worker retires players rather than dropping them (Worker.retire).
         self._host.worker.post(self._ended)
 
     def _ended(self) -> None:
@@ -396,9 +392,9 @@ class InboundCall(pj.Call):  # type: ignore[misc]
             if self._media is not None:
                 with contextlib.suppress(pj.Error):
                     player.stopTransmit(self._media)
-            # Destroyed here, or after a queued end-of-file task that holds it has run:
-            # either way on the worker thread.
-            del player
+            # Not destroyed now: an end-of-file callback may be running on pjmedia's event
+            # thread, and the last reference must not go there (Worker.retire).
+            self.host.worker.retire(player)
 
     # --- voicemail ----------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import heapq
 import itertools
 import logging
@@ -48,6 +49,8 @@ POLL_MS = 10
 #: What a post from another thread sends to the wake transport (pjsip ignores it:
 #: UDP datagrams of 32 bytes or less are dropped unparsed; RFC 5626 CRLF keep-alive).
 WAKE_DATAGRAM = b"\r\n\r\n"
+#: Seconds :meth:`Worker.retire` keeps an object after the worker is done with it.
+RETIRE_S = 2.0
 #: prctl(2) option that names the calling thread.
 PR_SET_NAME = 15
 #: File descriptors a call may need (SIP, RTP, RTCP, and spare); used to raise ``ulimit -n``.
@@ -162,6 +165,19 @@ class Worker:
         return threading.current_thread() is self._thread
 
     # --- worker thread only ---------------------------------------------------------
+
+    def retire(self, obj: object, seconds: float = RETIRE_S) -> None:
+        """Hold ``obj`` for ``seconds`` more, then let it go on this thread.
+
+        For pjsua2 objects whose callbacks run on other threads (prompt players): SWIG
+        holds no reference to the Python object while it calls back, so if the worker
+        dropped the last one at that moment, the object was destroyed on the callback's
+        thread as the callback returned — in pjsua_player_destroy, waiting for the
+        pjsua lock that a worker tearing down a call holds while it waits for that
+        very thread (the deadlock the soak found). Stopped players get no new
+        callbacks; seconds is far longer than one in flight takes.
+        """
+        self.call_later(seconds, functools.partial(_let_go, obj))
 
     def call_later(self, seconds: float, fn: Callable[[], None]) -> TimerHandle:
         """Run ``fn`` on the worker thread after ``seconds``."""
@@ -322,6 +338,11 @@ class Worker:
             except Exception:
                 log.exception("libDestroy failed")
             self.ep = None
+
+
+def _let_go(obj: object) -> None:
+    """The timer :meth:`Worker.retire` sets: dropping this task drops ``obj``."""
+    del obj
 
 
 def tls_available(ep: Any) -> bool:
