@@ -321,8 +321,9 @@ main line, `menus/northwind-main-line.yaml`, opened 24/7 and pointed at SIPp age
 and then against the **floor**, a bare pjsua2 script on the same build and endpoint
 settings that only answers, plays a prompt and restarts it on every RFC 4733 digit
 (`bench/floor_pjsua2.py`). Callers: half stay in the menus (keys 1, 2, 3), a sixth
-each end in the support queue (1 2 2, answered by a SIPp agent and bridged), a
-transfer to a SIPp agent that echoes RTP (1 0), and voicemail after two busy agents
+each join the support queue (1 2 2; its agent is a SIPp answerer, and as the example
+sets `max_callers: 3`, most of them overflow to the support mailbox), are transferred
+to a SIPp agent that echoes RTP (1 0), or leave a message after two busy agents
 (1 3). Every caller streams G.711 audio (50 packets/s) with its keys in the same RTP
 sequence, listens to the greeting for 2 s, sends a key every 1.5 s, and hangs up
 after the hold time so that all callers of a step are up at once.
