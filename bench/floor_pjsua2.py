@@ -43,6 +43,15 @@ class Player(pj.AudioMediaPlayer):  # type: ignore[misc]
     pass
 
 
+def _active_audio(call: pj.Call) -> Any:
+    """The call's active audio media, or None."""
+    info = call.getInfo()  # kept alive while its media entries are read
+    for media in info.media:
+        if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+            return call.getAudioMedia(media.index)
+    return None
+
+
 class Leg(pj.Call):  # type: ignore[misc]
     """The outgoing call a transfer or queue caller is bridged to."""
 
@@ -52,13 +61,9 @@ class Leg(pj.Call):  # type: ignore[misc]
         self.media: Any = None
 
     def onCallMediaState(self, prm: Any) -> None:  # noqa: ARG002 (pjsua2's signature)
-        info = self.getInfo()
-        for media in info.media:
-            if media.type == pj.PJMEDIA_TYPE_AUDIO and \
-                    media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
-                self.media = self.getAudioMedia(media.index)
-                self.caller.bridge()
-                return
+        self.media = _active_audio(self)
+        if self.media is not None:
+            self.caller.bridge()
 
     def onCallState(self, prm: Any) -> None:  # noqa: ARG002 (pjsua2's signature)
         if self.getInfo().state == pj.PJSIP_INV_STATE_DISCONNECTED:
@@ -96,13 +101,9 @@ class Call(pj.Call):  # type: ignore[misc]
             self.app.later(1.0, self.sample)
 
     def onCallMediaState(self, prm: Any) -> None:  # noqa: ARG002 (pjsua2's signature)
-        info = self.getInfo()
-        for media in info.media:
-            if media.type == pj.PJMEDIA_TYPE_AUDIO and \
-                    media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
-                self.media = self.getAudioMedia(media.index)
-                self.play()
-                return
+        self.media = _active_audio(self)
+        if self.media is not None:
+            self.play()
 
     def onDtmfDigit(self, prm: Any) -> None:
         NOTES.append(("d", self.caller, str(prm.digit), time.time()))
