@@ -31,6 +31,29 @@ class QueueOffice:
         return f"127.0.0.1:{self.serve.port}"
 
 
+def queue_menu(entries: tuple[str, ...], agents: tuple[str, ...], ports: dict[str, int],
+               queues: str, *, first_extension: int, menu_lines: str = "",
+               more_options: str = "") -> str:
+    """A menu for a queue test module: per entry an attendant (answering the entry's name)
+    and a menu whose key 1 joins the queue of that name, defined in ``queues`` (the YAML
+    under ``queues:``); per agent a user ringing its SIPp phone on ``ports``.
+
+    ``menu_lines`` go in every menu before ``options:``, ``more_options`` after key 1.
+    """
+    attendants = "".join(
+        f"  {e}:\n    name: {e}\n    answers: [\"{e}\"]\n    timezone: UTC\n"
+        f"    business_hours: {{menu: {e}}}\n" for e in entries)
+    menus = "".join(f"  {e}:\n    prompt: Queue test.\n{menu_lines}    options:\n"
+                    f"      \"1\": {{queue: {e}}}\n{more_options}" for e in entries)
+    users = "".join(f"    {a}:\n      name: {a.title()} Agent\n"
+                    f"      extension: \"{first_extension + i}\"\n"
+                    f"      sip: sip:{a}@127.0.0.1:{ports[a]}\n" for i, a in enumerate(agents))
+    return (f"version: 1\nattendants:\n{attendants}menus:\n{menus}directory:\n  users:\n"
+            f"{users}voicemail:\n"
+            "  qbox: {name: Queue box, greeting: Message please., max_seconds: 5}\n"
+            f"queues:\n{queues}prompts:\n  goodbye: Goodbye.\n")
+
+
 @contextmanager
 def run_office(tmp: Path, menu: str, *serve_args: str, ports: dict[str, int] | None = None,
                proxy: int | None = None) -> Iterator[QueueOffice]:

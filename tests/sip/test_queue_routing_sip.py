@@ -19,6 +19,7 @@ from queue_office import (
     answering_agent,
     context,
     queue_events,
+    queue_menu,
     run_office,
     snapshot,
 )
@@ -29,18 +30,7 @@ pytestmark = pytest.mark.sip
 AGENTS = ("ira", "jo", "kim", "lou", "max", "ned", "oli", "pat")
 ENTRIES = ("rr", "idle", "fewest", "noagents", "feature")
 
-MENU = """\
-version: 1
-attendants:
-@ATTENDANTS@
-menus:
-@MENUS@
-directory:
-  users:
-@USERS@
-voicemail:
-  qbox: {name: Queue box, greeting: Message please., max_seconds: 5}
-queues:
+QUEUES = """\
   rr: {name: Round robin, agents: [{user: ira}, {user: jo}], routing: round_robin,
        alert_seconds: 60, announce_interval: 0}
   idle: {name: Longest idle, agents: [{user: kim}, {user: lou}], routing: longest_idle,
@@ -51,24 +41,14 @@ queues:
              on_no_agents: {voicemail: qbox}}
   feature: {name: Feature codes, agents: [{user: pat}], alert_seconds: 60,
             announce_interval: 0}
-prompts:
-  goodbye: Goodbye.
 """
 
 
 def menu(ports: dict[str, int]) -> str:
-    attendants = "".join(
-        f"  {e}:\n    name: {e}\n    answers: [\"{e}\"]\n    timezone: UTC\n"
-        f"    business_hours: {{menu: {e}}}\n" for e in ENTRIES)
-    menus = "".join(f"  {e}:\n    prompt: Queue test.\n    repeat_key: null\n    options:\n"
-                    f"      \"1\": {{queue: {e}}}\n"
-                    "      \"*71\": {agent: sign_in}\n      \"*72\": {agent: sign_out}\n"
-                    for e in ENTRIES)
-    users = "".join(f"    {a}:\n      name: {a.title()} Agent\n      extension: \"{300 + i}\"\n"
-                    f"      sip: sip:{a}@127.0.0.1:{ports[a]}\n"
-                    for i, a in enumerate(AGENTS))
-    return (MENU.replace("@ATTENDANTS@\n", attendants).replace("@MENUS@\n", menus)
-            .replace("@USERS@\n", users))
+    return queue_menu(ENTRIES, AGENTS, ports, QUEUES, first_extension=300,
+                      menu_lines="    repeat_key: null\n",
+                      more_options=('      "*71": {agent: sign_in}\n'
+                                    '      "*72": {agent: sign_out}\n'))
 
 
 @pytest.fixture(scope="module")

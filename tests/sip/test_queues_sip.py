@@ -27,6 +27,7 @@ from queue_office import (
     answering_agent,
     context,
     queue_events,
+    queue_menu,
     run_office,
     snapshot,
 )
@@ -37,18 +38,7 @@ pytestmark = pytest.mark.sip
 AGENTS = ("anna", "ben", "carl", "dana", "erin", "fred", "gus", "hal")
 ENTRIES = ("ringall", "serial", "overflow", "timeout", "hold", "ringing")
 
-QUEUE_MENU = """\
-version: 1
-attendants:
-@ATTENDANTS@
-menus:
-@MENUS@
-directory:
-  users:
-@USERS@
-voicemail:
-  qbox: {name: Queue box, greeting: Message please., max_seconds: 5}
-queues:
+QUEUES = """\
   ringall: {name: Ring all, agents: [{user: anna}, {user: ben}], routing: attendant,
             alert_seconds: 60, announce_interval: 0}
   serial: {name: Serial, agents: [{user: carl}, {user: dana}], routing: serial,
@@ -60,28 +50,17 @@ queues:
             announce_interval: 0, on_timeout: {disconnect: Sorry.}}
   ringing: {name: Ringing, agents: [{user: gus}], alert_seconds: 60, announce_interval: 0}
   hold: {name: Hold, agents: [{user: hal}], announce_interval: 0}
-prompts:
-  goodbye: Goodbye.
 """
 
 
-def queue_menu(ports: dict[str, int]) -> str:
-    attendants = "".join(
-        f"  {e}:\n    name: {e}\n    answers: [\"{e}\"]\n    timezone: UTC\n"
-        f"    business_hours: {{menu: {e}}}\n" for e in ENTRIES)
-    menus = "".join(f"  {e}:\n    prompt: Queue test.\n    options:\n"
-                    f"      \"1\": {{queue: {e}}}\n" for e in ENTRIES)
-    users = "".join(f"    {a}:\n      name: {a.title()} Agent\n      extension: \"{200 + i}\"\n"
-                    f"      sip: sip:{a}@127.0.0.1:{ports[a]}\n"
-                    for i, a in enumerate(AGENTS))
-    return (QUEUE_MENU.replace("@ATTENDANTS@\n", attendants).replace("@MENUS@\n", menus)
-            .replace("@USERS@\n", users))
+def office_menu(ports: dict[str, int]) -> str:
+    return queue_menu(ENTRIES, AGENTS, ports, QUEUES, first_extension=200)
 
 
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QueueOffice]:
     ports = {a: free_udp_ports(1) for a in AGENTS}
-    with run_office(tmp_path_factory.mktemp("queues"), queue_menu(ports), ports=ports) as running:
+    with run_office(tmp_path_factory.mktemp("queues"), office_menu(ports), ports=ports) as running:
         yield running
 
 
