@@ -71,6 +71,8 @@ APT_DEPS=(build-essential swig libssl-dev uuid-dev)
 T0=$SECONDS
 CURRENT_STEP="startup"
 CURRENT_LOG=""
+# What to do about a failure of the current step, printed after its log (empty: nothing).
+CURRENT_HINT=""
 
 log() { printf '[build-pjsua2 %4ss] %s\n' "$((SECONDS - T0))" "$*"; }
 die() { log "ERROR: $*" >&2; exit 1; }
@@ -85,6 +87,9 @@ on_exit() {
             echo "----- last 40 lines of ${CURRENT_LOG} -----" >&2
             tail -n 40 "$CURRENT_LOG" >&2
             echo "----- full log: ${CURRENT_LOG} -----" >&2
+        fi
+        if [[ -n "$CURRENT_HINT" ]]; then
+            log "hint: ${CURRENT_HINT}" >&2
         fi
     fi
 }
@@ -255,11 +260,13 @@ else
 
     if [[ -z "$TARBALL" ]]; then
         TARBALL="$BUILD_DIR/pjproject-${PJ_VERSION}.tar.gz"
+        CURRENT_HINT="without internet access, put the pjproject ${PJ_VERSION} release at ${VENDORED} (clone the repository next to shared/) or run again with PJPROJECT_TARBALL=/path/to/pjproject-${PJ_VERSION}.tar.gz"
         run_step "download ${PJ_URL}" "$LOGS/00-download.log" \
             curl -fsSL --retry 3 --proto '=https' -o "$TARBALL" "$PJ_URL"
         CURRENT_STEP="verify download"
         got=$(sha256_of "$TARBALL")
         [[ "$got" == "$PJ_URL_SHA256" ]] || die "downloaded tarball sha256 $got != pinned $PJ_URL_SHA256"
+        CURRENT_HINT=""
     fi
 
     run_step "extract" "$LOGS/01-extract.log" \
