@@ -356,9 +356,9 @@ def run_step(ws: Workspace, kind: str, concurrency: int, *, plateau_s: float = 1
              patches: str = "", mix: str = "main-line", soak_s: float = 0.0) -> StepResult:
     """Run ``concurrency`` callers (one call each) against a fresh server of ``kind``.
 
-    ``patches``: experiments bench/serve_probe.py applies to serve (``sync-prompts``,
-    ``wake-crlf``, ``poll-1ms``, ``lazy-status``). ``mix``: ``main-line`` (the four paths) or
-    ``menus`` (every caller stays in the menus: the same work as the floor's).
+    ``patches``: experiments bench/serve_probe.py applies to serve (``poll-1ms``,
+    ``trace-feed``; the earlier ones are in attendant/ now). ``mix``: ``main-line`` (the
+    four paths) or ``menus`` (every caller stays in the menus: the same work as the floor's).
 
     ``soak_s`` > 0: a soak instead of one wave. Calls of SOAK_CALL_S seconds are placed
     without a break for ``soak_s`` seconds, ``concurrency`` of them up at once (each

@@ -18,7 +18,6 @@ DTMF → next prompt latency.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import json
 import os
 import sys
@@ -64,34 +63,6 @@ def _install() -> None:
     cls._start_player = probed_player
 
 
-def _patch_sync_prompts() -> None:
-    """Experiment (BENCH_PATCHES=sync-prompts): the fix recommended in docs/BENCHMARKS.md.
-
-    Prompts of the build (every item has a prompt id) are looked up on the worker
-    thread and returned as a finished Future, so ``InboundCall._play`` starts the
-    player in the same turn of the worker loop instead of after two thread hops
-    (worker -> renderer pool -> worker, waiting out a ``libHandleEvents`` poll).
-    """
-    from concurrent.futures import Future
-
-    from attendant.sip import server as server_mod
-
-    cls = server_mod.Server
-    original = cls.render
-
-    def render(self: Any, items: Any, flow: Any) -> Any:
-        if not all(item.prompt_id for item in items):
-            return original(self, items, flow)
-        done: Future[Any] = Future()
-        try:
-            done.set_result([self._store_for(flow).wav_for(item) for item in items])
-        except Exception as exc:
-            done.set_exception(exc)
-        return done
-
-    cls.render = render
-
-
 def _patch_poll_1ms() -> None:
     """Experiment (BENCH_PATCHES=poll-1ms): the worker blocks in libHandleEvents <= 1 ms.
 
@@ -101,63 +72,6 @@ def _patch_poll_1ms() -> None:
     from attendant.sip import endpoint
 
     endpoint.POLL_MS = 1
-
-
-def _patch_wake_crlf() -> None:
-    """Experiment (BENCH_PATCHES=wake-crlf): a post from another thread wakes the worker.
-
-    Instead of a shorter poll: ``Worker.post`` called off the worker thread (the
-    DTMF callback on pjmedia's thread, the renderer pool, the player end-of-file)
-    sends a CRLFCRLF keep-alive (RFC 5626, ignored by pjsip) to the UDP SIP port,
-    so ``libHandleEvents`` returns at once and the task runs without waiting.
-    """
-    import socket
-
-    from attendant.sip import endpoint
-
-    cls = endpoint.Worker
-    original = cls.post
-
-    def post(self: Any, fn: Any, *args: Any) -> None:
-        original(self, fn, *args)
-        if self.config.transport != "udp" or self.in_worker:
-            return
-        sock = getattr(self, "_bench_wake", None)
-        if sock is None:
-            sock = self._bench_wake = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.setblocking(False)
-        with contextlib.suppress(OSError):
-            sock.sendto(b"\r\n\r\n", (self.config.listen, self.config.port))
-
-    cls.post = post
-
-
-def _patch_lazy_status() -> None:
-    """Experiment (BENCH_PATCHES=lazy-status): status.json at most every 0.25 s.
-
-    serve rewrites status.json (JSON of totals and the last 50 calls, written and
-    renamed) on the worker thread at every call start and end.
-    """
-    from attendant.sip import server as server_mod
-
-    cls = server_mod.Server
-    original = cls._write_status
-
-    def write_status(self: Any, stopped: bool = False) -> None:
-        if stopped:
-            original(self, stopped=True)
-            return
-        if getattr(self, "_bench_status_due", False):
-            return
-        self._bench_status_due = True
-
-        def flush() -> None:
-            self._bench_status_due = False
-            original(self)
-
-        self.worker.call_later(0.25, flush)
-
-    cls._write_status = write_status
 
 
 def _note_loss(call: Any, prm: Any) -> None:
@@ -185,14 +99,8 @@ def main() -> None:
         return
     _install()
     patches = {p for p in os.environ.get("BENCH_PATCHES", "").split(",") if p}
-    if "sync-prompts" in patches:
-        _patch_sync_prompts()
     if "poll-1ms" in patches:
         _patch_poll_1ms()
-    if "wake-crlf" in patches:
-        _patch_wake_crlf()
-    if "lazy-status" in patches:
-        _patch_lazy_status()
     atexit.register(_dump, probe_path)
     from attendant.cli import main as cli_main
 
