@@ -63,7 +63,7 @@ BUILD_CFLAGS="-fPIC -O2"
 # Debian packages the build needs. swig generates the Python binding;
 # libssl-dev gives TLS (and SRTP's crypto); uuid-dev is pinned rather than
 # auto-detected so every build generates Call-IDs the same way.
-APT_DEPS=(build-essential swig libssl-dev uuid-dev)
+APT_DEPS=(build-essential patch swig libssl-dev uuid-dev)
 
 # ---------------------------------------------------------------------------
 # Helpers
@@ -120,6 +120,8 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # to the directory above scripts/ when not in a git checkout (e.g. a tarball).
 REPO_ROOT=$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$SCRIPT_DIR/.." && pwd))
 CONFIG_SITE="$SCRIPT_DIR/pjsua2/config_site.h"
+# Our fixes to pjproject itself (each file says what and why), applied in name order.
+PATCH_DIR="$SCRIPT_DIR/pjsua2/patches"
 # Standard library only, so it runs as a plain file even before attendant is installed.
 LIMITS_PROBE="$REPO_ROOT/attendant/sip/limits.py"
 
@@ -195,9 +197,13 @@ fi
 # 3. Cache key: everything that changes the produced wheel.
 # ---------------------------------------------------------------------------
 CONFIG_SHA=$(sha256_of "$CONFIG_SITE")
+PATCHES=()
+[[ -d "$PATCH_DIR" ]] && mapfile -t PATCHES < <(find "$PATCH_DIR" -maxdepth 1 -name '*.patch' | LC_ALL=C sort)
+PATCHES_SHA=$(for p in "${PATCHES[@]}"; do printf '%s %s\n' "$(basename "$p")" "$(sha256_of "$p")"; done | sha256sum | cut -c1-64)
 KEY_INPUT=$(printf '%s\n' \
     "pjproject=${PJ_VERSION}" "tarball_sha256=${TARBALL_SHA}" \
-    "config_site_sha256=${CONFIG_SHA}" "build_flags_version=${BUILD_FLAGS_VERSION}" \
+    "config_site_sha256=${CONFIG_SHA}" "patches_sha256=${PATCHES_SHA}" \
+    "build_flags_version=${BUILD_FLAGS_VERSION}" \
     "configure=${CONFIGURE_ARGS[*]}" "cflags=${BUILD_CFLAGS}" \
     "setuptools=${SETUPTOOLS_PIN}" "python=${PY_TAG}")
 KEY=$(printf '%s' "$KEY_INPUT" | sha256sum | cut -c1-16)
@@ -274,6 +280,10 @@ else
     SRC="$BUILD_DIR/pjproject-${PJ_VERSION}"
     [[ -f "$SRC/version.mak" ]] || die "tarball did not unpack to pjproject-${PJ_VERSION}/"
     cp "$CONFIG_SITE" "$SRC/pjlib/include/pj/config_site.h"
+    for p in "${PATCHES[@]}"; do
+        run_step "patch $(basename "$p")" "$LOGS/01-patch-$(basename "$p" .patch).log" \
+            patch -d "$SRC" -p1 --forward --no-backup-if-mismatch -i "$p"
+    done
 
     # -----------------------------------------------------------------------
     # 6. Configure and build the C libraries.
