@@ -16,11 +16,12 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
 from attendant.cli_common import compile_or_exit
+from attendant.cli_safety import safety_from, safety_options
 
 if TYPE_CHECKING:
     from attendant.sip.server import SmtpOptions
@@ -169,13 +170,14 @@ environment variable {SMTP_PASSWORD_ENV}. See docs/serving.md.
               default="info", show_default=True, help="Our log level (to stderr).")
 @click.option("--pj-log-level", default=1, show_default=True, type=click.IntRange(0, 6),
               metavar="0-6", help="pjsip's own log level (to stderr).")
+@safety_options
 def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "tcp", "tls"],
           tls_cert: Path | None, tls_key: Path | None, rtp_ports: str,
           clock_rate: str, max_calls: int, retry_after: int, public_address: str | None,
           outbound_proxy: str | None, data_dir: Path, prompts: Path | None, grace: float,
           metrics_port: int | None, metrics_listen: str, smtp_host: str | None,
           smtp_port: int, smtp_from: str | None, smtp_starttls: bool, smtp_user: str | None,
-          log_level: str, pj_log_level: int) -> None:
+          log_level: str, pj_log_level: int, **safety_values: Any) -> None:
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     low_high = _rtp_range(rtp_ports)
@@ -183,6 +185,7 @@ def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "
     if port is None:
         port = 5061 if transport == "tls" else 5060
     smtp = _smtp_options(smtp_host, smtp_port, smtp_from, smtp_starttls, smtp_user)
+    safety = safety_from(safety_values)
     flow, result = compile_or_exit(menu)
     try:
         import pjsua2  # noqa: F401
@@ -217,7 +220,7 @@ def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "
                               tls_key=str(tls_key) if tls_key else None)
     options = ServeOptions(menu=menu, data_dir=data_dir, endpoint=endpoint, grace=grace,
                            retry_after=retry_after, prompts=prompts, metrics_port=metrics_port,
-                           metrics_listen=metrics_listen, smtp=smtp)
+                           metrics_listen=metrics_listen, smtp=smtp, safety=safety)
     data_dir.mkdir(parents=True, exist_ok=True)
     store, errors = open_prompts(options, flow, result.prompt_sites)
     if store is None:

@@ -13,6 +13,8 @@ Exported names (``namespace`` defaults to ``attendant``)::
     attendant_dtmf_total                         counter    keys received
     attendant_dtmf_to_action_seconds             histogram  key received → its actions carried out
     attendant_call_setup_seconds                 histogram  INVITE received → call answered
+    attendant_sip_refused_total{reason}          counter    peer requests refused (REFER, ...)
+    attendant_safety_hangups_total{reason}       counter    calls ended by a safety limit
 
 Label values are always from a small closed set: free-text outcomes from the
 engine (``"caller hung up in menu sales"``) go through :func:`outcome_label`,
@@ -39,6 +41,10 @@ OUTCOMES = ("answered_transfer", "queued", "voicemail", "caller_hangup", "discon
             "transfer_failed", "failed", "other")
 #: Every value the ``result`` label of transfers can take.
 TRANSFER_RESULTS = ("answered", "busy", "no_answer", "unreachable", "rejected", "failed")
+#: What a SIP peer asked for and was refused (``reason`` label); docs/security.md.
+REFUSALS = ("refer", "replaces", "redirect", "subscribe", "message", "per_source")
+#: Why a safety limit ended a call (``reason`` label).
+SAFETY_REASONS = ("no_ack", "no_rtp", "held")
 #: DTMF handling should take milliseconds; buckets from 1 ms to 2.5 s.
 DTMF_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 #: From INVITE to answer: tens of milliseconds to seconds (a slow prompt render).
@@ -124,7 +130,16 @@ class Metrics:
         self.call_setup = Histogram(
             "call_setup_seconds", "Time from an incoming INVITE to the call being answered.",
             namespace=namespace, registry=reg, buckets=SETUP_BUCKETS)
+        self.refused = Counter("sip_refused", "Requests from SIP peers refused, by kind.",
+                               ["reason"], namespace=namespace, registry=reg)
+        self.safety_hangups = Counter(
+            "safety_hangups", "Calls hung up by a safety limit (no ACK, no RTP, held).",
+            ["reason"], namespace=namespace, registry=reg)
         # Series that exist from the start read as 0 rather than missing, so rate() works.
+        for reason in REFUSALS:
+            self.refused.labels(reason=reason)
+        for reason in SAFETY_REASONS:
+            self.safety_hangups.labels(reason=reason)
         for outcome in OUTCOMES:
             self.calls.labels(outcome=outcome)
         for result in TRANSFER_RESULTS:
@@ -165,6 +180,14 @@ class Metrics:
                 self._boxes.add(box)
             label = box if box in self._boxes else "other"
         self.voicemails.labels(box=label).inc()
+
+    def refusal(self, reason: str) -> None:
+        """Count a refused peer request (an unknown kind counts as ``other``)."""
+        self.refused.labels(reason=reason if reason in REFUSALS else "other").inc()
+
+    def safety_hangup(self, reason: str) -> None:
+        """Count a call ended by a safety limit."""
+        self.safety_hangups.labels(reason=reason if reason in SAFETY_REASONS else "other").inc()
 
     def dtmf_received(self, seconds_to_action: float | None = None) -> None:
         """Count a key, and how long until its actions were carried out, when known."""

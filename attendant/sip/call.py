@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import wave
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from attendant.events import (
 )
 from attendant.model import Flow
 from attendant.sip.endpoint import TimerHandle, Worker
+from attendant.sip.safety import Safety
 
 log = logging.getLogger("attendant.sip.call")
 
@@ -93,6 +95,17 @@ class CallHost(Protocol):
     def agent_command(self, session: int, action: act.AgentCommand) -> None:
         """Call ``session`` dialled an agent feature code (posted, never run inside feed)."""
 
+    @property
+    def safety(self) -> Safety:
+        """The timeouts that end calls whose caller vanished (``attendant serve`` options)."""
+
+    def refused(self, reason: str, detail: str, source: str) -> None:
+        """A peer at ``source`` asked for what the flow did not (REFER, Replaces...):
+        count it and log it."""
+
+    def dead_call(self, session: int, reason: str) -> None:
+        """Call ``session`` is being hung up by a safety timer (no ACK, no RTP, held)."""
+
 
 def transfer_failure(code: int) -> str:
     """The engine's reason word for a SIP final status of an outgoing leg."""
@@ -126,12 +139,115 @@ def dial(host: CallHost, session: int, destination: str) -> OutboundLeg | None:
     return leg
 
 
+_PLAYABLE = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD)
+
+
 def _audio_media(call: pj.Call) -> Any:
+    """The call's audio port, also while the remote side holds us (``sendonly``/``inactive``):
+    prompts then play to a port nobody hears, so their end-of-file still moves the menu on."""
     info = call.getInfo()
     for media in info.media:
-        if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
-            return call.getAudioMedia(media.index)
+        if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in _PLAYABLE:
+            try:
+                return call.getAudioMedia(media.index)
+            except pj.Error:
+                return None
     return None
+
+
+def _remote_hold(call: pj.Call) -> bool:
+    with contextlib.suppress(pj.Error):
+        info = call.getInfo()  # keep it referenced: ``media`` points into it (SWIG)
+        for media in info.media:
+            if media.type == pj.PJMEDIA_TYPE_AUDIO:
+                return bool(media.status != pj.PJSUA_CALL_MEDIA_ACTIVE)
+    return False
+
+
+def _port_id(media: Any) -> int | None:
+    if media is None:
+        return None
+    try:
+        return int(media.getPortId())
+    except pj.Error:
+        return None
+
+
+def _seconds_of(paths: list[Path]) -> float:
+    """How long a playlist of WAV files lasts (headers only; unreadable files count 1 s)."""
+    total = 0.0
+    for path in paths:
+        try:
+            with wave.open(str(path), "rb") as wav:
+                total += wav.getnframes() / max(1, wav.getframerate())
+        except (OSError, EOFError, wave.Error):
+            total += 1.0
+    return max(0.1, total)
+
+
+class GuardedCall(pj.Call):  # type: ignore[misc]
+    """A pjsua2 call whose peer-initiated requests are decided here, never by pjsua defaults.
+
+    pjsua obeys an in-dialog REFER by dialling its Refer-To itself, accepts an INVITE
+    with Replaces by creating a call outside our accept path, and follows 3xx redirects
+    of outgoing legs: toll fraud and crashes (docs/security.md). Every call object the
+    server creates derives from this class, so none of those defaults is ever in
+    charge. Each refusal is reported to the host, which logs and counts it.
+    """
+
+    host: CallHost
+
+    def _refuse(self, reason: str, detail: str, source: str = "") -> None:
+        host = getattr(self, "host", None)
+        if host is not None:
+            host.refused(reason, detail, source or self._peer())
+
+    def _peer(self) -> str:
+        """Who is on the other end, for a log line: the INVITE's source, else the remote URI."""
+        source = str(getattr(self, "source", ""))
+        if source:
+            return source
+        with contextlib.suppress(pj.Error):
+            return str(self.getInfo().remoteUri)
+        return "?"
+
+    def onCallTransferRequest(self, prm: Any) -> None:
+        # A REFER from the peer. Our own transfers send REFER; we never act on one.
+        prm.statusCode = pj.PJSIP_SC_DECLINE
+        self._refuse("refer", f"REFER to {prm.dstUri} refused (603)")
+
+    def onCallReplaceRequest(self, prm: Any) -> None:
+        # Called on the call an INVITE with Replaces names. Our attended hand-over
+        # (refer_to) sends its Replaces INVITE to the agent's phone, never to us: no
+        # Replaces arriving here was asked for by the flow, so none may take a call over.
+        prm.statusCode = pj.PJSIP_SC_FORBIDDEN
+        prm.reason = "Replaces not allowed"
+        self._refuse("replaces", "INVITE with Replaces refused (403)",
+                     _rx_source(prm.rdata))
+
+    def onCallRedirected(self, prm: Any) -> int:
+        # A 3xx from a transfer target would make us dial whatever its Contact names.
+        self._refuse("redirect", f"3xx redirect to {prm.targetUri} not followed")
+        return int(pj.PJSIP_REDIRECT_STOP)
+
+    def onInstantMessage(self, prm: Any) -> None:
+        # Our pjsua build has already answered 405 (scripts/pjsua2/patches/0001-*).
+        self._refuse("message", "in-dialog MESSAGE refused (405)", _rx_source(prm.rdata))
+
+    def onTypingIndication(self, prm: Any) -> None:
+        self._refuse("message", "in-dialog MESSAGE (typing) refused (405)",
+                     _rx_source(prm.rdata))
+
+    def onCallRxOffer(self, prm: Any) -> None:
+        # A re-INVITE/UPDATE offer: answered with audio only, as every call was set up.
+        _call_setting(prm.opt)
+
+
+def _rx_source(rdata: Any) -> str:
+    """The ``host:port`` a received request came from ("" when pjsua2 does not say)."""
+    with contextlib.suppress(AttributeError, pj.Error):
+        return str(rdata.srcAddress)
+    return ""
 
 
 def _call_setting(opt: Any) -> None:
@@ -185,7 +301,7 @@ class _Bridge:
 _serials = iter(range(1, 1 << 62))
 
 
-class InboundCall(pj.Call):  # type: ignore[misc]
+class InboundCall(GuardedCall):
     """One caller, with its own engine state and the flow it started on."""
 
     def __init__(self, host: CallHost, call_id: int, flow: Flow, called: str, caller: str):
@@ -212,6 +328,16 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         self._refer = False
         self._confirmed = False
         self.recordings: list[Path] = []
+        #: The address the INVITE came from (admission is counted per source).
+        self.source = ""
+        #: Why a safety timer hung this call up ("" when it was not).
+        self.ended_by = ""
+        self._ack_timer: TimerHandle | None = None
+        self._mute_timer: TimerHandle | None = None
+        self._port: int | None = None
+        self._held_since: float | None = None
+        self._rx_seen = -1
+        self._rx_since = time.monotonic()
 
     # --- answering ----------------------------------------------------------------
 
@@ -227,6 +353,41 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         prm.statusCode = 200
         _call_setting(prm.opt)
         self.answer(prm)
+        grace = self.host.safety.ack_grace
+        if grace > 0 and not self._confirmed:
+            # A 200 OK nobody ACKs may be a spoofed INVITE aiming our RTP at a victim.
+            self._ack_timer = self.host.worker.call_later(grace, self._ack_overdue)
+
+    def _ack_overdue(self) -> None:
+        self._ack_timer = None
+        if not self.ended and not self._confirmed:
+            self._end_for("no_ack", f"no ACK {self.host.safety.ack_grace:g} s after 200 OK")
+
+    def _end_for(self, reason: str, detail: str) -> None:
+        """A safety limit ends the call: count it, log it, hang up."""
+        if self.ended or self.ended_by:
+            return
+        self.ended_by = detail
+        log.warning("call %d from %s: %s: hanging up", self.session, self.source or "?", detail)
+        self.host.dead_call(self.session, reason)
+        self._hangup(200)
+
+    def media_check(self, now: float) -> None:
+        """The server's periodic sweep: end a call with no RTP, or held, for too long."""
+        if self.ended or not self._confirmed or self.ended_by:
+            return
+        safety = self.host.safety
+        if self._held_since is not None:
+            self._rx_since = now  # a held caller legitimately sends nothing
+            if 0 < safety.hold_timeout <= now - self._held_since:
+                self._end_for("held", f"on hold for {now - self._held_since:.0f} s")
+            return
+        self._sample_now(caller=True)
+        received = self._stats.caller_rx
+        if received != self._rx_seen:
+            self._rx_seen, self._rx_since = received, now
+        elif 0 < safety.rtp_timeout <= now - self._rx_since:
+            self._end_for("no_rtp", f"no RTP for {now - self._rx_since:.0f} s")
 
     # --- pjsua2 callbacks (worker thread) -------------------------------------------
 
@@ -236,17 +397,53 @@ class InboundCall(pj.Call):  # type: ignore[misc]
             self._disconnected(int(info.lastStatusCode))
         elif info.state == pj.PJSIP_INV_STATE_CONFIRMED and not self._confirmed:
             self._confirmed = True
+            self._rx_since = time.monotonic()
+            if self._ack_timer is not None:
+                self._ack_timer.cancel()
+                self._ack_timer = None
             self.host.worker.post(self.host.deliver, self.session, _Confirmed())
 
     def onCallMediaState(self, prm: Any) -> None:
         if self.ended:
             return
-        self._media = _audio_media(self)
+        held = _remote_hold(self)
+        if held and self._held_since is None:
+            self._held_since = time.monotonic()
+            log.info("call %d: the caller put us on hold", self.session)
+        elif not held:
+            self._held_since = None
+        old, self._media = self._media, _audio_media(self)
+        port = _port_id(self._media)
+        if old is not None and self._media is not None and port != self._port:
+            self._reattach(old)
+        elif old is None and self._media is not None and self._recorder is not None:
+            with contextlib.suppress(pj.Error):  # recording began before media came up
+                self._media.startTransmit(self._recorder)
+        self._port = port
         if self._media is not None:
             if self._ready is not None:
                 token, paths = self._ready
                 self._ready = None
+                self._cancel_mute()
                 self._start_player(token, paths)
+            self._connect_bridge()
+
+    def _reattach(self, old: Any) -> None:
+        """A re-INVITE gave the call a new audio port: move what played to or from the old."""
+        for source in (self._player, self._ringback):
+            if source is not None:
+                with contextlib.suppress(pj.Error):
+                    source.stopTransmit(old)
+                with contextlib.suppress(pj.Error):
+                    source.startTransmit(self._media)
+        if self._recorder is not None:
+            with contextlib.suppress(pj.Error):
+                old.stopTransmit(self._recorder)
+            with contextlib.suppress(pj.Error):
+                self._media.startTransmit(self._recorder)
+        bridge = self._bridge
+        if bridge is not None and bridge.connected:
+            bridge.connected = False
             self._connect_bridge()
 
     def onStreamDestroyed(self, prm: Any) -> None:
@@ -300,6 +497,8 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         if isinstance(event, PromptFinished) and self._want is not None \
                 and self._want.token == event.token:
             self._want = None
+            self._ready = None
+            self._cancel_mute()
             self._drop_player()
         before = self.state.phase
         self.state, actions = step(self.flow, self.state, event)
@@ -319,6 +518,7 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         elif isinstance(action, act.StopPlayback):
             self._want = None
             self._ready = None
+            self._cancel_mute()
             self._drop_player()
         elif isinstance(action, act.StartTimer):
             old = self._timers.pop(action.name, None)
@@ -351,6 +551,7 @@ class InboundCall(pj.Call):  # type: ignore[misc]
     def _play(self, action: act.Play) -> None:
         self._drop_player()
         self._ready = None
+        self._cancel_mute()
         self._want = action
         host, session, token = self.host, self.session, action.token
         future = host.render(action.items, self.flow)
@@ -372,9 +573,20 @@ class InboundCall(pj.Call):  # type: ignore[misc]
             self.feed(PromptFinished(token))
             return
         if self._media is None:
+            # No audio port (yet, or the caller holds with no media): the prompt "plays"
+            # silently for its length, so menu timers run whether or not media flows.
             self._ready = (token, paths)
+            self._cancel_mute()
+            host, session = self.host, self.session
+            self._mute_timer = host.worker.call_later(
+                _seconds_of(paths), lambda: host.deliver(session, PromptFinished(token)))
         else:
             self._start_player(token, paths)
+
+    def _cancel_mute(self) -> None:
+        timer, self._mute_timer = self._mute_timer, None
+        if timer is not None:
+            timer.cancel()
 
     def _start_player(self, token: int, paths: list[Path]) -> None:
         player = _Player(self.host, self.session, token)
@@ -669,6 +881,11 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         self._stop_recording("hangup")
         self._drop_player()
         self._stop_ringback()
+        self._cancel_mute()
+        for handle in (self._ack_timer,):
+            if handle is not None:
+                handle.cancel()
+        self._ack_timer = None
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -689,7 +906,7 @@ class InboundCall(pj.Call):  # type: ignore[misc]
         self.host.call_ended(self)
 
 
-class OutboundLeg(pj.Call):  # type: ignore[misc]
+class OutboundLeg(GuardedCall):
     """The outgoing call of a bridged transfer. Owned by its InboundCall, then the server."""
 
     def __init__(self, host: CallHost, session: int):

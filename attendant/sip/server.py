@@ -41,7 +41,7 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -62,9 +62,11 @@ from attendant.parse import PromptSite, PromptSiteKey
 from attendant.prompts.build import build
 from attendant.prompts.store import PromptStore
 from attendant.queues.actions import QueueLog
-from attendant.sip.call import Deliverable, InboundCall, OutboundLeg
+from attendant.sip.admission import Admission, LogThrottle, source_host
+from attendant.sip.call import Deliverable, GuardedCall, InboundCall, OutboundLeg
 from attendant.sip.endpoint import EndpointConfig, TimerHandle, Worker
 from attendant.sip.queues import QueueRunner
+from attendant.sip.safety import MEDIA_SWEEP_S, MIN_SESSION_EXPIRES, Safety
 from attendant.storage.calllog import CallLog
 from attendant.storage.voicemail import Message, VoicemailStore
 
@@ -118,6 +120,8 @@ class ServeOptions:
     metrics_listen: str = "127.0.0.1"
     #: Voicemail e-mail; None: no notification.
     smtp: SmtpOptions | None = None
+    #: Limits on vanished callers and on one source (``--rtp-timeout`` ...).
+    safety: Safety = field(default_factory=Safety)
 
     @property
     def prompt_dir(self) -> Path:
@@ -184,6 +188,10 @@ def request_user(message: str) -> str:
     return uri_user(found.group(1)) if found else ""
 
 
+def _skipped_note(skipped: int) -> str:
+    return f" ({skipped} more since the last such line)" if skipped else ""
+
+
 def choose_called(flow: Flow, *candidates: str) -> str:
     """The first candidate some attendant answers to (else the first non-empty one)."""
     for user in candidates:
@@ -200,8 +208,25 @@ class _Account(pj.Account):  # type: ignore[misc]
     def onIncomingCall(self, prm: Any) -> None:
         self._server.incoming(prm)
 
+    def onIncomingSubscribe(self, prm: Any) -> None:
+        # pjsua would accept a presence SUBSCRIBE (200 and NOTIFYs for ever): we publish
+        # nothing, and every subscription is a dialog a stranger keeps open on us.
+        prm.code = 403
+        prm.reason = "Subscriptions not allowed"
+        self._server.refused("subscribe", f"SUBSCRIBE from {prm.fromUri} refused (403)",
+                             str(prm.rdata.srcAddress))
 
-class _Rejected(pj.Call):  # type: ignore[misc]
+    def onInstantMessage(self, prm: Any) -> None:
+        # Our pjsua build has already answered 405 (scripts/pjsua2/patches/0002-*).
+        self._server.refused("message", f"MESSAGE from {prm.fromUri} refused (405)",
+                             str(prm.rdata.srcAddress))
+
+    def onTypingIndication(self, prm: Any) -> None:
+        self._server.refused("message", f"MESSAGE (typing) from {prm.fromUri} refused (405)",
+                             str(prm.rdata.srcAddress))
+
+
+class _Rejected(GuardedCall):
     """An INVITE answered 503; kept referenced until its DISCONNECTED."""
 
     def __init__(self, server: Server, account: Any, call_id: int, serial: int):
@@ -230,7 +255,12 @@ class Server:
         self.orphans: dict[int, OutboundLeg] = {}
         self.accepting = True
         self.totals = {"answered": 0, "rejected_busy": 0, "rejected_draining": 0,
+                       "refused_source": 0, "refused_requests": 0, "safety_hangups": 0,
                        "reloads": 0, "reload_failures": 0}
+        safety = options.safety
+        self.admission = Admission(safety.calls_per_source, safety.invite_rate,
+                                   safety.invite_burst, safety.trusted)
+        self._log_throttle = LogThrottle()
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=50)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attendant-pool")
         self.voicemail = VoicemailStore(options.data_dir)
@@ -366,6 +396,15 @@ class Server:
         if cfg.public_address:
             media.publicAddress = cfg.public_address
         acc_cfg.natConfig.sdpNatRewriteUse = 0
+        expires = self.options.safety.session_expires
+        if expires:
+            # RFC 4028 on every call, whether the caller supports it or not (we refresh
+            # then): a caller gone without a BYE stops answering and pjsip ends the call.
+            acc_cfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_ALWAYS
+            acc_cfg.callConfig.timerSessExpiresSec = expires
+            acc_cfg.callConfig.timerMinSESec = MIN_SESSION_EXPIRES
+        else:
+            acc_cfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_INACTIVE
         if worker.transport_id is not None:
             # Our one transport for every dialog: a TCP or TLS caller whose Contact lacks
             # ;transport= would otherwise get a UDP Contact pjsua cannot make (500).
@@ -375,6 +414,7 @@ class Server:
         self.account = account
         self.queues.start()
         self._write_status()
+        worker.call_later(MEDIA_SWEEP_S, self._sweep_media)
 
     def on_stopping(self) -> None:
         """Drop every pjsua2 object before libDestroy (pjsua2 requires it)."""
@@ -396,8 +436,14 @@ class Server:
         if not self.accepting or len(self.calls) >= self.options.endpoint.max_calls:
             self._reject(prm.callId, draining=not self.accepting)
             return
+        source = source_host(str(prm.rdata.srcAddress))
+        refusal = self.admission.admit(source)
+        if refusal is not None:
+            self._reject(prm.callId, draining=False, source=(source, refusal))
+            return
         flow = self.flow
         call = InboundCall(self, prm.callId, flow, "", "")
+        call.source = source
         info = call.getInfo()
         call.called = choose_called(flow, request_user(message), uri_user(str(info.localUri)))
         call.caller = uri_user(str(info.remoteUri))
@@ -423,11 +469,17 @@ class Server:
         except Exception:
             log.exception("cannot write the call log")
 
-    def _reject(self, call_id: int, draining: bool) -> None:
+    def _reject(self, call_id: int, draining: bool,
+                source: tuple[str, str] | None = None) -> None:
         self._rejected_serial += 1
         rejected = _Rejected(self, self.account, call_id, self._rejected_serial)
         self.rejected[rejected.serial] = rejected
-        self.totals["rejected_draining" if draining else "rejected_busy"] += 1
+        if source is not None:
+            self.totals["refused_source"] += 1
+            self.metrics.refusal("per_source")
+            self._warn_source(*source)
+        else:
+            self.totals["rejected_draining" if draining else "rejected_busy"] += 1
         prm = pj.CallOpParam(True)
         prm.statusCode = 503
         prm.reason = "Service Unavailable"
@@ -435,13 +487,52 @@ class Server:
         header.hName = "Retry-After"
         header.hValue = str(self.options.retry_after)
         prm.txOption.headers.append(header)
-        log.warning("503 for a new call: %s", "shutting down" if draining
-                    else f"{len(self.calls)} calls, the maximum")
+        if source is None:
+            log.warning("503 for a new call: %s", "shutting down" if draining
+                        else f"{len(self.calls)} calls, the maximum")
         try:
             rejected.answer(prm)
         except pj.Error as exc:
             log.error("cannot answer 503: %s", exc.info())
         self._status_changed()
+
+    def _warn_source(self, host: str, why: str) -> None:
+        """Log a per-source refusal: the first, then at most one a minute per source."""
+        skipped = self._log_throttle.allow("per_source", host)
+        if skipped is None:
+            return
+        log.warning("503 for a new call from %s: %s (per-source limit; list a trunk or PBX "
+                    "with --trusted-source)%s", host, why, _skipped_note(skipped))
+
+    def refused(self, reason: str, detail: str, source: str) -> None:
+        """A peer at ``source`` asked for what the flow did not (REFER, Replaces...):
+        count it always, log it (thinned to one line a minute per source and kind)."""
+        self.totals["refused_requests"] += 1
+        self.metrics.refusal(reason)
+        skipped = self._log_throttle.allow(reason, source_host(source) or source)
+        if skipped is not None:
+            log.warning("refused from %s: %s%s", source or "?", detail, _skipped_note(skipped))
+        self._status_changed()
+
+    def dead_call(self, session: int, reason: str) -> None:
+        """A safety limit is hanging up call ``session`` (its own log line says why)."""
+        self.totals["safety_hangups"] += 1
+        self.metrics.safety_hangup(reason)
+        self._status_changed()
+
+    @property
+    def safety(self) -> Safety:
+        """The safety limits of this server (``attendant serve`` options)."""
+        return self.options.safety
+
+    def _sweep_media(self) -> None:
+        """Every MEDIA_SWEEP_S: end calls whose caller stopped sending RTP or holds too long."""
+        if self._finishing:
+            return
+        now = time.monotonic()
+        for call in list(self.calls.values()):
+            call.media_check(now)
+        self.worker.call_later(MEDIA_SWEEP_S, self._sweep_media)
 
     def deliver(self, session: int, event: Event | Deliverable) -> None:
         """Feed an event to a call if it is still up (tasks name calls by session)."""
@@ -542,7 +633,8 @@ class Server:
 
     def call_ended(self, call: InboundCall) -> None:
         """Inside the call's DISCONNECTED callback: forget it, record its summary."""
-        self.calls.pop(call.session, None)
+        if self.calls.pop(call.session, None) is not None and call.source:
+            self.admission.release(call.source)
         call_id = self._call_ids.pop(call.session, "")
         self.queues.call_ended(call.session, call_id)
         outcome = call.state.outcome
@@ -558,6 +650,7 @@ class Server:
             "called": call.called, "attendant": call.state.attendant, "outcome": outcome,
             "seconds": round(time.monotonic() - call.started_at, 2),
             "recordings": [str(p) for p in call.recordings],
+            "ended_by": call.ended_by,
             "rtp": {"caller_rx": stats.caller_rx, "caller_tx": stats.caller_tx,
                     "transfer_rx": stats.leg_rx, "transfer_tx": stats.leg_tx},
         })

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,18 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int | 
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(10)
     return proc.returncode
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The metrics endpoint as {"name{labels}": value}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
 
 
 class Serve:

@@ -14,7 +14,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
@@ -25,7 +24,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from pcap import write_dtmf_pcap
-from sip_harness import ATTENDANT, Serve, Sipp, wait_for
+from sip_harness import ATTENDANT, Serve, Sipp, scrape, wait_for
 
 pytestmark = pytest.mark.sip
 
@@ -101,18 +100,6 @@ def last_call(serve: Serve) -> dict[str, Any]:
         "the call to end", lambda: (s := serve.status()).get("active_calls") == 0
         and s.get("recent") and s["recent"][-1], context=serve.logs)
     return found
-
-
-def scrape(port: int) -> dict[str, float]:
-    """The metrics endpoint as {"name{labels}": value}."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
-        text = answer.read().decode()
-    values = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            values[name] = float(value)
-    return values
 
 
 def dtmf_caller(sipp: Sipp, serve: Serve, tmp_path: Path, digits: str, stay_ms: int):

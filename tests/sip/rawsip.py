@@ -1,0 +1,400 @@
+"""A small hand-made SIP user agent over UDP for the hostile-caller tests.
+
+SIPp follows scripts and baresip behaves; an attacker does neither. ``RawPeer``
+sends exactly the requests a test writes (REFER to a premium number, INVITE
+with Replaces, an INVITE it never ACKs, hold with ``a=inactive``) and records
+everything the server sends back. A background thread answers the server's
+own requests (BYE, re-INVITE/UPDATE session refreshes, OPTIONS) with 200 OK
+unless the peer is ``deaf``, so a test can model a caller that vanished.
+
+``RtpCounter`` is a UDP socket that counts the RTP packets sent to it, and
+``Trap`` a SIP socket that records any request sent to it (a number the server
+must never dial). Every wait has a deadline; nothing here blocks for ever.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+CRLF = "\r\n"
+
+
+def _token() -> str:
+    return f"{random.getrandbits(48):012x}"
+
+
+@dataclass
+class SipMessage:
+    """One SIP message as received: start line, headers (lower-case names) and body."""
+
+    start: str
+    headers: dict[str, list[str]]
+    body: str
+    source: tuple[str, int]
+    raw: str
+
+    @property
+    def is_request(self) -> bool:
+        return not self.start.startswith("SIP/2.0")
+
+    @property
+    def method(self) -> str:
+        if self.is_request:
+            return self.start.split(" ", 1)[0]
+        return self.header("cseq").split()[-1]
+
+    @property
+    def status(self) -> int:
+        return int(self.start.split()[1]) if not self.is_request else 0
+
+    def header(self, name: str) -> str:
+        values = self.headers.get(name.lower())
+        return values[0] if values else ""
+
+
+_COMPACT = {"v": "via", "f": "from", "t": "to", "i": "call-id", "m": "contact",
+            "l": "content-length", "c": "content-type", "k": "supported",
+            "x": "session-expires", "r": "refer-to"}
+
+
+def parse(data: bytes, source: tuple[str, int]) -> SipMessage | None:
+    """Parse one datagram (None for keep-alives and junk)."""
+    text = data.decode("utf-8", "replace")
+    if "\r\n\r\n" not in text:
+        return None
+    head, body = text.split("\r\n\r\n", 1)
+    lines = head.split("\r\n")
+    headers: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        if ":" not in line:
+            continue
+        name, value = line.split(":", 1)
+        key = name.strip().lower()
+        headers.setdefault(_COMPACT.get(key, key), []).append(value.strip())
+    return SipMessage(lines[0], headers, body, source, text)
+
+
+def sdp(ip: str, rtp_port: int, direction: str = "sendrecv") -> str:
+    """An audio offer/answer with PCMU and RFC 4733 events."""
+    return CRLF.join([
+        "v=0", f"o=raw 1 1 IN IP4 {ip}", "s=-", f"c=IN IP4 {ip}", "t=0 0",
+        f"m=audio {rtp_port} RTP/AVP 0 101", "a=rtpmap:0 PCMU/8000",
+        "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-15", f"a={direction}", ""])
+
+
+@dataclass
+class Dialog:
+    """The caller side of one INVITE dialog."""
+
+    call_id: str
+    from_tag: str
+    request_uri: str
+    to_uri: str
+    cseq: int = 1
+    to_tag: str = ""
+    remote_target: str = ""
+    branch: str = ""
+    invite: str = ""
+    responses: list[SipMessage] = field(default_factory=list)
+
+
+class RawPeer:
+    """A SIP peer on ``ip`` (any 127.0.0.0/8 address) that talks to one server port."""
+
+    def __init__(self, ip: str, server_port: int, user: str = "mallory",
+                 server_ip: str = "127.0.0.1") -> None:
+        self.ip = ip
+        self.user = user
+        self.server = (server_ip, server_port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.deaf = False  #: True: answer none of the server's requests (a vanished phone)
+        self.received: queue.Queue[SipMessage] = queue.Queue()
+        self.requests: list[SipMessage] = []  #: every request the server sent us
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+        self._thread.start()
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+    def __enter__(self) -> RawPeer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, text: str) -> None:
+        self.sock.sendto(text.encode(), self.server)
+
+    def _receive(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, source = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            message = parse(data, source)
+            if message is None:
+                continue
+            if message.is_request:
+                with self._lock:
+                    self.requests.append(message)
+                if not self.deaf and message.method != "ACK":
+                    self._answer(message)
+            else:
+                self.received.put(message)
+
+    def _answer(self, request: SipMessage) -> None:
+        """200 OK to a request from the server (with our SDP for a re-INVITE)."""
+        body = ""
+        if request.method == "INVITE":
+            body = sdp(self.ip, 40000)
+        to = request.header("to")
+        if ";tag=" not in to:
+            to += f";tag={_token()}"
+        lines = ["SIP/2.0 200 OK"]
+        lines += [f"Via: {via}" for via in request.headers.get("via", [])]
+        lines += [f"From: {request.header('from')}", f"To: {to}",
+                  f"Call-ID: {request.header('call-id')}", f"CSeq: {request.header('cseq')}",
+                  f"Contact: <sip:{self.user}@{self.ip}:{self.port}>"]
+        if request.header("session-expires"):
+            lines.append(f"Session-Expires: {request.header('session-expires')}")
+            lines.append("Require: timer")
+        if body:
+            lines.append("Content-Type: application/sdp")
+        lines.append(f"Content-Length: {len(body.encode())}")
+        self.send(CRLF.join(lines) + CRLF + CRLF + body)
+
+    def _via(self, branch: str) -> str:
+        return f"Via: SIP/2.0/UDP {self.ip}:{self.port};branch=z9hG4bK{branch};rport"
+
+    def wait_response(self, call_id: str, method: str, timeout: float = 30.0,
+                      final: bool = True) -> SipMessage:
+        """The next response to ``method`` in dialog ``call_id`` (final only by default)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                message = self.received.get(timeout=max(0.05, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if message.header("call-id") != call_id or message.method != method:
+                continue
+            if final and message.status < 200:
+                continue
+            return message
+        raise TimeoutError(f"no {'final ' if final else ''}response to {method} in {timeout} s")
+
+    def server_requests(self, method: str, call_id: str | None = None) -> list[SipMessage]:
+        with self._lock:
+            return [r for r in self.requests if r.method == method
+                    and (call_id is None or r.header("call-id") == call_id)]
+
+    # --- requests -------------------------------------------------------------------
+
+    def options(self, timeout: float = 10.0) -> int:
+        """Send OPTIONS; the final status (raises TimeoutError if the server is silent)."""
+        call_id = _token()
+        self.send(CRLF.join([
+            f"OPTIONS sip:{self.server[0]}:{self.server[1]} SIP/2.0", self._via(_token()),
+            f"From: <sip:{self.user}@{self.ip}>;tag={_token()}",
+            f"To: <sip:{self.server[0]}:{self.server[1]}>", f"Call-ID: {call_id}",
+            "CSeq: 1 OPTIONS", "Max-Forwards: 70", "Content-Length: 0", "", ""]))
+        return self.wait_response(call_id, "OPTIONS", timeout).status
+
+    def out_of_dialog(self, method: str, headers: tuple[str, ...] = (), body: str = "",
+                      content_type: str = "text/plain", called: str = "frontdesk") -> str:
+        """Send a request outside any dialog; returns its Call-ID for :meth:`wait_response`."""
+        host = f"{self.server[0]}:{self.server[1]}"
+        call_id = _token()
+        lines = [f"{method} sip:{called}@{host} SIP/2.0", self._via(_token()),
+                 f"From: <sip:{self.user}@{self.ip}>;tag={_token()}",
+                 f"To: <sip:{called}@{host}>", f"Call-ID: {call_id}", f"CSeq: 1 {method}",
+                 "Max-Forwards: 70", f"Contact: <sip:{self.user}@{self.ip}:{self.port}>",
+                 *headers]
+        if body:
+            lines.append(f"Content-Type: {content_type}")
+        lines.append(f"Content-Length: {len(body.encode())}")
+        self.send(CRLF.join(lines) + CRLF + CRLF + body)
+        return call_id
+
+    def invite(self, called: str = "frontdesk", rtp_port: int = 40000,
+               direction: str = "sendrecv", extra: tuple[str, ...] = (),
+               from_header: str | None = None, body: str | None = None,
+               content_type: str = "application/sdp") -> Dialog:
+        """Send an INVITE (no wait); answer with :meth:`wait_answer`. ``body`` replaces
+        the SDP offer (a bad one, or none with "")."""
+        host = f"{self.server[0]}:{self.server[1]}"
+        dialog = Dialog(call_id=_token(), from_tag=_token(), request_uri=f"sip:{called}@{host}",
+                        to_uri=f"<sip:{called}@{host}>", branch=_token())
+        if body is None:
+            body = sdp(self.ip, rtp_port, direction)
+        sender = from_header or f"<sip:{self.user}@{self.ip}>"
+        dialog.invite = CRLF.join([
+            f"INVITE {dialog.request_uri} SIP/2.0", self._via(dialog.branch),
+            f"From: {sender};tag={dialog.from_tag}", f"To: {dialog.to_uri}",
+            f"Call-ID: {dialog.call_id}", "CSeq: 1 INVITE", "Max-Forwards: 70",
+            f"Contact: <sip:{self.user}@{self.ip}:{self.port}>", *extra,
+            f"Content-Type: {content_type}", f"Content-Length: {len(body.encode())}", "",
+            body])
+        self.send(dialog.invite)
+        return dialog
+
+    def wait_answer(self, dialog: Dialog, timeout: float = 30.0, ack: bool = True) -> SipMessage:
+        """The INVITE's final response; ACKs a 2xx unless ``ack`` is False."""
+        response = self.wait_response(dialog.call_id, "INVITE", timeout)
+        dialog.responses.append(response)
+        tag = re.search(r";tag=([^;>\s]+)", response.header("to"))
+        dialog.to_tag = tag.group(1) if tag else ""
+        contact = re.search(r"<([^>]+)>", response.header("contact"))
+        dialog.remote_target = contact.group(1) if contact else dialog.request_uri
+        if ack:
+            self.ack(dialog, response.status)
+        return response
+
+    def call(self, called: str = "frontdesk", rtp_port: int = 40000,
+             direction: str = "sendrecv") -> Dialog:
+        """INVITE, wait for 200 and ACK it: an established call."""
+        dialog = self.invite(called, rtp_port, direction)
+        response = self.wait_answer(dialog)
+        assert response.status == 200, response.raw
+        return dialog
+
+    def ack(self, dialog: Dialog, status: int = 200) -> None:
+        # A 2xx ACK is a new transaction to the remote target; a non-2xx ACK reuses the branch.
+        target = dialog.remote_target if 200 <= status < 300 else dialog.request_uri
+        branch = _token() if 200 <= status < 300 else dialog.branch
+        self.send(CRLF.join([
+            f"ACK {target} SIP/2.0", self._via(branch),
+            f"From: <sip:{self.user}@{self.ip}>;tag={dialog.from_tag}",
+            f"To: {dialog.to_uri};tag={dialog.to_tag}", f"Call-ID: {dialog.call_id}",
+            "CSeq: 1 ACK", "Max-Forwards: 70", "Content-Length: 0", "", ""]))
+
+    def in_dialog(self, dialog: Dialog, method: str, headers: tuple[str, ...] = (),
+                  body: str = "", content_type: str = "") -> str:
+        """Send a request inside ``dialog``; returns its Call-ID for :meth:`wait_response`."""
+        dialog.cseq += 1
+        lines = [f"{method} {dialog.remote_target} SIP/2.0", self._via(_token()),
+                 f"From: <sip:{self.user}@{self.ip}>;tag={dialog.from_tag}",
+                 f"To: {dialog.to_uri};tag={dialog.to_tag}", f"Call-ID: {dialog.call_id}",
+                 f"CSeq: {dialog.cseq} {method}", "Max-Forwards: 70",
+                 f"Contact: <sip:{self.user}@{self.ip}:{self.port}>", *headers]
+        if body:
+            lines.append(f"Content-Type: {content_type or 'application/sdp'}")
+        lines.append(f"Content-Length: {len(body.encode())}")
+        self.send(CRLF.join(lines) + CRLF + CRLF + body)
+        return dialog.call_id
+
+    def reinvite(self, dialog: Dialog, direction: str, rtp_port: int = 40000) -> SipMessage:
+        """A re-INVITE changing the media direction (hold: sendonly/inactive); ACKed."""
+        self.in_dialog(dialog, "INVITE", body=sdp(self.ip, rtp_port, direction))
+        response = self.wait_response(dialog.call_id, "INVITE")
+        if 200 <= response.status < 300:
+            self.send(CRLF.join([
+                f"ACK {dialog.remote_target} SIP/2.0", self._via(_token()),
+                f"From: <sip:{self.user}@{self.ip}>;tag={dialog.from_tag}",
+                f"To: {dialog.to_uri};tag={dialog.to_tag}", f"Call-ID: {dialog.call_id}",
+                f"CSeq: {dialog.cseq} ACK", "Max-Forwards: 70", "Content-Length: 0", "", ""]))
+        return response
+
+    def bye(self, dialog: Dialog, timeout: float = 30.0) -> int:
+        self.in_dialog(dialog, "BYE")
+        return self.wait_response(dialog.call_id, "BYE", timeout).status
+
+    def info_digit(self, dialog: Dialog, key: str) -> int:
+        """One key as SIP INFO (application/dtmf-relay)."""
+        self.in_dialog(dialog, "INFO", body=f"Signal={key}\r\nDuration=160\r\n",
+                       content_type="application/dtmf-relay")
+        return self.wait_response(dialog.call_id, "INFO").status
+
+    def got_bye(self, dialog: Dialog) -> bool:
+        return bool(self.server_requests("BYE", dialog.call_id))
+
+    def wait_bye(self, dialog: Dialog, timeout: float) -> bool:
+        """True once the server hung up ``dialog`` (BYE received) within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.got_bye(dialog):
+                return True
+            time.sleep(0.2)
+        return self.got_bye(dialog)
+
+
+class RtpCounter:
+    """Counts RTP datagrams arriving at a UDP port on ``ip``."""
+
+    def __init__(self, ip: str = "127.0.0.1") -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1] & ~1
+        if self.port != self.sock.getsockname()[1]:  # RTP wants an even port
+            self.sock.close()
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.bind((ip, self.port))
+            self.sock.settimeout(0.2)
+        self.packets = 0
+        self.last_at = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._count, daemon=True)
+        self._thread.start()
+
+    def _count(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sock.recvfrom(2048)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.packets += 1
+            self.last_at = time.monotonic()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+class Trap:
+    """A SIP address the server must never call: records whatever arrives."""
+
+    def __init__(self, ip: str = "127.0.0.1") -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.hits: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if data.strip():
+                self.hits.append(data.decode("utf-8", "replace").split("\r\n", 1)[0])
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
