@@ -37,14 +37,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make
 from prometheus_client.exposition import generate_latest
 
 #: Every value the ``outcome`` label can take.
-OUTCOMES = ("answered_transfer", "queued", "voicemail", "caller_hangup", "disconnected",
-            "transfer_failed", "failed", "other")
+OUTCOMES = ("answered_transfer", "queued", "voicemail", "caller_hangup", "caller_gone",
+            "disconnected", "transfer_failed", "failed", "other")
 #: Every value the ``result`` label of transfers can take.
 TRANSFER_RESULTS = ("answered", "busy", "no_answer", "unreachable", "rejected", "failed")
 #: What a SIP peer asked for and was refused (``reason`` label); docs/security.md.
 REFUSALS = ("refer", "replaces", "redirect", "subscribe", "message", "per_source")
 #: Why a safety limit ended a call (``reason`` label).
-SAFETY_REASONS = ("no_ack", "no_rtp", "held")
+SAFETY_REASONS = ("no_ack", "no_rtp", "held", "session_expired")
 #: DTMF handling should take milliseconds; buckets from 1 ms to 2.5 s.
 DTMF_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 #: From INVITE to answer: tens of milliseconds to seconds (a slow prompt render).
@@ -56,6 +56,7 @@ _OUTCOME_PREFIXES = (
     ("queued in", "queued"),
     ("voicemail left", "voicemail"),
     ("caller hung up", "caller_hangup"),
+    ("caller gone", "caller_gone"),
     ("transfer failed", "transfer_failed"),
     ("gave up after", "transfer_failed"),
     ("disconnected", "disconnected"),
@@ -133,7 +134,8 @@ class Metrics:
         self.refused = Counter("sip_refused", "Requests from SIP peers refused, by kind.",
                                ["reason"], namespace=namespace, registry=reg)
         self.safety_hangups = Counter(
-            "safety_hangups", "Calls hung up by a safety limit (no ACK, no RTP, held).",
+            "safety_hangups",
+            "Calls ended because their caller was gone (no ACK, no RTP, held, session expired).",
             ["reason"], namespace=namespace, registry=reg)
         # Series that exist from the start read as 0 rather than missing, so rate() works.
         for reason in REFUSALS:

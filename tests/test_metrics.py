@@ -35,6 +35,8 @@ def metrics() -> Iterator[Metrics]:
     ("voicemail left for sales (caller hung up)", "voicemail"),
     ("caller hung up in menu welcome", "caller_hangup"),
     ("caller hung up while the transfer was ringing", "caller_hangup"),
+    ("caller gone: no RTP for 31 s", "caller_gone"),
+    ("caller gone: no answer to the session refresh (session timer)", "caller_gone"),
     ("transfer failed (busy)", "transfer_failed"),
     ("gave up after 4 failed transfers", "transfer_failed"),
     ("disconnected", "disconnected"),

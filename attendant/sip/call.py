@@ -866,6 +866,13 @@ class InboundCall(GuardedCall):
         """DISCONNECTED: stop everything, tell the engine, drop every reference."""
         if self.ended:
             return
+        if code == pj.PJSIP_SC_REQUEST_TIMEOUT and self._confirmed and not self.ended_by:
+            # pjsip ended an established call because a request of the dialog went
+            # unanswered: with session timers on, the refresh (or the caller's own
+            # refreshes stopped). Either way the caller is gone without a BYE.
+            self.ended_by = "no answer to the session refresh (session timer)"
+            log.warning("call %d from %s: %s", self.session, self.source or "?", self.ended_by)
+            self.host.dead_call(self.session, "session_expired")
         self._sample_now(caller=False)  # the caller's media is already gone
         # pjsua removed the call's conference port before this callback: forget it, so the
         # recorder, player and ringback below are destroyed without stopTransmit() to a

@@ -6,12 +6,15 @@ settings bound what one call or one source can cost the server:
 * ``ack_grace``: seconds a 200 OK may wait for its ACK. A spoofed INVITE is
   never ACKed; its RTP goes to whatever address its SDP named, so the call is
   torn down after this grace rather than pjsip's 64 s transaction timeout.
+  Our RTP starts with the 200 OK (50 packets a second: VAD is off), so the
+  grace is short; 1.5 s still outlasts one lost 200 OK, resent after 0.5 s.
 * ``rtp_timeout``: seconds without a single RTP packet from an active
   (not held) caller before the call is hung up (the caller vanished).
 * ``hold_timeout``: seconds a caller may keep us on hold (``sendonly``,
   ``inactive``) before the call is hung up.
-* ``session_expires``: RFC 4028 session timer offered and required of every
-  call; a caller that stops refreshing the session is hung up by pjsip.
+* ``session_expires``: RFC 4028 session timer used on every call (we refresh
+  when the caller does not offer to); a caller that stops answering refreshes,
+  or stops sending its own, is hung up by pjsip.
 * ``calls_per_source``, ``invite_rate``, ``invite_burst``, ``trusted``: the
   per-source admission limits (:mod:`attendant.sip.admission`).
 
@@ -39,8 +42,8 @@ MEDIA_SWEEP_S = 2.0
 class Safety:
     """What ``--ack-grace``, ``--rtp-timeout``, ``--hold-timeout`` and the others set."""
 
-    ack_grace: float = 5.0
-    rtp_timeout: float = 60.0
+    ack_grace: float = 1.5
+    rtp_timeout: float = 30.0
     hold_timeout: float = 600.0
     session_expires: int = 1800
     calls_per_source: int = DEFAULT_CALLS_PER_SOURCE

@@ -640,6 +640,9 @@ class Server:
         outcome = call.state.outcome
         if not outcome and call.state.phase is Phase.NEW:
             outcome = NOT_STARTED
+        if call.ended_by:
+            # The engine saw a hang-up; the truth is that a safety limit ended the call.
+            outcome = f"caller gone: {call.ended_by}"
         self.metrics.call_ended(outcome)
         if call_id:
             self._record(self.call_log.call_ended, call_id, outcome)

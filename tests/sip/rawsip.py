@@ -102,6 +102,7 @@ class Dialog:
     branch: str = ""
     invite: str = ""
     responses: list[SipMessage] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)  #: when the INVITE was sent
 
 
 class RawPeer:

@@ -189,28 +189,48 @@ def test_malformed_dtmf_relay_info_gets_400_and_the_call_goes_on(
     wait_idle(serve)
 
 
-def _rtp_to_unacked(serve: Serve, seconds: float) -> tuple[int, bool]:
-    """Packets sent toward an INVITE's SDP address when the 200 OK is never ACKed."""
-    counter = RtpCounter()
-    caller = RawPeer("127.0.0.1", serve.port)
+@contextlib.contextmanager
+def patient_server(tmp_path: Path, maria_port: int, *args: str) -> Iterator[Serve]:
+    """A server whose menu waits an hour for a key: only a safety limit ends its calls."""
+    server = Serve(tmp_path, maria_port)
+    server.menu.write_text(server.menu.read_text().replace(
+        "    options:\n", "    timeout: 3600\n    options:\n", 1))
     try:
-        dialog = caller.invite(rtp_port=counter.port)
-        answer = caller.wait_answer(dialog, timeout=20, ack=False)
-        assert answer.status == 200
-        time.sleep(seconds)
-        ended = serve.status()["active_calls"] == 0
-        return counter.packets, ended
+        yield server.start("--metrics-port", "0", *args)
     finally:
-        caller.close()
-        counter.close()
+        server.stop()
 
 
-def test_an_unacked_invite_is_torn_down_within_seconds(serve: Serve, peer: RawPeer) -> None:
-    packets, ended = _rtp_to_unacked(serve, 15)
-    # 50 packets a second while up: the grace is a few seconds, pjsip's 64 s would be ~750.
-    assert ended, serve.logs()
-    assert packets < 400, f"{packets} RTP packets toward an address that never ACKed"
-    still_healthy(serve, peer)
+def ended_because(serve: Serve, reason: str, why: str) -> None:
+    """The last call's record, log line and metrics say a safety limit ended it."""
+    last = serve.status()["recent"][-1]
+    assert last["outcome"].startswith("caller gone: "), last
+    assert why in last["outcome"], last
+    assert why in serve.log.read_text()
+    metrics = scrape(serve.status()["metrics_port"])
+    assert metrics[f'attendant_safety_hangups_total{{reason="{reason}"}}'] == 1
+    assert metrics['attendant_calls_total{outcome="caller_gone"}'] >= 1
+
+
+def test_an_unacked_invite_is_torn_down_within_seconds(tmp_path: Path, maria_port: int) -> None:
+    with patient_server(tmp_path, maria_port) as server:
+        talker = RawPeer("127.0.0.1", server.port)  # an ordinary call keeps pjmedia's clock busy
+        victim = RtpCounter()
+        spoofer = RawPeer("127.0.0.1", server.port, user="spoofed")
+        try:
+            talker.call()
+            dialog = spoofer.invite(rtp_port=victim.port)
+            assert spoofer.wait_answer(dialog, timeout=20, ack=False).status == 200
+            wait_active(server, 1, timeout=30)  # the talker's call only
+            time.sleep(5)
+            # 50 packets a second while the call is up: pjsip's own 64 s were ~2,000.
+            assert victim.packets < 100, f"{victim.packets} RTP packets to a spoofed address"
+            ended_because(server, "no_ack", "no ACK")
+            still_healthy(server, talker)
+        finally:
+            talker.close()
+            spoofer.close()
+            victim.close()
 
 
 def test_a_call_on_hold_that_sends_nothing_still_runs_its_menu_timers(
@@ -235,60 +255,54 @@ def test_a_caller_who_goes_on_hold_mid_prompt_is_still_hung_up_by_the_menu(
 
 def test_a_caller_whose_rtp_stops_is_hung_up_after_the_rtp_timeout(
         tmp_path: Path, maria_port: int) -> None:
-    # The menu here waits for ever: only the RTP timeout can end this call.
-    server = Serve(tmp_path, maria_port)
-    server.menu.write_text(server.menu.read_text().replace(
-        "    options:\n", "    timeout: 3600\n    options:\n", 1))
-    server.start("--rtp-timeout", "8")
-    caller = RawPeer("127.0.0.1", server.port)
-    try:
+    with patient_server(tmp_path, maria_port, "--rtp-timeout", "8") as server, \
+            RawPeer("127.0.0.1", server.port) as caller:
         dialog = caller.call()  # RawPeer never sends RTP
         assert caller.wait_bye(dialog, timeout=60), server.logs()
         wait_idle(server)
-        assert "no RTP" in server.log.read_text()
+        ended_because(server, "no_rtp", "no RTP")
         still_healthy(server, caller)
-    finally:
-        caller.close()
-        server.stop()
 
 
 def test_a_caller_held_longer_than_the_hold_timeout_is_hung_up(
         tmp_path: Path, maria_port: int) -> None:
-    server = Serve(tmp_path, maria_port)
-    server.menu.write_text(server.menu.read_text().replace(
-        "    options:\n", "    timeout: 3600\n    options:\n", 1))
-    server.start("--hold-timeout", "8", "--rtp-timeout", "3600")
-    caller = RawPeer("127.0.0.1", server.port)
-    try:
+    with patient_server(tmp_path, maria_port, "--hold-timeout", "8",
+                        "--rtp-timeout", "3600") as server, \
+            RawPeer("127.0.0.1", server.port) as caller:
         dialog = caller.call()
         assert caller.reinvite(dialog, "inactive").status == 200
         assert caller.wait_bye(dialog, timeout=60), server.logs()
         wait_idle(server)
-        assert "on hold" in server.log.read_text()
+        ended_because(server, "held", "on hold")
         still_healthy(server, caller)
-    finally:
-        caller.close()
-        server.stop()
 
 
-def test_a_caller_that_stops_answering_session_refreshes_is_hung_up(
+def test_session_timers_end_a_vanished_caller_and_keep_one_that_refreshes(
         tmp_path: Path, maria_port: int) -> None:
-    server = Serve(tmp_path, maria_port)
-    server.menu.write_text(server.menu.read_text().replace(
-        "    options:\n", "    timeout: 3600\n    options:\n", 1))
-    server.start("--session-expires", "90", "--rtp-timeout", "3600")
-    caller = RawPeer("127.0.0.1", server.port)
-    try:
-        dialog = caller.call()
-        answer = dialog.responses[-1]
-        assert answer.header("session-expires"), answer.raw
-        caller.deaf = True  # the phone vanished without a BYE
-        # Refresh at half the interval (45 s), then its transaction times out (32 s).
-        wait_idle(server, timeout=150)
-        still_healthy(server, caller)
-    finally:
-        caller.close()
-        server.stop()
+    with patient_server(tmp_path, maria_port, "--session-expires", "90",
+                        "--rtp-timeout", "3600") as server, \
+            RawPeer("127.0.0.1", server.port, user="alive") as alive, \
+            RawPeer("127.0.0.2", server.port, user="gone") as gone:
+        # Too small an interval is refused with our minimum (RFC 4028 422 + Min-SE).
+        small = gone.invite(extra=("Supported: timer", "Session-Expires: 30"))
+        answer = gone.wait_answer(small, timeout=20)
+        assert answer.status == 422, answer.raw
+        assert answer.header("min-se").startswith("90"), answer.raw
+        kept = alive.call()
+        lost = gone.call()
+        for dialog in (kept, lost):
+            assert dialog.responses[-1].header("session-expires"), dialog.responses[-1].raw
+        gone.deaf = True  # this phone vanished without a BYE
+        # We refresh at half the interval (45 s); the deaf one's refresh times out (32 s).
+        wait_active(server, 1, timeout=150)
+        assert alive.server_requests("INVITE") or alive.server_requests("UPDATE"), \
+            "the live caller's session was never refreshed"
+        time.sleep(max(0.0, 95 - (time.monotonic() - kept.started)))
+        wait_active(server, 1, timeout=5)  # the refreshed call is still up past 90 s
+        assert not alive.got_bye(kept)
+        ended_because(server, "session_expired", "session refresh")
+        still_healthy(server, alive)
+        assert alive.bye(kept) == 200
 
 
 def test_one_source_cannot_take_every_call_slot(tmp_path: Path, maria_port: int) -> None:
