@@ -71,6 +71,7 @@ from attendant.queues.events import (
 from attendant.sip.call import CallHost, InboundCall, OutboundLeg, dial, transfer_failure
 from attendant.sip.endpoint import TimerHandle
 from attendant.storage.agents import AgentStateFile, SavedAgent, remembered, restore
+from attendant.storage.control_files import ControlFileError, read_control_file, remove_entry
 
 log = logging.getLogger("attendant.sip.queues")
 
@@ -184,6 +185,7 @@ class QueueRunner:
         self.clock = clock
         self.state = core.initial_state(flow, at=clock())
         self.control_dir = data_dir / CONTROL_DIR
+        self._bad_entries: set[str] = set()  # names already reported as unusable
         self.sessions: dict[str, int] = {}  # call id -> session, callers on the line
         self.joined: dict[str, float] = {}  # call id -> when they joined (service level)
         self.connected: dict[int, str] = {}  # session -> agent, queue calls in progress
@@ -573,9 +575,21 @@ class QueueRunner:
 
     def _command(self, path: Path) -> None:
         try:
-            raw = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
+            raw = json.loads(read_control_file(path))
+        except ControlFileError as exc:
+            # A FIFO, link, device or huge file is no command: skip it without blocking
+            # the worker, say so once, and take it out of the way.
+            if path.name not in self._bad_entries:
+                if len(self._bad_entries) > 1000:
+                    self._bad_entries.clear()
+                self._bad_entries.add(path.name)
+                log.warning("queue control: %s", exc)
+            remove_entry(path)
+            return
+        except ValueError as exc:
             raw = {"error": f"unreadable: {exc}"}
+        if not isinstance(raw, dict):
+            raw = {"error": "unreadable: not a JSON object"}
         with contextlib.suppress(OSError):
             path.unlink()
         result = {"id": path.stem, **{k: raw.get(k) for k in ("agent", "command", "queue")}}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import sqlite3
 import time
@@ -475,3 +476,23 @@ def test_sql_shell_and_crlf_text_in_caller_ids_is_kept_as_text(
     with sqlite3.connect(serve.data / "calls.sqlite3") as conn:
         assert conn.execute("SELECT count(*) FROM calls").fetchone()[0] >= 3
     assert "\nX-Injected" not in serve.log.read_text()
+
+
+# --- the data folder ------------------------------------------------------------------
+
+def test_a_fifo_in_the_control_folder_does_not_stall_the_server(
+        serve: Serve, peer: RawPeer) -> None:
+    control = serve.data / "queue-control"
+    wait_for("the control folder", control.is_dir, context=serve.logs)
+    fifo = control / "stall.json"
+    os.mkfifo(fifo)
+    (control / "link.json").symlink_to("/dev/zero")
+    time.sleep(2)  # several polls of the folder
+    for _ in range(3):
+        still_healthy(serve, peer)
+    dialog = peer.call()
+    assert peer.bye(dialog) == 200
+    log = serve.log.read_text()
+    assert "stall.json: not a regular file (a FIFO)" in log
+    assert "link.json: a symbolic link" in log
+    assert not fifo.exists()
