@@ -61,16 +61,20 @@ def _probe() -> dict[str, object] | None:
 
 
 def _smtp_options(host: str | None, port: int, sender: str | None, starttls: bool,
-                  user: str | None) -> SmtpOptions | None:
+                  user: str | None, tls: str | None = None) -> SmtpOptions | None:
     """The ``--smtp-*`` options checked together; None when e-mail is off."""
     from attendant.sip.server import SmtpOptions
 
+    if starttls and tls == "none":
+        raise click.UsageError("--smtp-starttls and --smtp-tls none contradict each other")
+    starttls = starttls or tls == "starttls"
     password = os.environ.get(SMTP_PASSWORD_ENV) or None
     if host is None:
         port_source = click.get_current_context().get_parameter_source("smtp_port")
         given = [name for name, value in (
             ("--smtp-port", port_source is not click.core.ParameterSource.DEFAULT),
-            ("--smtp-from", sender), ("--smtp-user", user), ("--smtp-starttls", starttls))
+            ("--smtp-from", sender), ("--smtp-user", user), ("--smtp-starttls", starttls),
+            ("--smtp-tls", tls))
             if value]
         if given:
             raise click.UsageError(f"{', '.join(given)} without --smtp-host: voicemail e-mail "
@@ -79,6 +83,13 @@ def _smtp_options(host: str | None, port: int, sender: str | None, starttls: boo
     if user is not None and password is None:
         raise click.UsageError(f"--smtp-user {user} needs the password in the environment "
                                f"variable {SMTP_PASSWORD_ENV}")
+    if user is not None and not starttls and tls != "none":
+        raise click.UsageError(f"--smtp-user {user} would send the SMTP password in the clear: "
+                               "add --smtp-starttls, or --smtp-tls none if the server is a "
+                               "relay on this host")
+    if user is not None and tls == "none":
+        log.warning("SMTP login to %s without TLS (--smtp-tls none): the password crosses "
+                    "the network in the clear", host)
     if user is None and password is not None:
         log.warning("%s is set but --smtp-user is not: not logging in to %s",
                     SMTP_PASSWORD_ENV, host)
@@ -88,7 +99,7 @@ def _smtp_options(host: str | None, port: int, sender: str | None, starttls: boo
         raise click.BadParameter(f'"{sender}" is not an e-mail address',
                                  param_hint="--smtp-from")
     return SmtpOptions(host=host, port=port, sender=sender, starttls=starttls, username=user,
-                       password=password)
+                       password=password, plain_login=tls == "none")
 
 
 _HELP = f"""Answer SIP calls on MENU (a menu file or folder) with pjsua2.
@@ -164,6 +175,9 @@ environment variable {SMTP_PASSWORD_ENV}. See docs/serving.md.
               help="From address of voicemail e-mail.  [default: attendant@this host's name]")
 @click.option("--smtp-starttls", is_flag=True,
               help="Upgrade the SMTP connection with STARTTLS (certificate verified).")
+@click.option("--smtp-tls", type=click.Choice(["starttls", "none"]), default=None,
+              help="starttls: as --smtp-starttls.  none: allow --smtp-user without TLS (a "
+                   "relay on this host only).  [default: STARTTLS required for a login]")
 @click.option("--smtp-user", default=None, metavar="USER",
               help=f"SMTP login; the password is read from ${SMTP_PASSWORD_ENV}.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
@@ -176,7 +190,8 @@ def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "
           clock_rate: str, max_calls: int, retry_after: int, public_address: str | None,
           outbound_proxy: str | None, data_dir: Path, prompts: Path | None, grace: float,
           metrics_port: int | None, metrics_listen: str, smtp_host: str | None,
-          smtp_port: int, smtp_from: str | None, smtp_starttls: bool, smtp_user: str | None,
+          smtp_port: int, smtp_from: str | None, smtp_starttls: bool, smtp_tls: str | None,
+          smtp_user: str | None,
           log_level: str, pj_log_level: int, **safety_values: Any) -> None:
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -184,7 +199,7 @@ def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "
     _check_tls_options(transport, tls_cert, tls_key)
     if port is None:
         port = 5061 if transport == "tls" else 5060
-    smtp = _smtp_options(smtp_host, smtp_port, smtp_from, smtp_starttls, smtp_user)
+    smtp = _smtp_options(smtp_host, smtp_port, smtp_from, smtp_starttls, smtp_user, smtp_tls)
     safety = safety_from(safety_values)
     flow, result = compile_or_exit(menu)
     try:

@@ -115,6 +115,7 @@ class VoicemailNotifier:
         recipients_for: box key → e-mail addresses; called at send time, so a
             configuration reload takes effect for queued mail.
         use_starttls: upgrade the connection with STARTTLS (certificate verified).
+        plain_login: allow SMTP AUTH on a connection without STARTTLS (refused otherwise).
         username, password: SMTP AUTH credentials, when the server needs them.
         retry: the retry policy.
         timeout: seconds allowed for each SMTP connection and command.
@@ -125,6 +126,7 @@ class VoicemailNotifier:
     def __init__(self, store: VoicemailStore, smtp_host: str, smtp_port: int, sender: str,
                  recipients_for: Callable[[str], list[str]], use_starttls: bool = False,
                  username: str | None = None, password: str | None = None, *,
+                 plain_login: bool = False,
                  retry: RetryPolicy | None = None, timeout: float = 30.0,
                  local_hostname: str | None = None, start: bool = True) -> None:
         if not smtp_host:
@@ -135,6 +137,10 @@ class VoicemailNotifier:
             raise NotificationError(f"sender {sender!r} is not an e-mail address")
         if (username is None) != (password is None):
             raise NotificationError("give both username and password for SMTP AUTH, or neither")
+        if username is not None and not use_starttls and not plain_login:
+            raise NotificationError("SMTP AUTH without STARTTLS would send the password in the "
+                                    "clear; use STARTTLS, or allow plain login explicitly "
+                                    "(only for a relay on this host)")
         if not callable(recipients_for):
             raise NotificationError("recipients_for must be a function of the box name")
         self.store = store

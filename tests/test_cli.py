@@ -313,3 +313,18 @@ menus:
     assert len(set(nodes)) == 2
     targets = set(re.findall(r"^  menu_start -> (\w+)", result.stdout, re.MULTILINE))
     assert targets == set(nodes)
+
+
+def test_serve_refuses_an_smtp_login_without_starttls_unless_told_plainly(
+        tmp_path: Path) -> None:
+    env = {"ATTENDANT_SMTP_PASSWORD": "secret"}
+    base = ["serve", str(SMALL), "--data", str(tmp_path), "--smtp-host", "mail.example.com",
+            "--smtp-user", "pbx"]
+    result = CliRunner().invoke(main, base, env=env)
+    assert result.exit_code == 2, result.output
+    assert "in the clear" in result.output
+    assert "--smtp-starttls" in result.output
+    clash = CliRunner().invoke(main, [*base, "--smtp-starttls", "--smtp-tls", "none"], env=env)
+    assert clash.exit_code == 2
+    assert "contradict" in clash.output
+    assert "secret" not in result.output + clash.output

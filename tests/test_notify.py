@@ -238,6 +238,13 @@ def test_configuration_errors_are_clear(store) -> None:
     with pytest.raises(NotificationError, match="both username and password"):
         VoicemailNotifier(store, "127.0.0.1", 25, "pbx@x.org", owners, username="u",
                           start=False)
+    with pytest.raises(NotificationError, match="password in the clear"):
+        VoicemailNotifier(store, "127.0.0.1", 25, "pbx@x.org", owners, username="u",
+                          password="p", start=False)
+    VoicemailNotifier(store, "127.0.0.1", 25, "pbx@x.org", owners, username="u",
+                      password="p", use_starttls=True, start=False)
+    VoicemailNotifier(store, "127.0.0.1", 25, "pbx@x.org", owners, username="u",
+                      password="p", plain_login=True, start=False)
     with pytest.raises(NotificationError, match="bad retry policy"):
         RetryPolicy(max_attempts=0)
     rec = store.begin("sales", "+1", "c", START)

@@ -40,7 +40,7 @@ import signal
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,6 +84,8 @@ _REQUEST_LINE = re.compile(r"^INVITE\s+(\S+)\s+SIP/2\.0", re.IGNORECASE)
 
 #: Seconds the shutdown waits for queued voicemail e-mail before leaving it in the outbox.
 NOTIFY_FLUSH_S = 5.0
+#: Seconds the shutdown waits for voicemail still being finished (then: recovered at start).
+FINISH_DRAIN_S = 30.0
 #: Prompts rendered at once by the startup and reload builds.
 BUILD_JOBS = max(1, min(4, os.cpu_count() or 1))
 #: The engine's music-on-hold prompt (queues): played from PromptStore.music_on_hold.
@@ -102,6 +104,8 @@ class SmtpOptions:
     starttls: bool = False
     username: str | None = None
     password: str | None = None
+    #: ``--smtp-tls none`` with a login: the admin accepts a password sent in the clear.
+    plain_login: bool = False
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,7 @@ class Server:
         self._log_throttle = LogThrottle()
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=50)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attendant-pool")
+        self._messages_finishing: set[Future[None]] = set()  # voicemail being finished on the pool
         self.voicemail = VoicemailStore(options.data_dir)
         self.call_log = CallLog(options.data_dir, defer_rows=True)
         self._rows_due: TimerHandle | None = None
@@ -303,7 +308,8 @@ class Server:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            self._pool.shutdown(wait=True, cancel_futures=True)  # let voicemails finish
+            self._drain_finishing()
+            self._pool.shutdown(wait=True, cancel_futures=True)  # prompt renders no one awaits
             self._stop_records()
             self.pid_path.unlink(missing_ok=True)
 
@@ -325,7 +331,7 @@ class Server:
             self.notifier = VoicemailNotifier(
                 self.voicemail, smtp.host, smtp.port, smtp.sender,
                 lambda box: recipients(self.flow, box), use_starttls=smtp.starttls,
-                username=smtp.username, password=smtp.password)
+                username=smtp.username, password=smtp.password, plain_login=smtp.plain_login)
             log.info("voicemail e-mail via %s:%d%s from %s", smtp.host, smtp.port,
                      " (STARTTLS)" if smtp.starttls else "", smtp.sender)
         for message in self.voicemail.recover():
@@ -594,7 +600,20 @@ class Server:
 
     def finish_recording(self, recording_id: int, reason: str) -> None:
         """Finalise a message on the pool: ``finish`` may wait for the file to settle."""
-        self._pool.submit(self._finish_message, recording_id, reason)
+        future = self._pool.submit(self._finish_message, recording_id, reason)
+        self._messages_finishing.add(future)
+        future.add_done_callback(self._messages_finishing.discard)
+
+    def _drain_finishing(self) -> None:
+        """Shutdown: let queued voicemail finish (and be queued for e-mail) before exit."""
+        pending = list(self._messages_finishing)
+        if not pending:
+            return
+        log.info("shutting down: finishing %d voicemail message(s)", len(pending))
+        _, late = wait(pending, timeout=FINISH_DRAIN_S)
+        if late:
+            log.warning("%d voicemail message(s) still being finished after %g s: the next "
+                        "start recovers them and sends their e-mail", len(late), FINISH_DRAIN_S)
 
     def _finish_message(self, recording_id: int, reason: str) -> None:
         try:
