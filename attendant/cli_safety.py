@@ -33,6 +33,11 @@ _OPTIONS = [
                  type=click.IntRange(0, 86_400), metavar="SECONDS",
                  help=f"RFC 4028 session interval (at least {MIN_SESSION_EXPIRES}); a "
                       "caller who stops answering refreshes is hung up.  0: off."),
+    click.option("--min-free-mb", default=_DEFAULT.min_free_mb, show_default=True,
+                 type=click.FloatRange(0, 10_000_000), metavar="MB",
+                 help="Free disk space the data folder must keep: below it no voicemail is "
+                      "recorded (the caller is told) and a recording is stopped, its audio "
+                      "kept.  0: off."),
     click.option("--max-calls-per-source", default=_DEFAULT.calls_per_source,
                  show_default=True, type=click.IntRange(0, 100_000), metavar="N",
                  help="Calls one source address may have at once; the next gets 503.  0: off."),
@@ -69,6 +74,7 @@ def safety_from(values: dict[str, Any]) -> Safety:
     safety = Safety(ack_grace=values["ack_grace"], rtp_timeout=values["rtp_timeout"],
                     hold_timeout=values["hold_timeout"],
                     session_expires=values["session_expires"],
+                    min_free_mb=values["min_free_mb"],
                     calls_per_source=values["max_calls_per_source"],
                     invite_rate=values["invite_rate"], invite_burst=values["invite_burst"],
                     trusted=trusted)

@@ -1047,7 +1047,16 @@ def _recording_digit(flow: Flow, state: CallState, event: Digit) -> Result:
 
 
 def _recording_finished(flow: Flow, state: CallState, event: RecordingFinished) -> Result:
-    return _thank_for_message(flow, state, stop_recorder=False)
+    if not event.error:
+        return _thank_for_message(flow, state, stop_recorder=False)
+    # Storage failed: never silence, never a false "saved". Apologise and end the call.
+    box = state.box or "?"
+    outcome = (f"voicemail left for {box} (cut short: {event.error})" if event.seconds > 0
+               else f"voicemail failed for {box}: {event.error}")
+    state, out = _cancel_timer(_update(state, outcome=outcome))
+    state, play = _play(state, (_say(flow, state, _system(flow, "voicemail_failed")),), False,
+                        phase=Phase.GOODBYE)
+    return state, out + play
 
 
 def _ignore(flow: Flow, state: CallState, event: Any) -> Result:

@@ -61,9 +61,15 @@ class TransferResult:
 
 @dataclass(frozen=True, slots=True)
 class RecordingFinished:
-    """The voicemail recorder stopped on its own (for example the disk is full)."""
+    """The voicemail recorder stopped on its own.
+
+    ``error`` is empty when it reached its end normally, else what went wrong (the
+    disk is full, the voicemail store is unavailable); ``seconds`` is how much audio
+    was kept before it (0: no message at all).
+    """
 
     seconds: float = 0.0
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ Exported names (``namespace`` defaults to ``attendant``)::
     attendant_dtmf_total                         counter    keys received
     attendant_dtmf_to_action_seconds             histogram  key received → its actions carried out
     attendant_call_setup_seconds                 histogram  INVITE received → call answered
+    attendant_voicemail_failures_total           counter    messages storage failed (disk, store)
     attendant_sip_refused_total{reason}          counter    peer requests refused (REFER, ...)
     attendant_safety_hangups_total{reason}       counter    calls ended by a safety limit
 
@@ -55,6 +56,7 @@ _OUTCOME_PREFIXES = (
     ("transferred to", "answered_transfer"),
     ("queued in", "queued"),
     ("voicemail left", "voicemail"),
+    ("voicemail failed", "failed"),
     ("caller hung up", "caller_hangup"),
     ("caller gone", "caller_gone"),
     ("transfer failed", "transfer_failed"),
@@ -124,6 +126,9 @@ class Metrics:
                                  namespace=namespace, registry=reg)
         self.voicemails = Counter("voicemails", "Voicemail messages recorded, by box.", ["box"],
                                   namespace=namespace, registry=reg)
+        self.voicemail_failures = Counter(
+            "voicemail_failures", "Messages not recorded, or cut short, because storage failed "
+            "(disk nearly full, store unavailable).", namespace=namespace, registry=reg)
         self.dtmf = Counter("dtmf", "DTMF keys received.", namespace=namespace, registry=reg)
         self.dtmf_to_action = Histogram(
             "dtmf_to_action_seconds", "Time from a DTMF key to its actions being carried out.",

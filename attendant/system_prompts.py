@@ -32,6 +32,11 @@ _TEXT: dict[str, dict[str, str]] = {
                  "Appuyez sur dièse lorsque vous avez terminé."},
     "voicemail_thanks": {"en-US": "Thank you, your message has been saved. Goodbye.",
                          "fr-FR": "Merci, votre message a été enregistré. Au revoir."},
+    "voicemail_failed": {
+        "en-US": "Sorry, we cannot take your message right now. Please call again later. "
+                 "Goodbye.",
+        "fr-FR": "Désolé, nous ne pouvons pas enregistrer votre message pour le moment. "
+                 "Merci de rappeler plus tard. Au revoir."},
     "dial_by_name": {
         "en-US": "Please spell the name of the person you are calling using your keypad, "
                  "then press pound. Press star to go back.",

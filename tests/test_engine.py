@@ -1315,3 +1315,21 @@ def test_hangup_during_thanks_keeps_the_voicemail_outcome(office: Flow) -> None:
     assert call.state.phase is Phase.GOODBYE
     call.send(Hangup())
     assert call.state.outcome.startswith("voicemail left for general")
+
+
+def test_a_recorder_that_fails_at_once_apologises_and_keeps_no_message(office: Flow) -> None:
+    call = to_recording(office)
+    timer = call.state.timer
+    actions = call.send(RecordingFinished(0.0, error="disk nearly full"))
+    assert act.CancelTimer(timer or "") in actions
+    assert said(actions) == ["Sorry, we cannot take your message right now. Please call again "
+                             "later. Goodbye."]
+    assert call.state.phase is Phase.GOODBYE
+    assert call.state.outcome == "voicemail failed for general: disk nearly full"
+
+
+def test_a_recorder_cut_short_by_the_disk_keeps_what_it_had(office: Flow) -> None:
+    call = to_recording(office)
+    call.send(RecordingFinished(7.5, error="disk full"))
+    assert call.state.phase is Phase.GOODBYE
+    assert call.state.outcome == "voicemail left for general (cut short: disk full)"

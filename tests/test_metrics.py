@@ -33,6 +33,8 @@ def metrics() -> Iterator[Metrics]:
     ("queued in sales", "queued"),
     ("voicemail left for sales", "voicemail"),
     ("voicemail left for sales (caller hung up)", "voicemail"),
+    ("voicemail left for sales (cut short: disk full)", "voicemail"),
+    ("voicemail failed for sales: disk nearly full", "failed"),
     ("caller hung up in menu welcome", "caller_hangup"),
     ("caller hung up while the transfer was ringing", "caller_hangup"),
     ("caller gone: no RTP for 31 s", "caller_gone"),

@@ -36,6 +36,7 @@ from attendant.events import (
     Event,
     Hangup,
     PromptFinished,
+    RecordingFinished,
     TimerFired,
     TransferResult,
 )
@@ -67,6 +68,12 @@ class CallHost(Protocol):
 
     def dtmf_applied(self, received_at: float) -> None:
         """A key's actions were carried out; ``received_at`` is the callback's monotonic time."""
+
+    def recording_problem(self) -> str | None:
+        """Why a message cannot be recorded now (the disk nearly full), or None."""
+
+    def recording_failed(self) -> None:
+        """A message could not be recorded, or was cut short: count it."""
 
     def begin_recording(self, box: str, caller: str, session: int) -> tuple[int, Path]:
         """Register a message for ``box``: its id and the path to record to."""
@@ -243,6 +250,10 @@ class GuardedCall(pj.Call):  # type: ignore[misc]
         _call_setting(prm.opt)
 
 
+def _error_text(exc: Exception) -> str:
+    return exc.info() if isinstance(exc, pj.Error) else str(exc) or type(exc).__name__
+
+
 def _rx_source(rdata: Any) -> str:
     """The ``host:port`` a received request came from ("" when pjsua2 does not say)."""
     with contextlib.suppress(AttributeError, pj.Error):
@@ -322,6 +333,7 @@ class InboundCall(GuardedCall):
         self._timers: dict[str, TimerHandle] = {}
         self._recorder: Any = None
         self._recording: int | None = None
+        self._recording_since = 0.0
         self._stop_reason = "hash"
         self._ringback: Any = None
         self._bridge: _Bridge | None = None
@@ -373,9 +385,12 @@ class InboundCall(GuardedCall):
         self._hangup(200)
 
     def media_check(self, now: float) -> None:
-        """The server's periodic sweep: end a call with no RTP, or held, for too long."""
+        """The server's periodic sweep: end a call with no RTP, or held, for too long;
+        stop a recording before the disk fills."""
         if self.ended or not self._confirmed or self.ended_by:
             return
+        if self._recorder is not None:
+            self._check_recording_space(now)
         safety = self.host.safety
         if self._held_since is not None:
             self._rx_since = now  # a held caller legitimately sends nothing
@@ -611,15 +626,45 @@ class InboundCall(GuardedCall):
     # --- voicemail ----------------------------------------------------------------------
 
     def _record(self, action: act.RecordVoicemail) -> None:
-        recording_id, path = self.host.begin_recording(action.box, self.caller, self.session)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        recorder = pj.AudioMediaRecorder()
-        recorder.createRecorder(str(path))
+        problem = self.host.recording_problem()
+        recording_id: int | None = None
+        if problem is None:
+            try:
+                recording_id, path = self.host.begin_recording(action.box, self.caller,
+                                                               self.session)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                recorder = pj.AudioMediaRecorder()
+                recorder.createRecorder(str(path))
+            except Exception as exc:  # the store is locked or gone, the folder unwritable...
+                problem = f"voicemail store unavailable ({_error_text(exc)})"
+        if problem is not None:
+            # Never silence: the engine apologises and ends the call.
+            log.error("call %d: cannot record a message for %s: %s", self.session,
+                      action.box, problem)
+            if recording_id is not None:
+                self.host.finish_recording(recording_id, "failed")
+            self.host.recording_failed()
+            self.host.worker.post(self.host.deliver, self.session,
+                                  RecordingFinished(0.0, problem))
+            return
         if self._media is not None:
             self._media.startTransmit(recorder)
         self._recorder, self._recording = recorder, recording_id
+        self._recording_since = time.monotonic()
         self.recordings.append(path)
         log.info("call %d: recording a message for %s in %s", self.session, action.box, path)
+
+    def _check_recording_space(self, now: float) -> None:
+        """The periodic sweep, while recording: stop before the disk is full, keep the audio."""
+        problem = self.host.recording_problem()
+        if problem is None:
+            return
+        seconds = now - self._recording_since
+        log.error("call %d: stopping the recording after %.0f s: %s", self.session, seconds,
+                  problem)
+        self._stop_recording("disk_full")
+        self.host.recording_failed()
+        self.host.deliver(self.session, RecordingFinished(seconds, problem))
 
     def _stop_recording(self, reason: str = "") -> None:
         recorder, self._recorder = self._recorder, None

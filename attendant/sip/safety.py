@@ -15,6 +15,9 @@ settings bound what one call or one source can cost the server:
 * ``session_expires``: RFC 4028 session timer used on every call (we refresh
   when the caller does not offer to); a caller that stops answering refreshes,
   or stops sending its own, is hung up by pjsip.
+* ``min_free_mb``: free space the data folder's disk must keep; below it no
+  message is recorded (the caller hears so) and one being recorded is stopped,
+  its audio kept, rather than a file cut off by a full disk.
 * ``calls_per_source``, ``invite_rate``, ``invite_burst``, ``trusted``: the
   per-source admission limits (:mod:`attendant.sip.admission`).
 
@@ -46,6 +49,7 @@ class Safety:
     rtp_timeout: float = 30.0
     hold_timeout: float = 600.0
     session_expires: int = 1800
+    min_free_mb: float = 100.0
     calls_per_source: int = DEFAULT_CALLS_PER_SOURCE
     invite_rate: float = DEFAULT_INVITE_RATE
     invite_burst: int = DEFAULT_INVITE_BURST
@@ -54,7 +58,7 @@ class Safety:
     def problems(self) -> list[str]:
         """What is wrong with these settings, as the option a user should change."""
         found = []
-        for name in ("ack_grace", "rtp_timeout", "hold_timeout", "invite_rate"):
+        for name in ("ack_grace", "rtp_timeout", "hold_timeout", "invite_rate", "min_free_mb"):
             if getattr(self, name) < 0:
                 found.append(f"--{name.replace('_', '-')} must be 0 or more")
         if self.session_expires and self.session_expires < MIN_SESSION_EXPIRES:

@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import threading
 import time
@@ -591,6 +592,24 @@ class Server:
     def dtmf_applied(self, received_at: float) -> None:
         """A key was handled: count it, with the time from its callback to its actions."""
         self.metrics.dtmf_received(time.monotonic() - received_at)
+
+    def recording_problem(self) -> str | None:
+        """Why no message can be recorded now: the data folder's disk nearly full."""
+        minimum = self.options.safety.min_free_mb
+        if minimum <= 0:
+            return None
+        try:
+            free = shutil.disk_usage(self.options.data_dir).free / 1e6
+        except OSError as exc:
+            return f"cannot check the free space of {self.options.data_dir}: {exc.strerror}"
+        if free < minimum:
+            return (f"disk nearly full: {free:.0f} MB free in {self.options.data_dir}, "
+                    f"below --min-free-mb {minimum:g}")
+        return None
+
+    def recording_failed(self) -> None:
+        """A message was not recorded, or cut short, because storage failed."""
+        self.metrics.voicemail_failures.inc()
 
     def begin_recording(self, box: str, caller: str, session: int) -> tuple[int, Path]:
         """A new message in the voicemail store (a quick SQLite insert)."""

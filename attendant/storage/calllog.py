@@ -148,7 +148,7 @@ def _event_detail(event: Event) -> str | None:
     if isinstance(event, TransferResult):
         return "answered" if event.answered else (event.reason or "failed")
     if isinstance(event, RecordingFinished):
-        return f"{event.seconds:g}s"
+        return f"{event.seconds:g}s" + (f" ({event.error})" if event.error else "")
     if isinstance(event, CallStarted):
         return event.called or None
     return None

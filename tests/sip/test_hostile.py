@@ -12,7 +12,9 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import sqlite3
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -496,3 +498,93 @@ def test_a_fifo_in_the_control_folder_does_not_stall_the_server(
     assert "stall.json: not a regular file (a FIFO)" in log
     assert "link.json: a symbolic link" in log
     assert not fifo.exists()
+
+
+def _leave_message(server: Serve, caller: RawPeer) -> Dialog:
+    """Call, choose voicemail (key 2 of the harness menu) and wait for the server's BYE."""
+    dialog = caller.call()
+    time.sleep(0.5)
+    assert caller.info_digit(dialog, "2") == 200
+    assert caller.wait_bye(dialog, timeout=60), server.logs()
+    wait_idle(server)
+    return dialog
+
+
+def test_a_nearly_full_disk_gets_an_apology_not_a_false_thank_you(
+        tmp_path: Path, maria_port: int) -> None:
+    server = Serve(tmp_path, maria_port)
+    try:
+        server.start("--metrics-port", "0", "--min-free-mb", "10000000")
+        with RawPeer("127.0.0.1", server.port) as caller:
+            _leave_message(server, caller)
+            last = server.status()["recent"][-1]
+            assert last["outcome"].startswith("voicemail failed for office: disk nearly full")
+            assert last["recordings"] == []
+            metrics = scrape(server.status()["metrics_port"])
+            assert metrics["attendant_voicemail_failures_total"] == 1
+            assert "saved" not in server.log.read_text()
+            still_healthy(server, caller)
+    finally:
+        server.stop()
+
+
+def test_a_locked_voicemail_store_gets_an_apology_not_silence(
+        tmp_path: Path, maria_port: int) -> None:
+    server = Serve(tmp_path, maria_port)
+    try:
+        server.start()
+        with RawPeer("127.0.0.1", server.port) as caller, \
+                sqlite3.connect(server.data / "voicemail.sqlite3", timeout=1) as lock:
+            lock.execute("BEGIN EXCLUSIVE")  # an admin's long query, a backup...
+            try:
+                _leave_message(server, caller)
+            finally:
+                lock.rollback()
+            last = server.status()["recent"][-1]
+            assert last["outcome"].startswith(
+                "voicemail failed for office: voicemail store unavailable"), last
+            still_healthy(server, caller)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 24 MB tmpfs of its own, so filling it touches nothing else (needs root)."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs",
+                              str(mount_point)], capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_disk_filling_up_while_recording_keeps_the_audio_and_tells_the_caller(
+        small_disk: Path, maria_port: int) -> None:
+    server = Serve(small_disk, maria_port)
+    try:
+        server.start("--min-free-mb", "2")
+        with RawPeer("127.0.0.1", server.port) as caller:
+            dialog = caller.call()
+            time.sleep(0.5)
+            assert caller.info_digit(dialog, "2") == 200
+            messages = server.data / "messages"
+            wait_for("the recording to start", lambda: any(messages.rglob("*.wav")),
+                     context=server.logs)
+            time.sleep(1)
+            free = shutil.disk_usage(small_disk).free
+            (small_disk / "filler").write_bytes(b"\0" * (free - 1_000_000))
+            assert caller.wait_bye(dialog, timeout=30), server.logs()
+            wait_idle(server)
+            last = server.status()["recent"][-1]
+            assert last["outcome"].startswith("voicemail left for office (cut short: disk "
+                                              "nearly full"), last
+            wav = Path(last["recordings"][0])
+            assert wav.stat().st_size > 44 + 8000  # header and at least half a second kept
+            still_healthy(server, caller)
+    finally:
+        server.stop()
