@@ -38,6 +38,15 @@ _OPTIONS = [
                  help="Free disk space the data folder must keep: below it no voicemail is "
                       "recorded (the caller is told) and a recording is stopped, its audio "
                       "kept.  0: off."),
+    click.option("--log-rotate-mb", default=_DEFAULT.log_rotate_mb, show_default=True,
+                 type=click.FloatRange(0, 1_000_000), metavar="MB",
+                 help="Rotate calls.jsonl past this size.  0: never by size."),
+    click.option("--log-rotate-days", default=_DEFAULT.log_rotate_days, show_default=True,
+                 type=click.FloatRange(0, 36_500), metavar="DAYS",
+                 help="Rotate calls.jsonl past this age.  0: never by age."),
+    click.option("--log-keep", default=_DEFAULT.log_keep, show_default=True,
+                 type=click.IntRange(0, 100_000), metavar="N",
+                 help="Rotated call logs kept (calls-<time>.jsonl); older ones are deleted."),
     click.option("--max-calls-per-source", default=_DEFAULT.calls_per_source,
                  show_default=True, type=click.IntRange(0, 100_000), metavar="N",
                  help="Calls one source address may have at once; the next gets 503.  0: off."),
@@ -75,6 +84,8 @@ def safety_from(values: dict[str, Any]) -> Safety:
                     hold_timeout=values["hold_timeout"],
                     session_expires=values["session_expires"],
                     min_free_mb=values["min_free_mb"],
+                    log_rotate_mb=values["log_rotate_mb"],
+                    log_rotate_days=values["log_rotate_days"], log_keep=values["log_keep"],
                     calls_per_source=values["max_calls_per_source"],
                     invite_rate=values["invite_rate"], invite_burst=values["invite_burst"],
                     trusted=trusted)

@@ -245,3 +245,44 @@ def test_deferred_rows_survive_a_failed_commit_and_go_in_at_the_next(tmp_path: P
     finally:
         other.close()
         deferred.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_calls_jsonl_rotates_by_size_and_keeps_the_newest_files(tmp_path: Path) -> None:
+    clock = Clock()
+    calllog = CallLog(tmp_path, rotate_bytes=2000, keep_rotated=2, clock=clock)
+    for n in range(40):
+        clock.now += 1
+        calllog.call_started(f"c{n}", caller="+1555", called="100", started_at=T0)
+        calllog.call_ended(f"c{n}", "caller hung up in menu welcome")
+    calllog.close()
+    rotated = sorted(tmp_path.glob("calls-*.jsonl"))
+    assert len(rotated) == 2
+    assert (tmp_path / "calls.jsonl").stat().st_size < 2000 + 400
+    # Nothing is split or lost inside the files kept: every line is whole JSON.
+    for path in [*rotated, tmp_path / "calls.jsonl"]:
+        assert all(isinstance(line, dict) for line in lines_of(path))
+    with sqlite3.connect(tmp_path / "calls.sqlite3") as conn:  # the summary keeps every call
+        assert conn.execute("SELECT count(*) FROM calls").fetchone()[0] == 40
+
+
+def test_calls_jsonl_rotates_by_age_across_restarts(tmp_path: Path) -> None:
+    clock = Clock()
+    calllog = CallLog(tmp_path, rotate_days=1, clock=clock)
+    calllog.call_started("old", started_at=T0)
+    calllog.close()
+    clock.now += 2 * 86400  # a restart two days later: the file was started then
+    calllog = CallLog(tmp_path, rotate_days=1, clock=clock)
+    calllog.call_started("new", started_at=T0)
+    calllog.close()
+    rotated = list(tmp_path.glob("calls-*.jsonl"))
+    assert len(rotated) == 1
+    assert [line["call_id"] for line in lines_of(rotated[0])] == ["old"]
+    assert [line["call_id"] for line in lines_of(tmp_path / "calls.jsonl")] == ["new"]

@@ -18,6 +18,8 @@ settings bound what one call or one source can cost the server:
 * ``min_free_mb``: free space the data folder's disk must keep; below it no
   message is recorded (the caller hears so) and one being recorded is stopped,
   its audio kept, rather than a file cut off by a full disk.
+* ``log_rotate_mb``, ``log_rotate_days``, ``log_keep``: ``calls.jsonl`` is
+  rotated past that size or age, and that many rotated files are kept.
 * ``calls_per_source``, ``invite_rate``, ``invite_burst``, ``trusted``: the
   per-source admission limits (:mod:`attendant.sip.admission`).
 
@@ -50,6 +52,9 @@ class Safety:
     hold_timeout: float = 600.0
     session_expires: int = 1800
     min_free_mb: float = 100.0
+    log_rotate_mb: float = 64.0
+    log_rotate_days: float = 7.0
+    log_keep: int = 8
     calls_per_source: int = DEFAULT_CALLS_PER_SOURCE
     invite_rate: float = DEFAULT_INVITE_RATE
     invite_burst: int = DEFAULT_INVITE_BURST
@@ -58,7 +63,8 @@ class Safety:
     def problems(self) -> list[str]:
         """What is wrong with these settings, as the option a user should change."""
         found = []
-        for name in ("ack_grace", "rtp_timeout", "hold_timeout", "invite_rate", "min_free_mb"):
+        for name in ("ack_grace", "rtp_timeout", "hold_timeout", "invite_rate", "min_free_mb",
+                     "log_rotate_mb", "log_rotate_days", "log_keep"):
             if getattr(self, name) < 0:
                 found.append(f"--{name.replace('_', '-')} must be 0 or more")
         if self.session_expires and self.session_expires < MIN_SESSION_EXPIRES:

@@ -268,9 +268,12 @@ class Server:
         self._log_throttle = LogThrottle()
         self.recent: collections.deque[dict[str, Any]] = collections.deque(maxlen=50)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attendant-pool")
-        self._messages_finishing: set[Future[None]] = set()  # voicemail being finished on the pool
+        #: Voicemail being finished on the pool (the shutdown waits for them).
+        self._messages_finishing: set[Future[None]] = set()
         self.voicemail = VoicemailStore(options.data_dir)
-        self.call_log = CallLog(options.data_dir, defer_rows=True)
+        self.call_log = CallLog(options.data_dir, defer_rows=True,
+                                rotate_bytes=int(safety.log_rotate_mb * 1_000_000),
+                                rotate_days=safety.log_rotate_days, keep_rotated=safety.log_keep)
         self._rows_due: TimerHandle | None = None
         self.metrics = Metrics()
         self.metrics_port: int | None = None

@@ -5,7 +5,10 @@ Files under ``root`` (see docs/voicemail-and-logs.md for every field)::
     root/calls.jsonl      append-only; a "start" line, one "step" line per engine step,
                           an "end" line; each line is written and flushed before the
                           method returns, so killing the process loses nothing already
-                          logged; fsynced every ``fsync_interval`` seconds and on close
+                          logged; fsynced every ``fsync_interval`` seconds and on close;
+                          rotated to calls-<UTC time>.jsonl past ``rotate_bytes`` or
+                          ``rotate_days`` (its start time in .calls.jsonl.began), the
+                          newest ``keep_rotated`` of those kept
     root/calls.sqlite3    table ``calls``: one row per call, inserted on start, updated
                           on every step (count, last menu) and on end (WAL mode); with
                           ``defer_rows`` the start and step updates wait for
@@ -27,14 +30,15 @@ the log under it (the interrupted line is still flushed; the write then raises).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -61,6 +65,14 @@ from attendant.storage._common import (
 )
 
 JSONL_NAME = "calls.jsonl"
+#: When the current calls.jsonl was started (Unix seconds), for rotation by age.
+BEGAN_NAME = ".calls.jsonl.began"
+#: calls.jsonl is rotated past this size ...
+ROTATE_BYTES = 64 * 1024 * 1024
+#: ... or this age (days), ...
+ROTATE_DAYS = 7.0
+#: ... and this many rotated files are kept (older ones deleted).
+KEEP_ROTATED = 8
 DB_NAME = "calls.sqlite3"
 _SCHEMA_VERSION = 1
 #: Deferred row writes kept while SQLite fails (the oldest are dropped past this).
@@ -169,19 +181,24 @@ class CallLog:
     """
 
     def __init__(self, root: Path, *, fsync_interval: float = 1.0,
-                 defer_rows: bool = False) -> None:
+                 defer_rows: bool = False, rotate_bytes: int = ROTATE_BYTES,
+                 rotate_days: float = ROTATE_DAYS, keep_rotated: int = KEEP_ROTATED,
+                 clock: Callable[[], float] = time.time) -> None:
         self.root = Path(root)
         self.jsonl_path = self.root / JSONL_NAME
+        self._began_path = self.root / BEGAN_NAME
         self.db_path = self.root / DB_NAME
         self.fsync_interval = fsync_interval
+        self.rotate_bytes, self.rotate_days = rotate_bytes, rotate_days
+        self.keep_rotated = keep_rotated
+        self._clock = clock
         self._lock = threading.RLock()
+        self._file: IO[str] | None = None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            # buffering=1 is line buffering; we still flush explicitly after each line.
-            self._file: IO[str] | None = self.jsonl_path.open("a", encoding="utf-8",
-                                                              buffering=1)
         except OSError as exc:
             raise StorageError(f"cannot open the call log {self.jsonl_path}: {exc}") from exc
+        self._open_jsonl()
         self._conn: sqlite3.Connection | None = connect(self.db_path, synchronous="NORMAL")
         self._conn.executescript(_SCHEMA + f"PRAGMA user_version={_SCHEMA_VERSION};")
         self._last_sync = time.monotonic()
@@ -196,11 +213,66 @@ class CallLog:
             raise StorageError(f"the call log at {self.root} is closed")
         return self._file, self._conn
 
+    def _open_jsonl(self) -> None:
+        """(Re)open calls.jsonl for appending; learn its size and when it began."""
+        try:
+            # buffering=1 is line buffering; we still flush explicitly after each line.
+            self._file = self.jsonl_path.open("a", encoding="utf-8", buffering=1)
+            self._size = os.fstat(self._file.fileno()).st_size
+        except OSError as exc:
+            raise StorageError(f"cannot open the call log {self.jsonl_path}: {exc}") from exc
+        self._began = self._began_at() if self._size else self._new_file_began()
+
+    def _began_at(self) -> float:
+        """When the current calls.jsonl was started (a file from before rotation: now)."""
+        try:
+            return float(self._began_path.read_text().strip())
+        except (OSError, ValueError):
+            return self._new_file_began()
+
+    def _new_file_began(self) -> float:
+        now = self._clock()
+        with contextlib.suppress(OSError):  # without it the age restarts with the process
+            self._began_path.write_text(f"{now:.0f}\n")
+        return now
+
+    def _rotate_if_due(self) -> None:
+        too_big = 0 < self.rotate_bytes <= self._size
+        too_old = 0 < self.rotate_days * 86400 <= self._clock() - self._began
+        if not self._size or not (too_big or too_old):
+            return
+        file, self._file = self._file, None
+        if file is not None:
+            file.flush()
+            os.fsync(file.fileno())
+            file.close()
+        stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = self.root / f"calls-{stamp}.jsonl"
+        serial = 1
+        while target.exists():
+            serial += 1
+            target = self.root / f"calls-{stamp}-{serial}.jsonl"
+        try:
+            self.jsonl_path.rename(target)
+        finally:
+            self._open_jsonl()
+        for old in self.rotated()[:-self.keep_rotated or None]:
+            with contextlib.suppress(OSError):
+                old.unlink()
+
+    def rotated(self) -> list[Path]:
+        """Rotated call logs, oldest first (their names sort by time)."""
+        return sorted(self.root.glob("calls-*.jsonl"))
+
     def _append(self, record: dict[str, Any]) -> None:
         """Write one line and flush it to the OS; fsync when the interval has passed."""
+        self._open()
+        self._rotate_if_due()
         file, _ = self._open()
-        file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        file.write(line)
         file.flush()
+        self._size += len(line.encode("utf-8"))
         if time.monotonic() - self._last_sync >= self.fsync_interval:
             os.fsync(file.fileno())
             self._last_sync = time.monotonic()
