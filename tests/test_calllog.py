@@ -286,3 +286,52 @@ def test_calls_jsonl_rotates_by_age_across_restarts(tmp_path: Path) -> None:
     assert len(rotated) == 1
     assert [line["call_id"] for line in lines_of(rotated[0])] == ["old"]
     assert [line["call_id"] for line in lines_of(tmp_path / "calls.jsonl")] == ["new"]
+
+
+def _locked(path: Path) -> sqlite3.Connection:
+    holder = sqlite3.connect(path, timeout=1, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # a backup or an admin's long query
+    return holder
+
+
+def test_a_call_ending_while_the_database_is_locked_keeps_its_row_for_later(
+        tmp_path: Path) -> None:
+    calllog = CallLog(tmp_path, defer_rows=True)
+    calllog.call_started("c1", caller="+1555", started_at=T0)
+    calllog._conn.execute("PRAGMA busy_timeout=50")  # fail fast in the test
+    holder = _locked(tmp_path / "calls.sqlite3")
+    with pytest.raises(StorageError, match="waiting"):
+        calllog.call_ended("c1", "caller hung up in menu welcome", ended_at=T0)
+    holder.rollback()
+    holder.close()
+    assert calllog.flush_rows() == 2  # the start and the end, in order
+    calllog.close()
+    with sqlite3.connect(tmp_path / "calls.sqlite3") as conn:
+        row = conn.execute("SELECT caller, outcome, ended_at FROM calls").fetchone()
+    assert row[0] == "+1555"
+    assert row[1] == "caller hung up in menu welcome"
+    assert row[2] is not None
+
+
+def test_rows_still_locked_out_at_close_are_spooled_and_replayed_at_the_next_start(
+        tmp_path: Path) -> None:
+    calllog = CallLog(tmp_path, defer_rows=True)
+    calllog._conn.execute("PRAGMA busy_timeout=50")
+    holder = _locked(tmp_path / "calls.sqlite3")
+    calllog.call_started("c2", caller="+1666", started_at=T0)
+    with pytest.raises(StorageError):
+        calllog.call_ended("c2", "voicemail left for office", ended_at=T0)
+    with pytest.raises(StorageError):
+        calllog.close()
+    holder.rollback()
+    holder.close()
+    assert (tmp_path / "calls.pending.jsonl").exists()
+    with (tmp_path / "calls.pending.jsonl").open("a") as spool:  # a foreign line is skipped
+        spool.write('{"op": "DROP TABLE calls"}\n')
+    again = CallLog(tmp_path)
+    assert again.recover() == 0  # the spooled end closed the row: nothing left open
+    again.close()
+    assert not (tmp_path / "calls.pending.jsonl").exists()
+    with sqlite3.connect(tmp_path / "calls.sqlite3") as conn:
+        assert conn.execute("SELECT caller, outcome FROM calls").fetchall() == [
+            ("+1666", "voicemail left for office")]

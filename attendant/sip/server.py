@@ -79,6 +79,8 @@ HANGUP_WAIT_S = 5.0
 STATUS_EVERY_S = 0.25
 #: calls.sqlite3 rows lag the call log lines by at most this many seconds (one commit).
 ROWS_EVERY_S = 0.5
+#: After a failed commit of call log rows, the next try.
+ROWS_RETRY_S = 5.0
 _URI_USER = re.compile(r"sips?:([^@;>:\s]+)@")
 _REQUEST_LINE = re.compile(r"^INVITE\s+(\S+)\s+SIP/2\.0", re.IGNORECASE)
 
@@ -687,6 +689,8 @@ class Server:
         self.metrics.call_ended(outcome)
         if call_id:
             self._record(self.call_log.call_ended, call_id, outcome)
+            if self.call_log.pending_rows:
+                self._rows_changed()  # its end row waits for the next commit
         self._forget_unused_stores()
         stats = call.stats
         self.recent.append({
@@ -804,6 +808,9 @@ class Server:
     def _flush_rows(self) -> None:
         self._rows_due = None
         self._record(self.call_log.flush_rows)
+        if self.call_log.pending_rows and self._rows_due is None:
+            # The commit failed (a lock, a full disk): the rows wait; try again later.
+            self._rows_due = self.worker.call_later(ROWS_RETRY_S, self._flush_rows)
 
     def _status_changed(self) -> None:
         """Something status.json shows changed: write it within STATUS_EVERY_S (coalesced).
