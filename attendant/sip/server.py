@@ -68,6 +68,7 @@ from attendant.sip.call import Deliverable, GuardedCall, InboundCall, OutboundLe
 from attendant.sip.endpoint import EndpointConfig, TimerHandle, Worker
 from attendant.sip.queues import QueueRunner
 from attendant.sip.safety import MEDIA_SWEEP_S, MIN_SESSION_EXPIRES, Safety
+from attendant.storage import StorageError
 from attendant.storage.calllog import CallLog
 from attendant.storage.voicemail import Message, VoicemailStore
 
@@ -358,7 +359,11 @@ class Server:
                             "outbox for the next start", notifier.pending())
             notifier.stop()
         self.voicemail.close()
-        self.call_log.close()
+        try:
+            self.call_log.close()
+        except StorageError as exc:
+            log.error("call log: %s; the rows are in %s for the next start", exc,
+                      self.call_log.spool_path)
         self.metrics.stop_http()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
