@@ -397,7 +397,10 @@ def run_step(ws: Workspace, kind: str, concurrency: int, *, plateau_s: float = 1
                        str(ws.menu), "--port", str(port), "--data", str(data), "--prompts",
                        str(ws.prompts), "--rtp-ports", rtp_range, "--max-calls",
                        str(max_calls), "--metrics-port", "0", "--grace", "5",
-                       "--log-level", log_level]
+                       "--log-level", log_level,
+                       # SIPp places every call from 127.0.0.1, as a carrier's trunk
+                       # would: exempt it from the per-source limits, like a trunk.
+                       "--trusted-source", "127.0.0.1"]
             else:
                 cmd = [PYTHON, str(BENCH / "floor_pjsua2.py"), "--port", str(port),
                        "--rtp-ports", rtp_range, "--wav", str(ws.wav), "--probe", str(probe),
