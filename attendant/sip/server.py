@@ -546,10 +546,13 @@ class Server:
         """Every MEDIA_SWEEP_S: end calls whose caller stopped sending RTP or holds too long."""
         if self._finishing:
             return
-        now = time.monotonic()
+        self.worker.call_later(MEDIA_SWEEP_S, self._sweep_media)  # first: a failure below
+        now = time.monotonic()                                     # must not end the sweeps
         for call in list(self.calls.values()):
-            call.media_check(now)
-        self.worker.call_later(MEDIA_SWEEP_S, self._sweep_media)
+            try:
+                call.media_check(now)
+            except Exception:
+                log.exception("call %d: media check failed", call.session)
 
     def deliver(self, session: int, event: Event | Deliverable) -> None:
         """Feed an event to a call if it is still up (tasks name calls by session)."""
