@@ -149,26 +149,25 @@ def dial(host: CallHost, session: int, destination: str) -> OutboundLeg | None:
 _PLAYABLE = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD)
 
 
-def _audio_media(call: pj.Call) -> Any:
-    """The call's audio port, also while the remote side holds us (``sendonly``/``inactive``):
-    prompts then play to a port nobody hears, so their end-of-file still moves the menu on."""
-    info = call.getInfo()
-    for media in info.media:
-        if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in _PLAYABLE:
-            try:
-                return call.getAudioMedia(media.index)
-            except pj.Error:
-                return None
-    return None
-
-
-def _remote_hold(call: pj.Call) -> bool:
+def _audio_entry(call: pj.Call) -> tuple[int, int] | None:
+    """(index, pjsua media status) of the call's audio stream; None without one."""
     with contextlib.suppress(pj.Error):
         info = call.getInfo()  # keep it referenced: ``media`` points into it (SWIG)
         for media in info.media:
             if media.type == pj.PJMEDIA_TYPE_AUDIO:
-                return bool(media.status != pj.PJSUA_CALL_MEDIA_ACTIVE)
-    return False
+                return int(media.index), int(media.status)
+    return None
+
+
+def _audio_media(call: pj.Call, entry: tuple[int, int] | None) -> Any:
+    """The call's audio port, also while the remote side holds us (``sendonly``/``inactive``):
+    prompts then play to a port nobody hears, so their end-of-file still moves the menu on."""
+    if entry is None or entry[1] not in _PLAYABLE:
+        return None
+    try:
+        return call.getAudioMedia(entry[0])
+    except pj.Error:
+        return None
 
 
 def _port_id(media: Any) -> int | None:
@@ -397,7 +396,7 @@ class InboundCall(GuardedCall):
             if 0 < safety.hold_timeout <= now - self._held_since:
                 self._end_for("held", f"on hold for {now - self._held_since:.0f} s")
             return
-        self._sample_now(caller=True)
+        self._sample_caller()
         received = self._stats.caller_rx
         if received != self._rx_seen:
             self._rx_seen, self._rx_since = received, now
@@ -421,13 +420,14 @@ class InboundCall(GuardedCall):
     def onCallMediaState(self, prm: Any) -> None:
         if self.ended:
             return
-        held = _remote_hold(self)
+        entry = _audio_entry(self)
+        held = entry is not None and entry[1] != pj.PJSUA_CALL_MEDIA_ACTIVE
         if held and self._held_since is None:
             self._held_since = time.monotonic()
             log.info("call %d: the caller put us on hold", self.session)
         elif not held:
             self._held_since = None
-        old, self._media = self._media, _audio_media(self)
+        old, self._media = self._media, _audio_media(self, entry)
         port = _port_id(self._media)
         if old is not None and self._media is not None and port != self._port:
             self._reattach(old)
@@ -875,15 +875,16 @@ class InboundCall(GuardedCall):
 
     def _sample_now(self, caller: bool = True) -> None:
         if caller:
-            with contextlib.suppress(pj.Error):
-                info = self.getInfo()  # kept alive: its media entries point into it
-                for media in info.media:
-                    if media.type == pj.PJMEDIA_TYPE_AUDIO:
-                        self._read_stream(self, media.index)
-                        break
+            self._sample_caller()
         leg = self._answered_leg()
         if leg is not None:
             self._stats.leg_rx, self._stats.leg_tx = leg.rtp_counts()
+
+    def _sample_caller(self) -> None:
+        """Read the caller's RTP counts now (the media sweep needs only these)."""
+        entry = _audio_entry(self)
+        if entry is not None:
+            self._read_stream(self, entry[0])
 
     def _read_stream(self, call: pj.Call, index: int) -> None:
         with contextlib.suppress(pj.Error):
@@ -981,7 +982,7 @@ class OutboundLeg(GuardedCall):
 
     def onCallMediaState(self, prm: Any) -> None:
         if not self.ended:
-            self.media = _audio_media(self)
+            self.media = _audio_media(self, _audio_entry(self))
             if self.media is not None:
                 self.host.leg_event(self.session, self.serial, "media", 0)
 
