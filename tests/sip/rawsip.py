@@ -105,32 +105,56 @@ class Dialog:
     started: float = field(default_factory=time.monotonic)  #: when the INVITE was sent
 
 
-class RawPeer:
-    """A SIP peer on ``ip`` (any 127.0.0.0/8 address) that talks to one server port."""
+class _UdpListener:
+    """A UDP socket on ``ip`` read by a daemon thread; subclasses say what a datagram does."""
 
-    def __init__(self, ip: str, server_port: int, user: str = "mallory",
-                 server_ip: str = "127.0.0.1") -> None:
-        self.ip = ip
-        self.user = user
-        self.server = (server_ip, server_port)
+    def __init__(self, ip: str, port: int = 0) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((ip, 0))
+        self.sock.bind((ip, port))
         self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.deaf = False  #: True: answer none of the server's requests (a vanished phone)
-        self.received: queue.Queue[SipMessage] = queue.Queue()
-        self.requests: list[SipMessage] = []  #: every request the server sent us
-        self._lock = threading.Lock()
+        self.port: int = self.sock.getsockname()[1]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._receive, daemon=True)
+
+    def _start(self) -> None:
+        """Start reading (call it once the subclass's own state is set up)."""
         self._thread.start()
 
-    # --- plumbing -------------------------------------------------------------------
+    def _receive(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, source = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._datagram(data, source)
+
+    def _datagram(self, data: bytes, source: tuple[str, int]) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
         self.sock.close()
+
+
+class RawPeer(_UdpListener):
+    """A SIP peer on ``ip`` (any 127.0.0.0/8 address) that talks to one server port."""
+
+    def __init__(self, ip: str, server_port: int, user: str = "mallory",
+                 server_ip: str = "127.0.0.1") -> None:
+        super().__init__(ip)
+        self.ip = ip
+        self.user = user
+        self.server = (server_ip, server_port)
+        self.deaf = False  #: True: answer none of the server's requests (a vanished phone)
+        self.received: queue.Queue[SipMessage] = queue.Queue()
+        self.requests: list[SipMessage] = []  #: every request the server sent us
+        self._lock = threading.Lock()
+        self._start()
+
+    # --- plumbing -------------------------------------------------------------------
 
     def __enter__(self) -> RawPeer:
         return self
@@ -141,24 +165,17 @@ class RawPeer:
     def send(self, text: str) -> None:
         self.sock.sendto(text.encode(), self.server)
 
-    def _receive(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, source = self.sock.recvfrom(65535)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            message = parse(data, source)
-            if message is None:
-                continue
-            if message.is_request:
-                with self._lock:
-                    self.requests.append(message)
-                if not self.deaf and message.method != "ACK":
-                    self._answer(message)
-            else:
-                self.received.put(message)
+    def _datagram(self, data: bytes, source: tuple[str, int]) -> None:
+        message = parse(data, source)
+        if message is None:
+            return
+        if not message.is_request:
+            self.received.put(message)
+            return
+        with self._lock:
+            self.requests.append(message)
+        if not self.deaf and message.method != "ACK":
+            self._answer(message)
 
     def _answer(self, request: SipMessage) -> None:
         """200 OK to a request from the server (with our SDP for a re-INVITE)."""
@@ -335,67 +352,32 @@ class RawPeer:
         return self.got_bye(dialog)
 
 
-class RtpCounter:
+class RtpCounter(_UdpListener):
     """Counts RTP datagrams arriving at a UDP port on ``ip``."""
 
     def __init__(self, ip: str = "127.0.0.1") -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((ip, 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1] & ~1
-        if self.port != self.sock.getsockname()[1]:  # RTP wants an even port
+        super().__init__(ip)
+        if self.port % 2:  # RTP wants an even port
+            even = self.port - 1
             self.sock.close()
-            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self.sock.bind((ip, self.port))
-            self.sock.settimeout(0.2)
+            super().__init__(ip, even)
         self.packets = 0
         self.last_at = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._count, daemon=True)
-        self._thread.start()
+        self._start()
 
-    def _count(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.sock.recvfrom(2048)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.packets += 1
-            self.last_at = time.monotonic()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
+    def _datagram(self, _data: bytes, _source: tuple[str, int]) -> None:
+        self.packets += 1
+        self.last_at = time.monotonic()
 
 
-class Trap:
+class Trap(_UdpListener):
     """A SIP address the server must never call: records whatever arrives."""
 
     def __init__(self, ip: str = "127.0.0.1") -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((ip, 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
+        super().__init__(ip)
         self.hits: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._listen, daemon=True)
-        self._thread.start()
+        self._start()
 
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, _ = self.sock.recvfrom(65535)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if data.strip():
-                self.hits.append(data.decode("utf-8", "replace").split("\r\n", 1)[0])
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
+    def _datagram(self, data: bytes, _source: tuple[str, int]) -> None:
+        if data.strip():
+            self.hits.append(data.decode("utf-8", "replace").split("\r\n", 1)[0])
