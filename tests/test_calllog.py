@@ -213,15 +213,19 @@ def test_deferred_rows_wait_for_flush_and_are_committed_together(tmp_path: Path)
         deferred.close()
 
 
-def test_deferred_rows_are_committed_by_the_call_end_and_by_close(tmp_path: Path) -> None:
+def test_deferred_rows_wait_for_flush_rows_even_at_the_call_end_and_close_commits_the_rest(
+        tmp_path: Path) -> None:
     deferred = CallLog(tmp_path, defer_rows=True)
     deferred.call_started("ended", caller="+4", started_at=T0)
     deferred.record_step("ended", Digit("1"), CallState(phase=Phase.MENU, menu="main"), [])
     deferred.call_ended("ended", "caller hung up in menu main", ended_at=T0)
-    deferred.call_started("open", caller="+5", started_at=T0)
-    deferred.record_step("open", Digit("2"), CallState(phase=Phase.MENU, menu="main"), [])
     other = sqlite3.connect(deferred.db_path)
     try:
+        # The SIP worker's call end does not touch SQLite: the writer thread commits.
+        assert other.execute("SELECT count(*) FROM calls").fetchone() == (0,)
+        assert deferred.flush_rows() == 3
+        deferred.call_started("open", caller="+5", started_at=T0)
+        deferred.record_step("open", Digit("2"), CallState(phase=Phase.MENU, menu="main"), [])
         assert other.execute("SELECT call_id, steps, outcome_kind FROM calls").fetchall() == [
             ("ended", 1, "caller_hangup")]
         deferred.close()
@@ -300,8 +304,9 @@ def test_a_call_ending_while_the_database_is_locked_keeps_its_row_for_later(
     calllog.call_started("c1", caller="+1555", started_at=T0)
     calllog._conn.execute("PRAGMA busy_timeout=50")  # fail fast in the test
     holder = _locked(tmp_path / "calls.sqlite3")
-    with pytest.raises(StorageError, match="waiting"):
-        calllog.call_ended("c1", "caller hung up in menu welcome", ended_at=T0)
+    calllog.call_ended("c1", "caller hung up in menu welcome", ended_at=T0)
+    with pytest.raises(StorageError, match=r"2 row write.*waiting"):
+        calllog.flush_rows()
     holder.rollback()
     holder.close()
     assert calllog.flush_rows() == 2  # the start and the end, in order
@@ -319,8 +324,9 @@ def test_rows_still_locked_out_at_close_are_spooled_and_replayed_at_the_next_sta
     calllog._conn.execute("PRAGMA busy_timeout=50")
     holder = _locked(tmp_path / "calls.sqlite3")
     calllog.call_started("c2", caller="+1666", started_at=T0)
+    calllog.call_ended("c2", "voicemail left for office", ended_at=T0)
     with pytest.raises(StorageError):
-        calllog.call_ended("c2", "voicemail left for office", ended_at=T0)
+        calllog.flush_rows()
     with pytest.raises(StorageError):
         calllog.close()
     holder.rollback()

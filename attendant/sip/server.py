@@ -71,6 +71,7 @@ from attendant.sip.safety import MEDIA_SWEEP_S, MIN_SESSION_EXPIRES, Safety
 from attendant.storage import StorageError
 from attendant.storage.calllog import CallLog
 from attendant.storage.voicemail import Message, VoicemailStore
+from attendant.storage.writer import StorageWriter
 
 log = logging.getLogger("attendant.sip.server")
 
@@ -78,10 +79,8 @@ log = logging.getLogger("attendant.sip.server")
 HANGUP_WAIT_S = 5.0
 #: status.json lags what it shows by at most this many seconds (writes are coalesced).
 STATUS_EVERY_S = 0.25
-#: calls.sqlite3 rows lag the call log lines by at most this many seconds (one commit).
-ROWS_EVERY_S = 0.5
-#: After a failed commit of call log rows, the next try.
-ROWS_RETRY_S = 5.0
+#: Seconds the shutdown lets the storage writer commit what is left (then: spooled).
+WRITER_STOP_S = 15.0
 _URI_USER = re.compile(r"sips?:([^@;>:\s]+)@")
 _REQUEST_LINE = re.compile(r"^INVITE\s+(\S+)\s+SIP/2\.0", re.IGNORECASE)
 
@@ -274,10 +273,11 @@ class Server:
         #: Voicemail being finished on the pool (the shutdown waits for them).
         self._messages_finishing: set[Future[None]] = set()
         self.voicemail = VoicemailStore(options.data_dir)
-        self.call_log = CallLog(options.data_dir, defer_rows=True,
+        # The worker only appends lines and row writes; the writer commits and fsyncs.
+        self.call_log = CallLog(options.data_dir, defer_rows=True, fsync_interval=None,
                                 rotate_bytes=int(safety.log_rotate_mb * 1_000_000),
                                 rotate_days=safety.log_rotate_days, keep_rotated=safety.log_keep)
-        self._rows_due: TimerHandle | None = None
+        self.writer = StorageWriter(self.call_log)
         self.metrics = Metrics()
         self.metrics_port: int | None = None
         self.notifier: VoicemailNotifier | None = None
@@ -325,6 +325,7 @@ class Server:
         closed = self.call_log.recover()
         if closed:
             log.warning("call log: %d call(s) left open by a crash marked interrupted", closed)
+        self.writer.start()
         if self.options.metrics_port is not None:
             self.metrics_port = self.metrics.serve_http(self.options.metrics_listen,
                                                         self.options.metrics_port)
@@ -358,6 +359,10 @@ class Server:
                 log.warning("voicemail e-mail: %d message(s) not sent yet; they stay in the "
                             "outbox for the next start", notifier.pending())
             notifier.stop()
+        if not self.writer.stop(WRITER_STOP_S):
+            log.error("storage writer: %d call log row write(s) not committed after %g s; "
+                      "they go to %s for the next start", self.call_log.pending_rows,
+                      WRITER_STOP_S, self.call_log.spool_path)
         self.voicemail.close()
         try:
             self.call_log.close()
@@ -474,7 +479,6 @@ class Server:
                  info.callIdString)
         self.metrics.call_started()
         self._record(self.call_log.call_started, call_id, call.caller, call.called, attendant)
-        self._rows_changed()
         call.ring_then_answer()
         self._status_changed()
 
@@ -596,7 +600,6 @@ class Server:
         call_id = self._call_ids.get(call.session)
         if call_id is not None:
             self._record(self.call_log.record_step, call_id, event, state, actions)
-            self._rows_changed()
         if isinstance(event, CallStarted):
             self.metrics.observe_call_setup(time.monotonic() - call.started_at)
         elif isinstance(event, TransferResult):
@@ -697,8 +700,6 @@ class Server:
         self.metrics.call_ended(outcome)
         if call_id:
             self._record(self.call_log.call_ended, call_id, outcome)
-            if self.call_log.pending_rows:
-                self._rows_changed()  # its end row waits for the next commit
         self._forget_unused_stores()
         stats = call.stats
         self.recent.append({
@@ -807,18 +808,6 @@ class Server:
                  self.totals["answered"], self.totals["rejected_busy"],
                  self.totals["rejected_draining"])
         self.worker.stop()
-
-    def _rows_changed(self) -> None:
-        """Deferred call log rows are waiting: commit them within ROWS_EVERY_S."""
-        if self._rows_due is None:
-            self._rows_due = self.worker.call_later(ROWS_EVERY_S, self._flush_rows)
-
-    def _flush_rows(self) -> None:
-        self._rows_due = None
-        self._record(self.call_log.flush_rows)
-        if self.call_log.pending_rows and self._rows_due is None:
-            # The commit failed (a lock, a full disk): the rows wait; try again later.
-            self._rows_due = self.worker.call_later(ROWS_RETRY_S, self._flush_rows)
 
     def _status_changed(self) -> None:
         """Something status.json shows changed: write it within STATUS_EVERY_S (coalesced).

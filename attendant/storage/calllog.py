@@ -21,11 +21,15 @@ the resulting state and actions, and :meth:`CallLog.call_ended` when the call
 is gone. At startup :meth:`CallLog.recover` closes rows a crash left open;
 on SIGTERM the shutdown path calls :meth:`CallLog.close` (idempotent).
 
-Thread safety: one re-entrant lock guards the file and the connection, so
-lines from concurrent calls never interleave and line order is commit order.
-Prefer calling :meth:`close` from the shutdown path over from inside a signal
-handler: a handler that interrupts a write on the same thread can only close
-the log under it (the interrupted line is still flushed; the write then raises).
+Thread safety: three locks, so that the thread writing lines never waits on SQLite.
+The file lock keeps lines from concurrent calls whole and in order; the rows lock
+guards only the list of deferred row writes (held for an append); the database lock
+is held while SQLite works, which may be seconds when another process holds the
+database (``busy_timeout``). With ``defer_rows``, ``serve``'s SIP worker takes only
+the first two, and :class:`attendant.storage.writer.StorageWriter` commits the rows
+and fsyncs the file on its own thread. Prefer calling :meth:`close` from the
+shutdown path over from inside a signal handler: a handler that interrupts a write
+on the same thread can only close the log under it.
 """
 
 from __future__ import annotations
@@ -184,15 +188,18 @@ class CallLog:
     Args:
         root: data folder (created if missing).
         fsync_interval: at most this many seconds between fsyncs of ``calls.jsonl``
-            while steps are being written (flushes happen on every line regardless).
+            while steps are being written (flushes happen on every line regardless);
+            ``None``: never on a write, the owner calls :meth:`sync` (``serve``'s
+            storage writer does, so the SIP worker never waits for the disk).
         defer_rows: keep the SQLite writes of :meth:`call_started` and
             :meth:`record_step` until :meth:`flush_rows` (or :meth:`call_ended`,
             :meth:`recover`, :meth:`recent`, :meth:`close`), which commits them in one
-            transaction. ``serve`` flushes a few times a second: a commit per step cost
-            ~30 µs of its one worker thread. The JSON lines are never deferred.
+            transaction, on the thread that calls it; :meth:`call_ended` commits
+            nothing either. ``serve`` flushes from its storage writer a few times a
+            second. The JSON lines are never deferred.
     """
 
-    def __init__(self, root: Path, *, fsync_interval: float = 1.0,
+    def __init__(self, root: Path, *, fsync_interval: float | None = 1.0,
                  defer_rows: bool = False, rotate_bytes: int = ROTATE_BYTES,
                  rotate_days: float = ROTATE_DAYS, keep_rotated: int = KEEP_ROTATED,
                  clock: Callable[[], float] = time.time) -> None:
@@ -205,7 +212,9 @@ class CallLog:
         self.rotate_bytes, self.rotate_days = rotate_bytes, rotate_days
         self.keep_rotated = keep_rotated
         self._clock = clock
-        self._lock = threading.RLock()
+        self._file_lock = threading.RLock()
+        self._rows_lock = threading.Lock()
+        self._db_lock = threading.RLock()
         self._file: IO[str] | None = None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -221,10 +230,15 @@ class CallLog:
 
     # --- plumbing -------------------------------------------------------------------
 
-    def _open(self) -> tuple[IO[str], sqlite3.Connection]:
-        if self._file is None or self._conn is None:
+    def _jsonl(self) -> IO[str]:
+        if self._file is None:
             raise StorageError(f"the call log at {self.root} is closed")
-        return self._file, self._conn
+        return self._file
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StorageError(f"the call log at {self.root} is closed")
+        return self._conn
 
     def _open_jsonl(self) -> None:
         """(Re)open calls.jsonl for appending; learn its size and when it began."""
@@ -279,43 +293,49 @@ class CallLog:
 
     def _append(self, record: dict[str, Any]) -> None:
         """Write one line and flush it to the OS; fsync when the interval has passed."""
-        self._open()
+        self._jsonl()
         self._rotate_if_due()
-        file, _ = self._open()
+        file = self._jsonl()
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
         file.write(line)
         file.flush()
         self._size += len(line.encode("utf-8"))
-        if time.monotonic() - self._last_sync >= self.fsync_interval:
+        if self.fsync_interval is not None \
+                and time.monotonic() - self._last_sync >= self.fsync_interval:
             os.fsync(file.fileno())
             self._last_sync = time.monotonic()
 
-    def _write_row(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> None:
-        """Run one row write now, or keep it for :meth:`flush_rows` (``defer_rows``)."""
-        if self.defer_rows:
+    def _write_row(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Keep one row write for :meth:`flush_rows` (``defer_rows``), or commit it now."""
+        with self._rows_lock:
             self._pending.append((sql, params))
-            return
-        with transaction(conn):
-            conn.execute(sql, params)
+        if not self.defer_rows:
+            self._commit_pending()
 
-    def _commit_pending(self, conn: sqlite3.Connection) -> None:
-        pending, self._pending = self._pending, []
-        if not pending:
-            return
-        try:
-            with transaction(conn):
-                for sql, params in pending:
-                    conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            # Kept for the next try (a lock is released, a full disk clears); past the
-            # bound the oldest go to the spool file that recover() replays: none is lost.
-            self._pending = pending + self._pending
-            if len(self._pending) > MAX_PENDING_ROWS:
-                overflow = len(self._pending) - MAX_PENDING_ROWS
-                self._spool(self._pending[:overflow])
-                self._pending = self._pending[overflow:]
-            raise StorageError(f"cannot update {self.db_path} ({len(self._pending)} row "
-                               f"write(s) waiting; calls.jsonl has them): {exc}") from exc
+    def _commit_pending(self) -> None:
+        """Commit the kept row writes in one transaction (the database lock is taken)."""
+        with self._db_lock:
+            conn = self._db()
+            with self._rows_lock:
+                pending, self._pending = self._pending, []
+            if not pending:
+                return
+            try:
+                with transaction(conn):
+                    for sql, params in pending:
+                        conn.execute(sql, params)
+            except sqlite3.Error as exc:
+                # Kept for the next try (a lock is released, a full disk clears); past the
+                # bound the oldest go to the spool file recover() replays: none is lost.
+                with self._rows_lock:
+                    self._pending = pending + self._pending
+                    overflow = self._pending[:max(0, len(self._pending) - MAX_PENDING_ROWS)]
+                    del self._pending[:len(overflow)]
+                    waiting = len(self._pending)
+                if overflow:
+                    self._spool(overflow)
+                raise StorageError(f"cannot update {self.db_path} ({waiting} row write(s) "
+                                   f"waiting; calls.jsonl has them): {exc}") from exc
 
     def _spool(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Append row writes to the spool file (named statements only, never SQL text)."""
@@ -354,12 +374,15 @@ class CallLog:
         return len(self._pending)
 
     def flush_rows(self) -> int:
-        """Commit the deferred row writes in one transaction; return how many there were."""
-        with self._lock:
+        """Commit the deferred row writes in one transaction; return how many there were.
+
+        Raises:
+            StorageError: the commit failed; the writes are kept for the next call.
+        """
+        with self._db_lock:
             count = len(self._pending)
             if count:
-                _, conn = self._open()
-                self._commit_pending(conn)
+                self._commit_pending()
             return count
 
     @staticmethod
@@ -369,27 +392,28 @@ class CallLog:
 
     def sync(self) -> None:
         """fsync ``calls.jsonl`` now (``serve`` may call this from a periodic timer)."""
-        with self._lock:
-            file, _ = self._open()
+        with self._file_lock:
+            file = self._jsonl()
             file.flush()
             os.fsync(file.fileno())
             self._last_sync = time.monotonic()
 
     def close(self) -> None:
         """Flush, fsync and close both files. Idempotent; safe on the SIGTERM path."""
-        with self._lock:
+        with self._file_lock, self._db_lock:  # the order every path takes them in
             try:
                 if self._conn is not None:
-                    self._commit_pending(self._conn)
+                    self._commit_pending()
             except StorageError:
-                self._spool(self._pending)  # replayed by the next start's recover()
-                self._pending = []
+                with self._rows_lock:
+                    rest, self._pending = self._pending, []
+                self._spool(rest)  # replayed by the next start's recover()
                 raise
             finally:
                 self._close_files()
 
     def _close_files(self) -> None:
-        with self._lock:
+        with self._file_lock, self._db_lock:
             file, conn = self._file, self._conn
             self._file = self._conn = None
             if file is not None:
@@ -423,11 +447,10 @@ class CallLog:
         """
         self._check_id(call_id)
         at = to_utc(started_at, "started_at") if started_at is not None else utc_now()
-        with self._lock:
-            _, conn = self._open()
+        with self._file_lock:
             self._append({"ts": iso(at), "type": "start", "call_id": call_id,
                           "caller": caller, "called": called, "attendant": attendant})
-            self._write_row(conn, _INSERT_STARTED, (call_id, caller, called, attendant, iso(at)))
+            self._write_row(_INSERT_STARTED, (call_id, caller, called, attendant, iso(at)))
 
     def record_step(self, call_id: str, event: Event, state: CallState,
                     actions: Sequence[act.Action], at: datetime | None = None) -> None:
@@ -445,10 +468,9 @@ class CallLog:
             "phase": state.phase.value, "menu": state.menu, "buffer": state.buffer,
             "actions": [action_name(a) for a in actions], "outcome": state.outcome,
         }
-        with self._lock:
-            _, conn = self._open()
+        with self._file_lock:
             self._append(record)
-            self._write_row(conn, _UPSERT_STEP, (
+            self._write_row(_UPSERT_STEP, (
                 call_id, state.caller, state.attendant, iso(when), iso(when), state.menu,
                 state.phase.value, state.outcome))
 
@@ -457,7 +479,7 @@ class CallLog:
 
         ``call_id`` is "" for agent events; the line has ``"type": "queue"``.
         """
-        with self._lock:
+        with self._file_lock:
             self._append({"ts": iso(utc_now()), "type": "queue", "queue": queue,
                           "call_id": call_id, "agent": agent, "message": message})
 
@@ -466,25 +488,23 @@ class CallLog:
         self._check_id(call_id)
         at = to_utc(ended_at, "ended_at") if ended_at is not None else utc_now()
         kind = outcome_label(outcome)
-        with self._lock:
-            _, conn = self._open()
+        with self._file_lock:
             self._append({"ts": iso(at), "type": "end", "call_id": call_id,
                           "outcome": outcome, "outcome_kind": kind})
-            # After its start and steps, in one commit; kept for a retry if that fails.
-            self._pending.append((_UPSERT_ENDED, (call_id, iso(at), iso(at), outcome, kind)))
-            self._commit_pending(conn)
+            # After its start and steps; kept for a retry if the commit fails.
+            self._write_row(_UPSERT_ENDED, (call_id, iso(at), iso(at), outcome, kind))
 
     def recover(self, outcome: str = "interrupted: attendant stopped during the call") -> int:
         """Close rows a crash left open (no ``ended_at``); return how many.
 
         Call at startup, before taking calls. The end time is the call's last step.
         """
-        with self._lock:
-            _, conn = self._open()
+        with self._db_lock:
+            conn = self._db()
             replayed = self._replay_spool(conn)
             if replayed:
                 log.info("call log: %d row write(s) from %s applied", replayed, SPOOL_NAME)
-            self._commit_pending(conn)
+            self._commit_pending()
             with transaction(conn):
                 cur = conn.execute(
                     "UPDATE calls SET ended_at = coalesce(last_step_at, started_at), "
@@ -497,10 +517,9 @@ class CallLog:
         """The ``limit`` most recently started calls, newest first."""
         if not isinstance(limit, int) or limit < 1:
             raise StorageError(f"limit must be a positive integer, not {limit!r}")
-        with self._lock:
-            _, conn = self._open()
-            self._commit_pending(conn)
-            rows = conn.execute("SELECT * FROM calls ORDER BY started_at DESC, rowid DESC "
+        with self._db_lock:
+            self._commit_pending()
+            rows = self._db().execute("SELECT * FROM calls ORDER BY started_at DESC, rowid DESC "
                                 "LIMIT ?", (limit,)).fetchall()
         return [CallRecord(
             call_id=r["call_id"], caller=r["caller"], called=r["called"],

@@ -16,7 +16,7 @@ import shutil
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,9 @@ pytestmark = pytest.mark.sip
 
 #: OPTIONS must be answered within this (generous: CI is a loaded 2-core machine).
 OPTIONS_BOUND_S = 10.0
+#: An answer slower than this means the SIP worker waited on something (a lock, a disk):
+#: far above a loaded machine's jitter, far below SQLite's 10 s busy timeout.
+SLOW_ANSWER_S = 4.0
 
 
 @pytest.fixture
@@ -498,6 +501,50 @@ def test_a_fifo_in_the_control_folder_does_not_stall_the_server(
     assert "stall.json: not a regular file (a FIFO)" in log
     assert "link.json: a symbolic link" in log
     assert not fifo.exists()
+
+
+def _timed(what: list[float], request: Callable[[], int]) -> int:
+    began = time.monotonic()
+    status = request()
+    what.append(time.monotonic() - began)
+    return status
+
+
+def test_a_locked_call_log_database_stalls_no_call_and_loses_no_row(
+        serve: Serve, peer: RawPeer) -> None:
+    waits: list[float] = []
+    dialogs = [peer.call()]
+    lock = sqlite3.connect(serve.data / "calls.sqlite3", timeout=1, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")  # a backup or an admin's query, past the busy timeout
+    try:
+        began = time.monotonic()
+        while time.monotonic() - began < 15:
+            assert _timed(waits, lambda: peer.options(timeout=OPTIONS_BOUND_S)) == 200
+            if len(dialogs) < 4:
+                dialogs.append(peer.call())  # answered while the database is locked
+            time.sleep(0.5)
+        for dialog in dialogs:
+            assert _timed(waits, lambda d=dialog: peer.bye(d, timeout=OPTIONS_BOUND_S)) == 200
+        wait_idle(serve)
+        assert _timed(waits, lambda: peer.options(timeout=OPTIONS_BOUND_S)) == 200
+    finally:
+        lock.rollback()
+        lock.close()
+    # The worker never waited on SQLite: no answer was slow (the old code took 10 s).
+    assert max(waits) < SLOW_ANSWER_S, waits
+    wanted = {d.call_id for d in dialogs}
+
+    def ended_rows() -> int:
+        with contextlib.closing(sqlite3.connect(serve.data / "calls.sqlite3")) as conn:
+            return conn.execute("SELECT count(*) FROM calls WHERE ended_at IS NOT NULL "
+                                "AND outcome LIKE 'caller hung up%'").fetchone()[0]
+
+    wait_for("every call's row once the lock is gone", lambda: ended_rows() == len(wanted),
+             timeout=30, context=serve.logs)
+    still_healthy(serve, peer)
+    log = serve.log.read_text()
+    assert "committing the call log rows" in log
+    assert "succeeded after" in log
 
 
 def _leave_message(server: Serve, caller: RawPeer) -> Dialog:
