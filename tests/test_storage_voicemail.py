@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from attendant.storage import MessageNotFound, StorageError, VoicemailStore
+from attendant.storage import MessageNotFound, Recording, StorageError, VoicemailStore
 from attendant.storage.wavfile import WavError, header_complete, inspect, repair
 
 RATE = 8000
@@ -123,6 +124,61 @@ def test_unrepairable_files_say_why(tmp_path: Path, content: bytes, message: str
 
 
 # --- the store --------------------------------------------------------------------------
+
+
+def test_plan_gives_an_id_and_path_without_waiting_for_a_locked_database(
+        store: VoicemailStore) -> None:
+    holder = sqlite3.connect(store.db_path, timeout=1, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # a backup holds the database for a long time
+    planned: list[Recording] = []
+    try:
+        worker = threading.Thread(target=lambda: planned.extend(
+            [store.plan("sales", "+1555", "call-p1", START),
+             store.plan("sales", "+1556", "call-p2", START)]))
+        worker.start()
+        worker.join(10)
+        assert not worker.is_alive(), "plan() waited for SQLite"
+    finally:
+        holder.rollback()
+        holder.close()
+    first, second = planned
+    assert second.id == first.id + 1
+    assert first.path == store.root / "messages" / "sales" / f"20260314-092653-{first.id}.wav"
+    write_wav(first.path, 1.0)
+    store.register(first)
+    store.register(first)  # idempotent: a retry after a lost answer changes nothing
+    assert store.finish(first.id, "hash").duration == pytest.approx(1.0)
+
+
+def test_a_message_whose_row_was_never_written_is_adopted_at_the_next_start(
+        tmp_path: Path) -> None:
+    store = VoicemailStore(tmp_path)
+    kept = store.begin("sales", "+1", "c1", START)
+    write_wav(kept.path, 1.0)
+    store.finish(kept.id, "hash")
+    lost = store.plan("support", "+2", "c2", START)  # the crash came before register()
+    write_wav(lost.path, 1.5)
+    store.close()
+    again = VoicemailStore(tmp_path)
+    try:
+        recovered = again.recover()
+        assert [(m.id, m.box, m.reason, m.status) for m in recovered] == [
+            (lost.id, "support", "recovered", "new")]
+        assert recovered[0].duration == pytest.approx(1.5)
+        assert recovered[0].started_at == START.replace(microsecond=0)
+        assert again.plan("sales", "+3", "c3", START).id == lost.id + 1  # never reused
+    finally:
+        again.close()
+
+
+def test_ids_are_not_reused_after_a_file_outlived_its_row(tmp_path: Path) -> None:
+    store = VoicemailStore(tmp_path)
+    folder = tmp_path / "messages" / "sales"
+    folder.mkdir(parents=True)
+    write_wav(folder / "20260314-092653-41.wav", 0.5)
+    store.close()
+    with VoicemailStore(tmp_path) as again:
+        assert again.plan("sales", "+1", "c", START).id == 42
 
 
 def test_begin_then_finish_a_normal_recording(store: VoicemailStore) -> None:

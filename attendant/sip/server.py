@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import json
 import logging
 import os
 import re
 import shutil
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Mapping
@@ -70,7 +72,7 @@ from attendant.sip.queues import QueueRunner
 from attendant.sip.safety import MEDIA_SWEEP_S, MIN_SESSION_EXPIRES, Safety
 from attendant.storage import StorageError
 from attendant.storage.calllog import CallLog
-from attendant.storage.voicemail import Message, VoicemailStore
+from attendant.storage.voicemail import Message, Recording, VoicemailStore
 from attendant.storage.writer import StorageWriter
 
 log = logging.getLogger("attendant.sip.server")
@@ -272,6 +274,8 @@ class Server:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attendant-pool")
         #: Voicemail being finished on the pool (the shutdown waits for them).
         self._messages_finishing: set[Future[None]] = set()
+        #: Messages being recorded, by id (worker thread).
+        self._recordings: dict[int, Recording] = {}
         self.voicemail = VoicemailStore(options.data_dir)
         # The worker only appends lines and row writes; the writer commits and fsyncs.
         self.call_log = CallLog(options.data_dir, defer_rows=True, fsync_interval=None,
@@ -353,16 +357,16 @@ class Server:
 
     def _stop_records(self) -> None:
         """The shutdown path (main thread, after the worker): flush and close everything."""
+        if not self.writer.stop(WRITER_STOP_S):
+            log.error("storage writer: not done after %g s; %d call log row write(s) go to "
+                      "%s and unfinished voicemail is recovered at the next start",
+                      WRITER_STOP_S, self.call_log.pending_rows, self.call_log.spool_path)
         notifier, self.notifier = self.notifier, None
         if notifier is not None:
             if not notifier.flush(NOTIFY_FLUSH_S):
                 log.warning("voicemail e-mail: %d message(s) not sent yet; they stay in the "
                             "outbox for the next start", notifier.pending())
             notifier.stop()
-        if not self.writer.stop(WRITER_STOP_S):
-            log.error("storage writer: %d call log row write(s) not committed after %g s; "
-                      "they go to %s for the next start", self.call_log.pending_rows,
-                      WRITER_STOP_S, self.call_log.spool_path)
         self.voicemail.close()
         try:
             self.call_log.close()
@@ -628,14 +632,22 @@ class Server:
         self.metrics.voicemail_failures.inc()
 
     def begin_recording(self, box: str, caller: str, session: int) -> tuple[int, Path]:
-        """A new message in the voicemail store (a quick SQLite insert)."""
+        """A new message's id and path at once; its row is written by the storage writer,
+        so a locked voicemail.sqlite3 holds up neither this call nor any other."""
         call_id = self._call_ids.get(session, str(session))
-        recording = self.voicemail.begin(box, caller, call_id)
+        recording = self.voicemail.plan(box, caller, call_id)
+        self._recordings[recording.id] = recording
+        self.writer.submit(f"registering voicemail {recording.id}",
+                           functools.partial(self.voicemail.register, recording))
         return recording.id, recording.path
 
     def finish_recording(self, recording_id: int, reason: str) -> None:
         """Finalise a message on the pool: ``finish`` may wait for the file to settle."""
-        future = self._pool.submit(self._finish_message, recording_id, reason)
+        recording = self._recordings.pop(recording_id, None)
+        if recording is None:
+            log.error("voicemail %d: finished twice or never begun", recording_id)
+            return
+        future = self._pool.submit(self._finish_message, recording, reason)
         self._messages_finishing.add(future)
         future.add_done_callback(self._messages_finishing.discard)
 
@@ -650,13 +662,23 @@ class Server:
             log.warning("%d voicemail message(s) still being finished after %g s: the next "
                         "start recovers them and sends their e-mail", len(late), FINISH_DRAIN_S)
 
-    def _finish_message(self, recording_id: int, reason: str) -> None:
+    def _finish_message(self, recording: Recording, reason: str) -> None:
         try:
-            message = self.voicemail.finish(recording_id, reason)
+            self._store_message(recording, reason)
+        except (StorageError, sqlite3.Error) as exc:
+            # The audio is on disk; only its row waits. The writer retries until it lands.
+            log.warning("voicemail %d for %s is on disk but not yet in %s (%s); retrying",
+                        recording.id, recording.box, self.voicemail.db_path, exc)
+            self.writer.submit(f"finishing voicemail {recording.id}",
+                               functools.partial(self._store_message, recording, reason))
         except Exception:
-            log.exception("cannot finish voicemail %d", recording_id)
-            return
-        log.info("voicemail %d for %s saved: %.1f s (%s)%s", recording_id, message.box,
+            log.exception("cannot finish voicemail %d", recording.id)
+
+    def _store_message(self, recording: Recording, reason: str) -> None:
+        """Register (if the writer has not yet), finish, count and e-mail one message."""
+        self.voicemail.register(recording)
+        message = self.voicemail.finish(recording.id, reason)
+        log.info("voicemail %d for %s saved: %.1f s (%s)%s", recording.id, message.box,
                  message.duration, reason, f" [{message.flag}]" if message.flag else "")
         self.metrics.voicemail_recorded(message.box)
         self._notify(message)

@@ -7,9 +7,13 @@ Layout under ``root`` (see docs/voicemail-and-logs.md)::
 
 Life of a message, as ``attendant serve`` drives it:
 
-1. ``RecordVoicemail`` → :meth:`VoicemailStore.begin` inserts a row with status
-   ``recording`` *before* any audio exists, and returns the path the recorder
-   must write to. A crash from here on leaves a row that :meth:`recover` finds.
+1. ``RecordVoicemail`` → :meth:`VoicemailStore.plan` gives the message its id and
+   path without touching SQLite (the SIP worker calls it: a locked database must not
+   hold up every call), and the recorder starts at once. :meth:`register` then
+   inserts the row with status ``recording`` on the storage writer's thread,
+   retried until the database takes it. A crash before the row exists leaves only
+   the WAV: :meth:`recover` adopts such files by their name (the id is in it).
+   :meth:`begin` is both steps at once, for callers that may wait.
 2. ``#``, the maximum length or the caller hanging up → the adapter destroys the
    pjsua2 recorder, then calls :meth:`finish` (off the pjsip thread: it may block
    for ``settle_timeout`` seconds). ``finish`` waits for the file to stop changing,
@@ -18,6 +22,10 @@ Life of a message, as ``attendant serve`` drives it:
    Nothing is ever discarded: a message shorter than ``min_seconds`` is kept with
    ``flag="short"``; a missing or unreadable file keeps its row with a flag and error.
 3. At startup, :meth:`recover` finishes every row a crash left ``recording``.
+
+Ids: the store hands them out itself (the next after the highest in the database or
+in a file name under ``messages/``), so that :meth:`plan` needs no database; only
+one process records into a data folder (``serve`` keeps a pid file).
 
 Thread safety: one SQLite connection behind a re-entrant lock, so any thread
 (pjsip callbacks, the notifier's worker) may call any method. Two ``finish``
@@ -38,7 +46,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +68,8 @@ ALL_STATUSES = ("recording", *STATUSES)
 #: Same rule as voicemail box names in the menu language (schema ``$defs/name``):
 #: the name becomes a folder, so no slashes, no leading dot.
 BOX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+#: A message's file name: its UTC start time and its id.
+FILE_NAME = re.compile(r"(?P<start>\d{8}-\d{6})-(?P<id>\d{1,18})\.wav")
 DB_NAME = "voicemail.sqlite3"
 MESSAGES_DIR = "messages"
 _SCHEMA_VERSION = 1
@@ -163,6 +173,9 @@ class VoicemailStore:
         self._finishing: dict[int, threading.Lock] = {}
         self._conn: sqlite3.Connection | None = connect(self.db_path, synchronous="FULL")
         self._migrate()
+        #: Never held while SQLite works: plan() takes only this one.
+        self._ids_lock = threading.Lock()
+        self._next_id = self._first_free_id()
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -174,6 +187,34 @@ class VoicemailStore:
                 raise StorageError(f"{self.db_path} was written by a newer attendant (schema "
                                    f"{version}, this one knows {_SCHEMA_VERSION}); upgrade")
             conn.executescript(_SCHEMA + f"PRAGMA user_version={_SCHEMA_VERSION};")
+
+    def _first_free_id(self) -> int:
+        """One past the highest id the database (deleted rows too) or a file name used."""
+        with self._lock:
+            conn = self._connection()
+            top = conn.execute("SELECT max(id) FROM messages").fetchone()[0] or 0
+            seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'"
+                               ).fetchone()
+        top = max(top, seq[0] if seq else 0)
+        for _, message_id, _ in self._message_files():
+            top = max(top, message_id)
+        return int(top) + 1
+
+    def _message_files(self) -> Iterator[tuple[str, int, Path]]:
+        """(box, id, path) of every file under ``messages/`` named like a message."""
+        try:
+            folders = [f for f in self.messages_dir.iterdir() if BOX_NAME.fullmatch(f.name)]
+        except OSError:
+            return
+        for folder in folders:
+            try:
+                names = [p for p in folder.iterdir() if FILE_NAME.fullmatch(p.name)]
+            except OSError:  # not a folder, or unreadable: nothing of ours in it
+                continue
+            for path in names:
+                match = FILE_NAME.fullmatch(path.name)
+                assert match is not None
+                yield folder.name, int(match["id"]), path
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -226,6 +267,8 @@ class VoicemailStore:
               started_at: datetime | None = None) -> Recording:
         """Register a message about to be recorded; the recorder writes to ``.path``.
 
+        :meth:`plan` then :meth:`register`: the row exists when this returns.
+
         Args:
             box: voicemail box key (letters, digits, ``_.-``; it names a folder).
             caller: the caller's number or SIP URI, as shown to the box owners.
@@ -234,6 +277,20 @@ class VoicemailStore:
 
         Raises:
             StorageError: a bad box name, a naive ``started_at``, or a disk/database error.
+        """
+        recording = self.plan(box, caller, call_id, started_at)
+        self.register(recording)
+        return recording
+
+    def plan(self, box: str, caller: str, call_id: str,
+             started_at: datetime | None = None) -> Recording:
+        """A new message's id and path, its box folder created; no SQLite is touched.
+
+        Call :meth:`register` (on a thread that may wait) before :meth:`finish`.
+
+        Raises:
+            StorageError: a bad box name or caller, a naive ``started_at``, or the box
+                folder cannot be created.
         """
         if not isinstance(box, str) or not BOX_NAME.fullmatch(box):
             raise StorageError(f"voicemail box name {box!r} is not valid: use letters, digits, "
@@ -246,15 +303,35 @@ class VoicemailStore:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot create {folder}: {exc}") from exc
-        with self.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO messages (box, caller, call_id, started_at, path, status) "
-                "VALUES (?, ?, ?, ?, '', 'recording')", (box, caller, call_id, iso(start)))
-            message_id = cur.lastrowid
-            assert message_id is not None
-            rel = f"{MESSAGES_DIR}/{box}/{start:%Y%m%d-%H%M%S}-{message_id}.wav"
-            conn.execute("UPDATE messages SET path = ? WHERE id = ?", (rel, message_id))
-        return Recording(message_id, box, caller, call_id, start, self.root / rel)
+        with self._ids_lock:
+            message_id, self._next_id = self._next_id, self._next_id + 1
+        path = folder / f"{start:%Y%m%d-%H%M%S}-{message_id}.wav"
+        return Recording(message_id, box, caller, call_id, start, path)
+
+    def register(self, recording: Recording) -> None:
+        """Insert the row of a planned message (status ``recording``); idempotent.
+
+        Raises:
+            StorageError: the id is another message's, or a database error.
+        """
+        rel = recording.path.relative_to(self.root).as_posix()
+        try:
+            with self.transaction() as conn:
+                row = conn.execute("SELECT path FROM messages WHERE id = ?",
+                                   (recording.id,)).fetchone()
+                if row is not None:
+                    if row[0] != rel:
+                        raise StorageError(f"voicemail id {recording.id} is already "
+                                           f"{row[0]}, not {rel}")
+                    return
+                conn.execute(
+                    "INSERT INTO messages (id, box, caller, call_id, started_at, path, "
+                    "status) VALUES (?, ?, ?, ?, ?, ?, 'recording')",
+                    (recording.id, recording.box, recording.caller, recording.call_id,
+                     iso(recording.started_at), rel))
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot register voicemail {recording.id} in "
+                               f"{self.db_path}: {exc}") from exc
 
     def finish(self, recording_id: int, reason: str) -> Message:
         """Finalise a recording: settle, repair, measure, and set status ``new``.
@@ -336,10 +413,27 @@ class VoicemailStore:
         so there is no settling wait). The caller should notify the box owners of
         the returned messages like any other.
         """
+        self._adopt_orphans()
         with self._lock:
             ids = [r[0] for r in self._connection().execute(
                 "SELECT id FROM messages WHERE status = 'recording' ORDER BY id")]
         return [self._finish(i, "recovered", settle=False) for i in ids]
+
+    def _adopt_orphans(self) -> None:
+        """Give a row to each message file a crash left without one (caller unknown)."""
+        with self._lock:
+            known = {r[0] for r in self._connection().execute("SELECT id FROM messages")}
+        for box, message_id, path in self._message_files():
+            if message_id in known:
+                continue
+            match = FILE_NAME.fullmatch(path.name)
+            assert match is not None
+            try:
+                start = datetime.strptime(match["start"], "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+            except ValueError:
+                start = utc_now()
+            self.register(Recording(message_id, box, "", "", start, path))
+            known.add(message_id)
 
     # --- reading and managing -------------------------------------------------------------
 

@@ -23,6 +23,8 @@ import pytest
 from rawsip import Dialog, RawPeer, RtpCounter, Trap, sdp
 from sip_harness import Serve, scrape, wait_for
 
+from attendant.storage.voicemail import Message, VoicemailStore
+
 pytestmark = pytest.mark.sip
 
 #: OPTIONS must be answered within this (generous: CI is a loaded 2-core machine).
@@ -557,15 +559,33 @@ def _leave_message(server: Serve, caller: RawPeer) -> Dialog:
     return dialog
 
 
-def test_a_nearly_full_disk_gets_an_apology_not_a_false_thank_you(
-        tmp_path: Path, maria_port: int) -> None:
+def _start_message(server: Serve, caller: RawPeer) -> Dialog:
+    """Call, choose voicemail and wait until its WAV file exists."""
+    dialog = caller.call()
+    time.sleep(0.5)
+    assert caller.info_digit(dialog, "2") == 200
+    messages = server.data / "messages"
+    wait_for("the recording to start", lambda: any(messages.rglob("*.wav")),
+             context=server.logs)
+    return dialog
+
+
+@pytest.mark.parametrize(("args", "blocker", "why"), [
+    (("--min-free-mb", "10000000"), None, "disk nearly full"),
+    ((), "messages/office", "voicemail store unavailable"),  # a file where the folder goes
+], ids=["disk-nearly-full", "box-folder-blocked"])
+def test_a_message_that_cannot_be_recorded_gets_an_apology_not_a_false_thank_you(
+        tmp_path: Path, maria_port: int, args: tuple[str, ...], blocker: str | None,
+        why: str) -> None:
     server = Serve(tmp_path, maria_port)
     try:
-        server.start("--metrics-port", "0", "--min-free-mb", "10000000")
+        server.start("--metrics-port", "0", *args)
+        if blocker is not None:
+            (server.data / blocker).write_text("not a folder\n")
         with RawPeer("127.0.0.1", server.port) as caller:
             _leave_message(server, caller)
             last = server.status()["recent"][-1]
-            assert last["outcome"].startswith("voicemail failed for office: disk nearly full")
+            assert last["outcome"].startswith(f"voicemail failed for office: {why}"), last
             assert last["recordings"] == []
             metrics = scrape(server.status()["metrics_port"])
             assert metrics["attendant_voicemail_failures_total"] == 1
@@ -575,21 +595,43 @@ def test_a_nearly_full_disk_gets_an_apology_not_a_false_thank_you(
         server.stop()
 
 
-def test_a_locked_voicemail_store_gets_an_apology_not_silence(
+def test_a_locked_voicemail_store_stalls_nothing_and_keeps_the_message(
         tmp_path: Path, maria_port: int) -> None:
     server = Serve(tmp_path, maria_port)
+    waits: list[float] = []
     try:
         server.start()
-        with RawPeer("127.0.0.1", server.port) as caller, \
-                sqlite3.connect(server.data / "voicemail.sqlite3", timeout=1) as lock:
+        with RawPeer("127.0.0.1", server.port) as caller:
+            lock = sqlite3.connect(server.data / "voicemail.sqlite3", timeout=1,
+                                   isolation_level=None)
             lock.execute("BEGIN EXCLUSIVE")  # an admin's long query, a backup...
             try:
-                _leave_message(server, caller)
+                began = time.monotonic()
+                dialog = _start_message(server, caller)
+                while time.monotonic() - began < 13:  # past SQLite's 10 s busy timeout
+                    assert _timed(waits, lambda: caller.options(OPTIONS_BOUND_S)) == 200
+                    time.sleep(0.5)
+                assert _timed(waits, lambda: caller.info_digit(dialog, "#")) == 200
+                assert caller.wait_bye(dialog, timeout=60), server.logs()
+                wait_idle(server)
+                assert _timed(waits, lambda: caller.options(OPTIONS_BOUND_S)) == 200
             finally:
                 lock.rollback()
+                lock.close()
+            assert max(waits) < SLOW_ANSWER_S, waits
             last = server.status()["recent"][-1]
-            assert last["outcome"].startswith(
-                "voicemail failed for office: voicemail store unavailable"), last
+            assert last["outcome"].startswith("voicemail left for office"), last
+
+            def stored() -> list[Message]:
+                with VoicemailStore(server.data, create=False) as store:
+                    return store.list(status="new")
+
+            wait_for("the message in the store once the lock is gone", stored,
+                     timeout=30, context=server.logs)
+            (message,) = stored()
+            assert (message.box, message.caller) == ("office", "mallory")
+            assert message.duration > 5
+            assert message.path == Path(last["recordings"][0])
             still_healthy(server, caller)
     finally:
         server.stop()
@@ -616,12 +658,7 @@ def test_a_disk_filling_up_while_recording_keeps_the_audio_and_tells_the_caller(
     try:
         server.start("--min-free-mb", "2")
         with RawPeer("127.0.0.1", server.port) as caller:
-            dialog = caller.call()
-            time.sleep(0.5)
-            assert caller.info_digit(dialog, "2") == 200
-            messages = server.data / "messages"
-            wait_for("the recording to start", lambda: any(messages.rglob("*.wav")),
-                     context=server.logs)
+            dialog = _start_message(server, caller)
             time.sleep(1)
             free = shutil.disk_usage(small_disk).free
             (small_disk / "filler").write_bytes(b"\0" * (free - 1_000_000))
