@@ -80,6 +80,7 @@ class _Host:
     calls: dict[int, _Call] = field(default_factory=dict)
     delivered: list[tuple[int, Any]] = field(default_factory=list)
     logged: list[str] = field(default_factory=list)
+    stored: list[str] = field(default_factory=list)
 
     def call_id_of(self, session: int) -> str:
         return f"call-{session}"
@@ -89,6 +90,10 @@ class _Host:
 
     def queues_changed(self) -> None:
         pass
+
+    def store_later(self, what: str, job: Callable[[], object]) -> None:
+        self.stored.append(what)
+        job()  # the server's storage writer runs it on its thread; here, at once
 
     def deliver(self, session: int, event: Any) -> None:
         self.delivered.append((session, event))
@@ -166,6 +171,8 @@ def test_sign_out_opt_out_and_pause_survive_a_restart(tmp_path: Path, legs: list
         "a": {"signed_in": False, "paused": False, "opted_out": []},
         "b": {"signed_in": True, "paused": False, "opted_out": ["q"]},
         "c": {"signed_in": True, "paused": True, "opted_out": []}}
+    # Every write went through the server's storage writer, none ran on the SIP worker.
+    assert set(first.host.stored) == {"saving the queue agents' states"}  # type: ignore[attr-defined]
 
     again = runner(flow, data)  # a new process on the same data folder
     assert states(again) == {"a": "signed out", "b": "opted out", "c": "paused"}

@@ -42,7 +42,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -70,6 +70,7 @@ from attendant.queues.events import (
 )
 from attendant.sip.call import CallHost, InboundCall, OutboundLeg, dial, transfer_failure
 from attendant.sip.endpoint import TimerHandle
+from attendant.storage import StorageError
 from attendant.storage.agents import AgentStateFile, SavedAgent, remembered, restore
 from attendant.storage.control_files import ControlFileError, read_control_file, remove_entry
 
@@ -102,6 +103,9 @@ class QueueHost(CallHost, Protocol):
 
     def queues_changed(self) -> None:
         """The queue snapshot changed: rewrite ``status.json`` (soon)."""
+
+    def store_later(self, what: str, job: Callable[[], object]) -> None:
+        """Run a storage job off the worker thread, in order, retried while it raises."""
 
 
 @dataclass
@@ -241,7 +245,14 @@ class QueueRunner:
         if now == self._agents_saved:
             return
         self._agents_saved = now
-        self.agent_file.save({**self.absent_agents, **remembered(self.state)})
+        # The write and its fsyncs run on the storage writer: a slow disk stalls no call.
+        self.host.store_later("saving the queue agents' states",
+                              partial(self._write_agents, {**self.absent_agents,
+                                                           **remembered(self.state)}))
+
+    def _write_agents(self, agents: Mapping[str, SavedAgent]) -> None:
+        if not self.agent_file.save(agents):  # it logged why
+            raise StorageError(f"cannot write {self.agent_file.path}")
 
     def set_flow(self, flow: Flow) -> None:
         """A reload: keep the state, sign in agents new to the configuration (or give them

@@ -42,7 +42,7 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -785,6 +785,10 @@ class Server:
     def queues_changed(self) -> None:
         """The queue snapshot changed (throttled by the runner)."""
         self._status_changed()
+
+    def store_later(self, what: str, job: Callable[[], object]) -> None:
+        """A storage job for the storage writer's thread (in order, retried while it raises)."""
+        self.writer.submit(what, job)
 
     # --- worker thread: reload and shutdown -----------------------------------------------
 
