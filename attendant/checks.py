@@ -41,6 +41,7 @@ from attendant.model import (
     ToQueue,
     ToUser,
     ToVoicemail,
+    VoicemailBox,
 )
 
 
@@ -53,7 +54,7 @@ class Config:
     users: Mapping[str, object] = field(default_factory=dict)
     departments: Mapping[str, object] = field(default_factory=dict)
     queues: Mapping[str, object] = field(default_factory=dict)
-    voicemail: Mapping[str, object] = field(default_factory=dict)
+    voicemail: Mapping[str, VoicemailBox] = field(default_factory=dict)
     external_numbers: tuple[str, ...] = ()
     extensions: dict[str, list[tuple[str, str, PathKey]]] = field(default_factory=dict)
 
@@ -122,7 +123,8 @@ def subject(path: PathKey) -> str:
     if len(path) < 3:
         return "this action"
     section, owner, rest = str(path[0]), path[1], list(path[2:])
-    kind = {"menus": "menu", "attendants": "attendant", "queues": "queue"}.get(section, section)
+    kind = {"menus": "menu", "attendants": "attendant", "queues": "queue",
+            "voicemail": "voicemail box"}.get(section, section)
     if kind == "menu" and rest[0] == "options" and len(rest) >= 2:
         base = f'option "{rest[1]}" of menu "{owner}"'
         rest = rest[2:]
@@ -385,6 +387,29 @@ class Checker:
                 if owner not in self.c.users:
                     self.error((*path, "owners", i), f'voicemail box "{key}" has unknown owner '
                                                      f'"{owner}"', known(self.c.users, owner))
+            if box.when_full is not None:
+                for nested in walk(box.when_full):
+                    self.target(nested, self.languages)
+                self.full_box_loop(key, box.when_full)
+
+    def full_box_loop(self, start: str, route: Route) -> None:
+        """``when_full`` must not lead back to its own box through other full boxes."""
+        seen, todo = {start}, [route]
+        while todo:
+            for nested in walk(todo.pop()):
+                if not isinstance(nested, ToVoicemail):
+                    continue
+                if nested.box == start:
+                    self.error(route.path, f'when_full of voicemail box "{start}" leads back '
+                                           f'to box "{start}": a caller would go round while '
+                                           "it is full",
+                               "send callers to a person, a queue, a menu or another box, or "
+                               "leave when_full out to end the call")
+                    return
+                box = self.c.voicemail.get(nested.box)
+                if nested.box not in seen and box is not None and box.when_full is not None:
+                    seen.add(nested.box)
+                    todo.append(box.when_full)
 
     def duplicate_extensions(self) -> None:
         for ext, owners in sorted(self.c.extensions.items()):
@@ -477,6 +502,9 @@ class Checker:
                 route = getattr(queue, attr)
                 if route is not None:
                     from_queues |= {r.menu for r in walk(route) if isinstance(r, ToMenu)}
+        for box in self.c.voicemail.values():
+            if box.when_full is not None:
+                from_queues |= {r.menu for r in walk(box.when_full) if isinstance(r, ToMenu)}
         reached |= self._closure(from_queues & set(self.c.menus))
         for name, menu in self.c.menus.items():
             if name not in reached:

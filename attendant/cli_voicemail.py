@@ -1,9 +1,9 @@
-"""``attendant voicemail``: list and export messages recorded by ``attendant serve``.
+"""``attendant voicemail``: list, mark and export messages recorded by ``attendant serve``.
 
 The data folder is, in order: ``--data DIR``, ``$ATTENDANT_DATA``, or ``./var``
 (relative to the current directory, the same default ``attendant serve`` uses).
-The commands only read it: they never create a database, so a mistyped folder
-is reported instead of showing an empty list. Exit codes follow ``attendant``:
+The commands never create a database, so a mistyped folder is reported instead of
+showing an empty list; only ``mark`` writes (one row's status). Exit codes follow ``attendant``:
 0 ok, 1 an error (unknown message, missing data), 2 a wrong command line.
 """
 
@@ -50,7 +50,7 @@ def _open(option: Path | None) -> VoicemailStore:
 
 @click.group("voicemail")
 def voicemail() -> None:
-    """List and export voicemail messages recorded by attendant serve."""
+    """List, mark and export voicemail messages recorded by attendant serve."""
 
 
 @voicemail.command("list")
@@ -92,6 +92,23 @@ def list_command(box: str | None, status: str | None, data: Path | None, fmt: st
                       f"{m.started_at:%Y-%m-%d %H:%M:%S}", f"{m.duration:.1f}s",
                       m.status, "yes" if m.notified else "no", Text(m.flag or ""))
     Console(width=max(100, Console().width)).print(table)
+
+
+@voicemail.command("mark")
+@click.argument("message_id", metavar="ID", type=int)
+@click.argument("status", type=click.Choice(["new", "read", "archived", "deleted"]))
+@_data_option
+def mark_command(message_id: int, status: str, data: Path | None) -> None:
+    """Set message ID's status. A deleted message keeps its file but no longer counts
+    towards its box's max_messages and max_mb (a running server sees it within 30 s)."""
+    from attendant.storage import StorageError
+
+    with _open(data) as store:
+        try:
+            message = store.mark(message_id, status)
+        except StorageError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"message {message.id} in box {message.box} is now {message.status}")
 
 
 @voicemail.command("export")

@@ -1047,6 +1047,8 @@ def _recording_digit(flow: Flow, state: CallState, event: Digit) -> Result:
 
 
 def _recording_finished(flow: Flow, state: CallState, event: RecordingFinished) -> Result:
+    if event.box_full:
+        return _box_full(flow, state, event.error)
     if not event.error:
         return _thank_for_message(flow, state, stop_recorder=False)
     # Storage failed: never silence, never a false "saved". Apologise and end the call.
@@ -1057,6 +1059,18 @@ def _recording_finished(flow: Flow, state: CallState, event: RecordingFinished) 
     state, play = _play(state, (_say(flow, state, _system(flow, "voicemail_failed")),), False,
                         phase=Phase.GOODBYE)
     return state, out + play
+
+
+def _box_full(flow: Flow, state: CallState, why: str) -> Result:
+    """The box takes no more messages: say so, then its ``when_full`` route or goodbye."""
+    box = flow.voicemail[state.box or ""]
+    state, out = _cancel_timer(_update(state, outcome=f"voicemail box {box.key} full"))
+    sorry = (_say(flow, state, _system(flow, "voicemail_full")),)
+    if box.when_full is None:
+        result = _goodbye(flow, state, None, sorry, f"voicemail box {box.key} full ({why})")
+    else:
+        result = _run(flow, state, box.when_full, sorry)
+    return result[0], out + result[1]
 
 
 def _ignore(flow: Flow, state: CallState, event: Any) -> Result:

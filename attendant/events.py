@@ -65,11 +65,13 @@ class RecordingFinished:
 
     ``error`` is empty when it reached its end normally, else what went wrong (the
     disk is full, the voicemail store is unavailable); ``seconds`` is how much audio
-    was kept before it (0: no message at all).
+    was kept before it (0: no message at all). ``box_full``: no recording started
+    because the box holds its ``max_messages`` or ``max_mb`` already.
     """
 
     seconds: float = 0.0
     error: str = ""
+    box_full: bool = False
 
 
 @dataclass(frozen=True, slots=True)

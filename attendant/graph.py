@@ -127,6 +127,11 @@ def collect(flow: Flow) -> tuple[dict[str, str], list[Edge]]:
             edges.append((source, "special_dial_by_extension", "extension"))
         if menu.on_max is not None:
             add(source, menu.on_max, "after max tries")
+    for key, box in flow.voicemail.items():
+        if box.when_full is not None:
+            source = _node_id("vm", key)
+            nodes.setdefault(source, f"voicemail {key}")
+            add(source, box.when_full, "when full")
     return nodes, list(dict.fromkeys(edges))
 
 

@@ -14,6 +14,7 @@ Exported names (``namespace`` defaults to ``attendant``)::
     attendant_dtmf_to_action_seconds             histogram  key received → its actions carried out
     attendant_call_setup_seconds                 histogram  INVITE received → call answered
     attendant_voicemail_failures_total           counter    messages storage failed (disk, store)
+    attendant_voicemail_box_full_total{box}      counter    callers who found a box full
     attendant_sip_refused_total{reason}          counter    peer requests refused (REFER, ...)
     attendant_safety_hangups_total{reason}       counter    calls ended by a safety limit
 
@@ -129,6 +130,9 @@ class Metrics:
         self.voicemail_failures = Counter(
             "voicemail_failures", "Messages not recorded, or cut short, because storage failed "
             "(disk nearly full, store unavailable).", namespace=namespace, registry=reg)
+        self.box_full = Counter("voicemail_box_full", "Callers who found a voicemail box full "
+                                "(max_messages or max_mb), by box.", ["box"],
+                                namespace=namespace, registry=reg)
         self.dtmf = Counter("dtmf", "DTMF keys received.", namespace=namespace, registry=reg)
         self.dtmf_to_action = Histogram(
             "dtmf_to_action_seconds", "Time from a DTMF key to its actions being carried out.",
@@ -180,13 +184,19 @@ class Metrics:
         self.transfers.labels(result=label).inc()
         return label
 
-    def voicemail_recorded(self, box: str) -> None:
-        """Count one message left in ``box``."""
+    def _box_label(self, box: str) -> str:
         with self._lock:
             if box not in self._boxes and len(self._boxes) < self._max_boxes:
                 self._boxes.add(box)
-            label = box if box in self._boxes else "other"
-        self.voicemails.labels(box=label).inc()
+            return box if box in self._boxes else "other"
+
+    def voicemail_recorded(self, box: str) -> None:
+        """Count one message left in ``box``."""
+        self.voicemails.labels(box=self._box_label(box)).inc()
+
+    def voicemail_box_full(self, box: str) -> None:
+        """Count a caller who found ``box`` full."""
+        self.box_full.labels(box=self._box_label(box)).inc()
 
     def refusal(self, reason: str) -> None:
         """Count a refused peer request (an unknown kind counts as ``other``)."""

@@ -476,6 +476,12 @@ class VoicemailBox:
     owners: tuple[str, ...] = ()
     email: tuple[str, ...] = ()
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+    #: Messages kept (not counting deleted ones); a caller finding the box full hears
+    #: ``voicemail_full`` and goes to ``when_full`` (None: the call ends).
+    max_messages: int = 100
+    #: Megabytes of audio kept; None: no limit but the disk's (``serve --min-free-mb``).
+    max_mb: float | None = None
+    when_full: Route | None = None
 
 
 # --- speech --------------------------------------------------------------------

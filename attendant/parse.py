@@ -517,4 +517,8 @@ class Parser:
         return VoicemailBox(key, raw["name"],
                             self.optional_prompt(raw.get("greeting"), (*path, "greeting")),
                             raw.get("max_seconds", 180), tuple(raw.get("owners") or ()),
-                            tuple(raw.get("email") or ()), path)
+                            tuple(raw.get("email") or ()), path,
+                            max_messages=raw.get("max_messages", 100),
+                            max_mb=raw.get("max_mb"),
+                            when_full=self.optional_route(raw.get("when_full"),
+                                                          (*path, "when_full")))

@@ -37,6 +37,9 @@ _TEXT: dict[str, dict[str, str]] = {
                  "Goodbye.",
         "fr-FR": "Désolé, nous ne pouvons pas enregistrer votre message pour le moment. "
                  "Merci de rappeler plus tard. Au revoir."},
+    "voicemail_full": {
+        "en-US": "Sorry, this mailbox is full and cannot take any more messages.",
+        "fr-FR": "Désolé, cette messagerie est pleine et ne peut plus recevoir de messages."},
     "dial_by_name": {
         "en-US": "Please spell the name of the person you are calling using your keypad, "
                  "then press pound. Press star to go back.",

@@ -328,3 +328,30 @@ def test_serve_refuses_an_smtp_login_without_starttls_unless_told_plainly(
     assert clash.exit_code == 2
     assert "contradict" in clash.output
     assert "secret" not in result.output + clash.output
+
+
+def test_graph_draws_where_a_full_voicemail_box_sends_callers(tmp_path: Path) -> None:
+    path = tmp_path / "full.yaml"
+    path.write_text("""\
+version: 1
+attendants:
+  main:
+    name: Full
+    timezone: Europe/Paris
+    business_hours: {menu: start}
+menus:
+  start:
+    prompt: Press 1 for a message.
+    options: {"1": {voicemail: sales}}
+  overflow:
+    prompt: Press 1 to hear this again.
+    options: {"1": repeat}
+voicemail:
+  sales:
+    name: Sales
+    when_full: {menu: overflow}
+""", encoding="utf-8")
+    result = run("graph", "--format", "mermaid", path)
+    assert result.exit_code == 0, result.output
+    assert 'vm_sales -->|"when full"| menu_overflow' in result.stdout
+    assert "never reached" not in run("validate", path).output

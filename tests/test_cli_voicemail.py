@@ -1,4 +1,4 @@
-"""``attendant voicemail list|export``, driven in-process with click's CliRunner."""
+"""``attendant voicemail list|mark|export``, driven in-process with click's CliRunner."""
 
 from __future__ import annotations
 
@@ -101,3 +101,25 @@ def test_errors_are_clear(data: Path, tmp_path: Path) -> None:
     result = run("list", "--data", str(data), "--box", "nobody")
     assert result.exit_code == 0
     assert "no voicemail messages in box nobody" in result.output
+
+
+def test_mark_deleted_hides_a_message_and_frees_its_place_in_the_box(data: Path) -> None:
+    result = run("mark", "2", "deleted", "--data", str(data))
+    assert result.exit_code == 0, result.output
+    assert result.output == "message 2 in box support is now deleted\n"
+    listed = json.loads(run("list", "--data", str(data), "--format", "json").output)
+    assert [r["id"] for r in listed] == [1, 3]
+    with VoicemailStore(data, create=False) as store:
+        store.refresh_usage()
+        assert store.usage("support") == (0, 0)
+    assert run("mark", "2", "new", "--data", str(data)).exit_code == 0  # undone
+    assert "+15551230001" in run("list", "--data", str(data)).output
+
+
+def test_mark_refuses_an_unknown_id_or_status(data: Path) -> None:
+    result = run("mark", "42", "read", "--data", str(data))
+    assert result.exit_code == 1
+    assert "no voicemail message with id 42" in result.output
+    result = run("mark", "1", "recording", "--data", str(data))
+    assert result.exit_code == 2
+    assert "'recording' is not one of" in result.output

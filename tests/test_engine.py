@@ -1328,6 +1328,27 @@ def test_a_recorder_that_fails_at_once_apologises_and_keeps_no_message(office: F
     assert call.state.outcome == "voicemail failed for general: disk nearly full"
 
 
+def test_a_full_box_says_so_and_ends_the_call_when_it_has_no_when_full(office: Flow) -> None:
+    call = to_recording(office)
+    timer = call.state.timer
+    actions = call.send(RecordingFinished(0.0, error="100 messages", box_full=True))
+    assert act.CancelTimer(timer or "") in actions
+    assert said(actions) == ["Sorry, this mailbox is full and cannot take any more messages.",
+                             "Thank you for calling. Goodbye."]
+    assert call.state.phase is Phase.GOODBYE
+    assert call.state.outcome == "voicemail box general full (100 messages)"
+
+
+def test_a_full_box_sends_the_caller_to_its_when_full_route(build: Build) -> None:
+    flow = build(OFFICE.replace("    max_seconds: 60\n",
+                                "    max_seconds: 60\n    when_full: {user: alice}\n"))
+    call = to_recording(flow)
+    actions = call.send(RecordingFinished(0.0, error="100 messages", box_full=True))
+    assert said(actions)[0] == "Sorry, this mailbox is full and cannot take any more messages."
+    assert [(t.kind, t.key) for t in of_type(actions, act.Transfer)] == [("user", "alice")]
+    assert call.state.phase is Phase.TRANSFERRING
+
+
 def test_a_recorder_cut_short_by_the_disk_keeps_what_it_had(office: Flow) -> None:
     call = to_recording(office)
     call.send(RecordingFinished(7.5, error="disk full"))

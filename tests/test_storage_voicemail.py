@@ -387,3 +387,25 @@ def test_bad_input_gets_clear_errors(store: VoicemailStore, tmp_path: Path) -> N
         store.get(999)
     with pytest.raises(StorageError, match="no voicemail database"):
         VoicemailStore(tmp_path / "nowhere", create=False)
+
+
+def test_usage_counts_kept_messages_and_bytes_from_memory(store: VoicemailStore) -> None:
+    kept = store.begin("sales", "+1", "c1", START)
+    write_wav(kept.path, 1.0)
+    store.finish(kept.id, "hash")
+    gone = store.begin("sales", "+2", "c2", START)
+    write_wav(gone.path, 2.0)
+    store.finish(gone.id, "hash")
+    store.mark(gone.id, "deleted")
+    store.refresh_usage()
+    one_second = kept.path.stat().st_size
+    assert store.usage("sales") == (1, one_second)  # the deleted message does not count
+    assert store.usage("support") == (0, 0)
+    planned = store.plan("sales", "+3", "c3", START)  # counted at once, before any row
+    assert store.usage("sales") == (2, one_second)
+    store.refresh_usage()  # a recount keeps the planned message
+    assert store.usage("sales") == (2, one_second)
+    write_wav(planned.path, 1.0)
+    store.register(planned)
+    store.finish(planned.id, "hash")
+    assert store.usage("sales") == (2, 2 * one_second)

@@ -72,6 +72,9 @@ class CallHost(Protocol):
     def recording_problem(self) -> str | None:
         """Why a message cannot be recorded now (the disk nearly full), or None."""
 
+    def box_full(self, flow: Flow, box: str) -> str | None:
+        """Why ``box`` takes no more messages (its max_messages or max_mb), or None."""
+
     def recording_failed(self) -> None:
         """A message could not be recorded, or was cut short: count it."""
 
@@ -626,6 +629,13 @@ class InboundCall(GuardedCall):
     # --- voicemail ----------------------------------------------------------------------
 
     def _record(self, action: act.RecordVoicemail) -> None:
+        full = self.host.box_full(self.flow, action.box)
+        if full is not None:
+            log.warning("call %d: voicemail box %s is full (%s): no message recorded",
+                        self.session, action.box, full)
+            self.host.worker.post(self.host.deliver, self.session,
+                                  RecordingFinished(0.0, full, box_full=True))
+            return
         problem = self.host.recording_problem()
         recording_id: int | None = None
         if problem is None:

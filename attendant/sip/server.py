@@ -83,6 +83,8 @@ HANGUP_WAIT_S = 5.0
 STATUS_EVERY_S = 0.25
 #: Seconds the shutdown lets the storage writer commit what is left (then: spooled).
 WRITER_STOP_S = 15.0
+#: Seconds between recounts of the voicemail boxes' messages and bytes (quotas).
+USAGE_EVERY_S = 30.0
 _URI_USER = re.compile(r"sips?:([^@;>:\s]+)@")
 _REQUEST_LINE = re.compile(r"^INVITE\s+(\S+)\s+SIP/2\.0", re.IGNORECASE)
 
@@ -350,6 +352,7 @@ class Server:
             log.warning("recovered voicemail %d for %s left by a crash", message.id, message.box)
             if self.notifier is not None:
                 self.notifier.notify(message)
+        self.voicemail.refresh_usage()
         if self.notifier is not None:
             queued = self.notifier.catch_up()
             if queued:
@@ -441,6 +444,7 @@ class Server:
         self.queues.start()
         self._write_status()
         worker.call_later(MEDIA_SWEEP_S, self._sweep_media)
+        worker.call_later(USAGE_EVERY_S, self._refresh_usage)
 
     def on_stopping(self) -> None:
         """Drop every pjsua2 object before libDestroy (pjsua2 requires it)."""
@@ -626,6 +630,26 @@ class Server:
             return (f"disk nearly full: {free:.0f} MB free in {self.options.data_dir}, "
                     f"below --min-free-mb {minimum:g}")
         return None
+
+    def box_full(self, flow: Flow, box: str) -> str | None:
+        """Whether ``box`` is at its quota, from the store's counts in memory."""
+        found = flow.voicemail.get(box)
+        if found is None:
+            return None
+        count, size = self.voicemail.usage(box)
+        why = None
+        if count >= found.max_messages:
+            why = f"{count} message(s), its max_messages is {found.max_messages}"
+        elif found.max_mb is not None and size >= found.max_mb * 1_000_000:
+            why = f"{size / 1_000_000:.1f} MB of messages, its max_mb is {found.max_mb:g}"
+        if why is not None:
+            self.metrics.voicemail_box_full(box)
+        return why
+
+    def _refresh_usage(self) -> None:
+        """Every USAGE_EVERY_S: recount the boxes (messages deleted by the CLI free space)."""
+        self.writer.submit("counting the voicemail boxes", self.voicemail.refresh_usage)
+        self.worker.call_later(USAGE_EVERY_S, self._refresh_usage)
 
     def recording_failed(self) -> None:
         """A message was not recorded, or cut short, because storage failed."""

@@ -36,6 +36,7 @@ the second returns the first one's result.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import os
 import re
@@ -173,9 +174,13 @@ class VoicemailStore:
         self._finishing: dict[int, threading.Lock] = {}
         self._conn: sqlite3.Connection | None = connect(self.db_path, synchronous="FULL")
         self._migrate()
-        #: Never held while SQLite works: plan() takes only this one.
+        #: Never held while SQLite works: plan() and usage() take only this one.
         self._ids_lock = threading.Lock()
         self._next_id = self._first_free_id()
+        #: Per box: messages kept (not deleted) and their bytes, for quotas; see usage().
+        self._usage: dict[str, tuple[int, int]] = {}
+        #: Planned messages not registered yet (id -> box): counted by refresh_usage().
+        self._unregistered: dict[int, str] = {}
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -305,6 +310,9 @@ class VoicemailStore:
             raise StorageError(f"cannot create {folder}: {exc}") from exc
         with self._ids_lock:
             message_id, self._next_id = self._next_id, self._next_id + 1
+            self._unregistered[message_id] = box
+            count, size = self._usage.get(box, (0, 0))
+            self._usage[box] = (count + 1, size)
         path = folder / f"{start:%Y%m%d-%H%M%S}-{message_id}.wav"
         return Recording(message_id, box, caller, call_id, start, path)
 
@@ -319,19 +327,57 @@ class VoicemailStore:
             with self.transaction() as conn:
                 row = conn.execute("SELECT path FROM messages WHERE id = ?",
                                    (recording.id,)).fetchone()
-                if row is not None:
-                    if row[0] != rel:
-                        raise StorageError(f"voicemail id {recording.id} is already "
-                                           f"{row[0]}, not {rel}")
-                    return
-                conn.execute(
-                    "INSERT INTO messages (id, box, caller, call_id, started_at, path, "
-                    "status) VALUES (?, ?, ?, ?, ?, ?, 'recording')",
-                    (recording.id, recording.box, recording.caller, recording.call_id,
-                     iso(recording.started_at), rel))
+                if row is not None and row[0] != rel:
+                    raise StorageError(f"voicemail id {recording.id} is already "
+                                       f"{row[0]}, not {rel}")
+                if row is None:
+                    conn.execute(
+                        "INSERT INTO messages (id, box, caller, call_id, started_at, path, "
+                        "status) VALUES (?, ?, ?, ?, ?, ?, 'recording')",
+                        (recording.id, recording.box, recording.caller, recording.call_id,
+                         iso(recording.started_at), rel))
         except sqlite3.Error as exc:
             raise StorageError(f"cannot register voicemail {recording.id} in "
                                f"{self.db_path}: {exc}") from exc
+        with self._ids_lock:
+            self._unregistered.pop(recording.id, None)
+
+    # --- quotas -------------------------------------------------------------------------
+
+    def usage(self, box: str) -> tuple[int, int]:
+        """Messages ``box`` keeps (all but deleted ones, those being recorded included) and
+        their bytes, from memory: no SQLite, so the SIP worker may ask.
+
+        Exact after :meth:`refresh_usage`; between refreshes, messages planned here are
+        counted at once and their bytes when finished. Messages another process deletes
+        (``attendant voicemail delete``) count until the next refresh.
+        """
+        with self._ids_lock:
+            return self._usage.get(box, (0, 0))
+
+    def refresh_usage(self) -> None:
+        """Recount :meth:`usage` from the database and the files' sizes."""
+        with self._lock:
+            rows = self._connection().execute(
+                "SELECT box, path FROM messages WHERE status != 'deleted'").fetchall()
+        usage: dict[str, tuple[int, int]] = {}
+        for box, rel in rows:
+            try:
+                size = (self.root / rel).stat().st_size
+            except OSError:
+                size = 0
+            count, total = usage.get(box, (0, 0))
+            usage[box] = (count + 1, total + size)
+        with self._ids_lock:
+            for box in self._unregistered.values():
+                count, total = usage.get(box, (0, 0))
+                usage[box] = (count + 1, total)
+            self._usage = usage
+
+    def _counted(self, box: str, size: int) -> None:
+        with self._ids_lock:
+            count, total = self._usage.get(box, (0, 0))
+            self._usage[box] = (count, total + size)
 
     def finish(self, recording_id: int, reason: str) -> Message:
         """Finalise a recording: settle, repair, measure, and set status ``new``.
@@ -365,6 +411,8 @@ class VoicemailStore:
             if settle:
                 self._settle(path)
             duration, flag, error = self._measure(path)
+            with contextlib.suppress(OSError):
+                self._counted(row["box"], path.stat().st_size)
             with self.transaction() as conn:
                 conn.execute(
                     "UPDATE messages SET status = 'new', ended_at = ?, duration = ?, "

@@ -637,6 +637,34 @@ def test_a_locked_voicemail_store_stalls_nothing_and_keeps_the_message(
         server.stop()
 
 
+def test_a_full_box_tells_the_next_caller_and_keeps_its_messages(
+        tmp_path: Path, maria_port: int) -> None:
+    server = Serve(tmp_path, maria_port)
+    greeting = "    greeting: Leave a message.\n"
+    server.menu.write_text(server.menu.read_text().replace(
+        greeting, greeting + "    max_messages: 1\n"))
+    try:
+        server.start("--metrics-port", "0")
+        with RawPeer("127.0.0.1", server.port) as caller:
+            first = _start_message(server, caller)
+            assert caller.info_digit(first, "#") == 200
+            assert caller.wait_bye(first, timeout=60), server.logs()
+            wait_idle(server)
+            assert server.status()["recent"][-1]["outcome"].startswith("voicemail left")
+            _leave_message(server, caller)  # the box holds its one message now
+            last = server.status()["recent"][-1]
+            assert last["outcome"] == ("voicemail box office full (1 message(s), its "
+                                       "max_messages is 1)"), last
+            assert last["recordings"] == []
+            metrics = scrape(server.status()["metrics_port"])
+            assert metrics['attendant_voicemail_box_full_total{box="office"}'] == 1
+            with VoicemailStore(server.data, create=False) as store:
+                assert len(store.list()) == 1
+            still_healthy(server, caller)
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 24 MB tmpfs of its own, so filling it touches nothing else (needs root)."""
