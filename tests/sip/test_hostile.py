@@ -13,6 +13,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import time
@@ -633,6 +634,37 @@ def test_a_locked_voicemail_store_stalls_nothing_and_keeps_the_message(
             assert message.duration > 5
             assert message.path == Path(last["recordings"][0])
             still_healthy(server, caller)
+    finally:
+        server.stop()
+
+
+def test_a_message_still_waiting_for_a_locked_store_at_shutdown_is_stored_before_exit(
+        tmp_path: Path, maria_port: int) -> None:
+    server = Serve(tmp_path, maria_port)
+    try:
+        server.start()
+        with RawPeer("127.0.0.1", server.port) as caller:
+            lock = sqlite3.connect(server.data / "voicemail.sqlite3", timeout=1,
+                                   isolation_level=None)
+            lock.execute("BEGIN EXCLUSIVE")
+            try:
+                dialog = _start_message(server, caller)
+                time.sleep(1)
+                assert caller.info_digit(dialog, "#") == 200
+                assert caller.wait_bye(dialog, timeout=60), server.logs()
+                wait_idle(server)
+                assert server.proc is not None
+                server.proc.send_signal(signal.SIGTERM)  # the message waits for its row
+                time.sleep(3)
+                assert server.proc.poll() is None, "the server left before storing it"
+            finally:
+                lock.rollback()
+                lock.close()
+            assert server.proc.wait(60) == 0, server.logs()
+        with VoicemailStore(server.data, create=False) as store:
+            assert [(m.box, m.status) for m in store.list(status="new")] == [("office", "new")]
+            assert store.list(status="recording") == []  # nothing left for a recovery
+        assert "voicemail 1 for office saved" in server.log.read_text()
     finally:
         server.stop()
 
