@@ -36,7 +36,6 @@ import functools
 import json
 import logging
 import os
-import re
 import shutil
 import signal
 import sqlite3
@@ -68,6 +67,7 @@ from attendant.queues.actions import QueueLog
 from attendant.sip.admission import Admission, LogThrottle, source_host
 from attendant.sip.call import Deliverable, GuardedCall, InboundCall, OutboundLeg
 from attendant.sip.endpoint import EndpointConfig, TimerHandle, Worker
+from attendant.sip.identity import addr_spec, caller_user, request_user, uri_user
 from attendant.sip.queues import QueueRunner
 from attendant.sip.safety import MEDIA_SWEEP_S, MIN_SESSION_EXPIRES, Safety
 from attendant.storage import StorageError
@@ -85,8 +85,6 @@ STATUS_EVERY_S = 0.25
 WRITER_STOP_S = 15.0
 #: Seconds between recounts of the voicemail boxes' messages and bytes (quotas).
 USAGE_EVERY_S = 30.0
-_URI_USER = re.compile(r"sips?:([^@;>:\s]+)@")
-_REQUEST_LINE = re.compile(r"^INVITE\s+(\S+)\s+SIP/2\.0", re.IGNORECASE)
 
 
 #: Seconds the shutdown waits for queued voicemail e-mail before leaving it in the outbox.
@@ -185,18 +183,6 @@ def recipients(flow: Flow, box: str) -> list[str]:
         if user is not None and user.email:
             addresses.append(user.email)
     return list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
-
-
-def uri_user(uri: str) -> str:
-    """The user part of a SIP URI (``sip:frontdesk@host`` -> ``frontdesk``), or ""."""
-    found = _URI_USER.search(uri)
-    return found.group(1) if found else ""
-
-
-def request_user(message: str) -> str:
-    """The user of the Request-URI of an INVITE's text."""
-    found = _REQUEST_LINE.match(message.lstrip())
-    return uri_user(found.group(1)) if found else ""
 
 
 def _skipped_note(skipped: int) -> str:
@@ -475,8 +461,10 @@ class Server:
         call = InboundCall(self, prm.callId, flow, "", "")
         call.source = source
         info = call.getInfo()
-        call.called = choose_called(flow, request_user(message), uri_user(str(info.localUri)))
-        call.caller = uri_user(str(info.remoteUri))
+        call.called = choose_called(flow, request_user(message),
+                                    uri_user(addr_spec(str(info.localUri))))
+        call.caller = caller_user(str(info.remoteUri), message,
+                                  trusted=self.admission.is_trusted(source))
         call_id = f"{self._run_id}-{call.session}"
         attendant = flow.attendant_for(call.called).key
         self.calls[call.session] = call

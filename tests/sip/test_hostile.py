@@ -486,6 +486,20 @@ def test_sql_shell_and_crlf_text_in_caller_ids_is_kept_as_text(
     assert "\nX-Injected" not in serve.log.read_text()
 
 
+def test_a_display_name_that_looks_like_an_extension_is_not_taken_as_the_caller(
+        serve: Serve, peer: RawPeer) -> None:
+    spoof = peer.invite(from_header=f'"sip:101@{peer.ip}" <sip:evil@{peer.ip}>',
+                        extra=("P-Asserted-Identity: <sip:101@127.0.0.1>",))  # untrusted
+    assert peer.wait_answer(spoof, timeout=20).status == 200
+    assert peer.bye(spoof) == 200
+    wait_for("the call in status.json", lambda: serve.status()["recent"], context=serve.logs)
+    assert serve.status()["recent"][-1]["caller"] == "evil"
+    starts = [json.loads(line) for line in (serve.data / "calls.jsonl").read_text().splitlines()
+              if '"type":"start"' in line]
+    assert [line["caller"] for line in starts] == ["evil"]
+    still_healthy(serve, peer)
+
+
 # --- the data folder ------------------------------------------------------------------
 
 def test_a_fifo_in_the_control_folder_does_not_stall_the_server(

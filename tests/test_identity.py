@@ -1,0 +1,61 @@
+"""Caller identity from SIP headers: the URI only, P-Asserted-Identity only when trusted."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pjsua2")  # attendant.sip's package imports it
+
+from attendant.sip.identity import addr_spec, caller_user, header_values, request_user, uri_user
+
+INVITE = (
+    "INVITE sip:frontdesk@127.0.0.1:5060 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n"
+    'From: "sip:101@x" <sip:evil@203.0.113.9>;tag=1\r\n'
+    "To: <sip:frontdesk@127.0.0.1>\r\n"
+    "P-Asserted-Identity: <sip:+15551230001@carrier.example>,\r\n"
+    " <tel:+15551230001>\r\n"
+    "Call-ID: c1\r\n"
+    "CSeq: 1 INVITE\r\n"
+    "\r\n"
+    "P-Asserted-Identity: <sip:body@not.a.header>\r\n"
+)
+
+
+@pytest.mark.parametrize(("value", "uri"), [
+    ('"Anna" <sip:anna@host>;tag=x', "sip:anna@host"),
+    ("sip:anna@host;tag=x", "sip:anna@host"),
+    ('"sip:101@x" <sip:evil@203.0.113.9>', "sip:evil@203.0.113.9"),
+    ('"a <sip:101@x> b" <sip:evil@h>', "sip:evil@h"),  # "<" inside quotes is no URI
+    ('"a \\" <sip:101@x>" <sip:evil@h>', "sip:evil@h"),  # an escaped quote keeps it quoted
+    ('"unterminated <sip:101@x>', ""),
+    ("<sip:101@x", ""),
+])
+def test_addr_spec_ignores_the_display_name(value: str, uri: str) -> None:
+    assert addr_spec(value) == uri
+
+
+@pytest.mark.parametrize(("uri", "user"), [
+    ("sip:101@pbx", "101"), ("SIPS:anna@h:5061;transport=tls", "anna"),
+    ("tel:+15551230001;phone-context=x", "+15551230001"), ("sip:pbx.example", ""),
+    ("sip:anna:secret@h", "anna"), ("mailto:anna@h", ""), ("", ""),
+])
+def test_uri_user_takes_only_the_uris_own_user(uri: str, user: str) -> None:
+    assert uri_user(uri) == user
+
+
+def test_a_display_name_that_looks_like_an_extension_is_not_the_caller() -> None:
+    assert caller_user('"sip:101@x" <sip:evil@203.0.113.9>', INVITE, trusted=False) == "evil"
+
+
+def test_p_asserted_identity_counts_only_from_a_trusted_source() -> None:
+    remote = '"sip:101@x" <sip:evil@203.0.113.9>'
+    assert caller_user(remote, INVITE, trusted=True) == "+15551230001"
+    assert caller_user(remote, INVITE.replace("P-Asserted", "X-Asserted"),
+                       trusted=True) == "evil"
+
+
+def test_headers_are_read_from_the_head_only_and_folded_lines_joined() -> None:
+    assert header_values(INVITE, "p-asserted-identity") == [
+        "<sip:+15551230001@carrier.example>, <tel:+15551230001>"]
+    assert request_user(INVITE) == "frontdesk"
