@@ -236,7 +236,12 @@ def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "
     options = ServeOptions(menu=menu, data_dir=data_dir, endpoint=endpoint, grace=grace,
                            retry_after=retry_after, prompts=prompts, metrics_port=metrics_port,
                            metrics_listen=metrics_listen, smtp=smtp, safety=safety)
+    from attendant.storage.permissions import exposed, make_private
+
+    make_private()  # folders 0700, files 0600: recordings and call logs are personal data
     data_dir.mkdir(parents=True, exist_ok=True)
+    for line in exposed(data_dir):
+        logging.getLogger("attendant.serve").warning("data folder %s", line)
     store, errors = open_prompts(options, flow, result.prompt_sites)
     if store is None:
         for error in errors:
@@ -274,16 +279,22 @@ def _stock_hint(effective: int) -> str:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-def doctor(as_json: bool) -> None:
-    """Check what `attendant serve` needs: pjsua2, its call limits, espeak-ng, SIPp."""
+@click.option("--data", "data_dir", default="var", show_default=True, type=_PATHS,
+              help="the --data folder of `attendant serve`, checked for private modes")
+def doctor(as_json: bool, data_dir: Path) -> None:
+    """Check what `attendant serve` needs: pjsua2, its call limits, espeak-ng, SIPp, and
+    that its data folder is private."""
     import shutil
 
     from attendant.sip.limits import FIX_COMMAND, STOCK_MAX_CALLS
+    from attendant.storage.permissions import exposed
 
     limits = _probe()
     tools = {name: shutil.which(name) for name in ("espeak-ng", "sipp")}
+    open_to_others = exposed(data_dir)
     if as_json:
-        click.echo(json.dumps({"pjsua2": limits, "tools": tools}))
+        click.echo(json.dumps({"pjsua2": limits, "tools": tools,
+                               "data_folder_exposed": open_to_others}))
         sys.exit(0 if limits else 1)
     problems = 0
     if limits is None:
@@ -308,6 +319,10 @@ def doctor(as_json: bool) -> None:
     for name, path in tools.items():
         use = "text-to-speech, speech.engine: espeak" if name == "espeak-ng" else "SIP tests"
         click.echo(f"{name}: {path or 'missing'} ({use})")
+    if open_to_others:
+        click.echo(f"WARNING: data folder {data_dir}: " + "\n  ".join(open_to_others))
+    else:
+        click.echo(f"data folder {data_dir}: private (or not created yet)")
     sys.exit(1 if problems else 0)
 
 

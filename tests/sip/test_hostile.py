@@ -683,6 +683,22 @@ def test_a_message_still_waiting_for_a_locked_store_at_shutdown_is_stored_before
         server.stop()
 
 
+def test_everything_serve_writes_is_private_to_its_account(serve: Serve, peer: RawPeer) -> None:
+    dialog = _start_message(serve, peer)
+    assert peer.info_digit(dialog, "#") == 200
+    assert peer.wait_bye(dialog, timeout=60), serve.logs()
+    wait_idle(serve)
+    wait_for("the message to be saved", lambda: "saved" in serve.log.read_text(),
+             context=serve.logs)
+    modes = {p.relative_to(serve.data).as_posix(): p.stat().st_mode & 0o777
+             for p in [serve.data, *serve.data.rglob("*")]}
+    wavs = [name for name in modes if name.endswith(".wav") and name.startswith("messages/")]
+    assert len(wavs) == 1, modes
+    assert {"calls.jsonl", "calls.sqlite3", "voicemail.sqlite3", "status.json"} <= set(modes)
+    assert {name: mode for name, mode in modes.items()
+            if mode != (0o700 if (serve.data / name).is_dir() else 0o600)} == {}
+
+
 def test_a_full_box_tells_the_next_caller_and_keeps_its_messages(
         tmp_path: Path, maria_port: int) -> None:
     server = Serve(tmp_path, maria_port)
