@@ -63,7 +63,7 @@ def voicemail() -> None:
               show_default=True, help="table for people, json for scripts")
 def list_command(box: str | None, status: str | None, data: Path | None, fmt: str) -> None:
     """List messages, oldest first."""
-    from attendant.storage import StorageError
+    from attendant.storage import StorageError, printable
 
     with _open(data) as store:
         try:
@@ -88,7 +88,8 @@ def list_command(box: str | None, status: str | None, data: Path | None, fmt: st
                          no_wrap=name in ("id", "received (UTC)"))
     for m in messages:
         # Text(), not str: a caller id like "[bold]" must not be read as rich markup.
-        table.add_row(str(m.id), Text(m.box), Text(m.caller or "unknown"),
+        # printable(): rows written before callers' text was escaped may hold ESC codes.
+        table.add_row(str(m.id), Text(m.box), Text(printable(m.caller) or "unknown"),
                       f"{m.started_at:%Y-%m-%d %H:%M:%S}", f"{m.duration:.1f}s",
                       m.status, "yes" if m.notified else "no", Text(m.flag or ""))
     Console(width=max(100, Console().width)).print(table)

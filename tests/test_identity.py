@@ -7,6 +7,7 @@ import pytest
 pytest.importorskip("pjsua2")  # attendant.sip's package imports it
 
 from attendant.sip.identity import addr_spec, caller_user, header_values, request_user, uri_user
+from attendant.storage import printable
 
 INVITE = (
     "INVITE sip:frontdesk@127.0.0.1:5060 SIP/2.0\r\n"
@@ -59,3 +60,15 @@ def test_headers_are_read_from_the_head_only_and_folded_lines_joined() -> None:
     assert header_values(INVITE, "p-asserted-identity") == [
         "<sip:+15551230001@carrier.example>, <tel:+15551230001>"]
     assert request_user(INVITE) == "frontdesk"
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    ("+15551230001", "+15551230001"),
+    ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+    ("evil\r\nX-Injected: 1", "evil\\r\\nX-Injected: 1"),
+    ("abc\u202edcba", "abc\\u202edcba"),  # a right-to-left override that reorders a line
+    ("Zoë Ångström", "Zoë Ångström"),
+])
+def test_printable_escapes_what_a_terminal_or_log_reader_would_act_on(raw: str,
+                                                                       shown: str) -> None:
+    assert printable(raw) == shown

@@ -43,6 +43,7 @@ from attendant.events import (
 from attendant.model import Flow
 from attendant.sip.endpoint import TimerHandle, Worker
 from attendant.sip.safety import Safety
+from attendant.storage import printable
 
 log = logging.getLogger("attendant.sip.call")
 
@@ -217,7 +218,7 @@ class GuardedCall(pj.Call):  # type: ignore[misc]
         if source:
             return source
         with contextlib.suppress(pj.Error):
-            return str(self.getInfo().remoteUri)
+            return printable(str(self.getInfo().remoteUri))
         return "?"
 
     def onCallTransferRequest(self, prm: Any) -> None:

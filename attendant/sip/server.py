@@ -70,7 +70,7 @@ from attendant.sip.endpoint import EndpointConfig, TimerHandle, Worker
 from attendant.sip.identity import addr_spec, caller_user, request_user, uri_user
 from attendant.sip.queues import QueueRunner
 from attendant.sip.safety import MEDIA_SWEEP_S, MIN_SESSION_EXPIRES, Safety
-from attendant.storage import StorageError
+from attendant.storage import StorageError, printable
 from attendant.storage.calllog import CallLog
 from attendant.storage.voicemail import Message, Recording, VoicemailStore
 from attendant.storage.writer import StorageWriter
@@ -461,10 +461,12 @@ class Server:
         call = InboundCall(self, prm.callId, flow, "", "")
         call.source = source
         info = call.getInfo()
-        call.called = choose_called(flow, request_user(message),
-                                    uri_user(addr_spec(str(info.localUri))))
-        call.caller = caller_user(str(info.remoteUri), message,
-                                  trusted=self.admission.is_trusted(source))
+        # Caller-supplied text: escaped once here, so logs, SQLite and status.json get
+        # no terminal escape or line break from it.
+        call.called = printable(choose_called(flow, request_user(message),
+                                              uri_user(addr_spec(str(info.localUri)))))
+        call.caller = printable(caller_user(str(info.remoteUri), message,
+                                            trusted=self.admission.is_trusted(source)))
         call_id = f"{self._run_id}-{call.session}"
         attendant = flow.attendant_for(call.called).key
         self.calls[call.session] = call
@@ -472,7 +474,7 @@ class Server:
         self.totals["answered"] += 1
         log.info("call %d (%s) from %s to %s (attendant %s), SIP Call-ID %s", call.session,
                  call_id, call.caller or "?", call.called or "?", attendant,
-                 info.callIdString)
+                 printable(str(info.callIdString)))
         self.metrics.call_started()
         self._record(self.call_log.call_started, call_id, call.caller, call.called, attendant)
         call.ring_then_answer()
@@ -528,7 +530,8 @@ class Server:
         self.metrics.refusal(reason)
         skipped = self._log_throttle.allow(reason, source_host(source) or source)
         if skipped is not None:
-            log.warning("refused from %s: %s%s", source or "?", detail, _skipped_note(skipped))
+            log.warning("refused from %s: %s%s", printable(source) or "?", printable(detail),
+                        _skipped_note(skipped))
         self._status_changed()
 
     def dead_call(self, session: int, reason: str) -> None:

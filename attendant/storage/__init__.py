@@ -14,7 +14,7 @@ raised on purpose is a :class:`StorageError`, a subclass of
 docs/voicemail-and-logs.md.
 """
 
-from attendant.storage._common import StorageError
+from attendant.storage._common import StorageError, printable
 from attendant.storage.agents import AgentStateFile, SavedAgent
 from attendant.storage.calllog import CallLog, CallRecord, action_name
 from attendant.storage.voicemail import (
@@ -40,4 +40,5 @@ __all__ = [
     "WavError",
     "WavInfo",
     "action_name",
+    "printable",
 ]

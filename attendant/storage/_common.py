@@ -21,6 +21,17 @@ class StorageError(AttendantError):
     """A voicemail or call-log operation cannot be carried out; the message says why."""
 
 
+def printable(text: str) -> str:
+    """``text`` with every character a terminal or a log reader could act on written as
+    a Python escape: control characters (ESC, CR, LF...), bidi overrides, zero-width
+    marks. Caller-supplied text goes through this before it is logged, stored or shown.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
 def utc_now() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)

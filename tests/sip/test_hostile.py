@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from rawsip import Dialog, RawPeer, RtpCounter, Trap, sdp
-from sip_harness import Serve, scrape, wait_for
+from sip_harness import ATTENDANT, Serve, scrape, wait_for
 
 from attendant.storage.voicemail import Message, VoicemailStore
 
@@ -497,6 +497,34 @@ def test_a_display_name_that_looks_like_an_extension_is_not_taken_as_the_caller(
     starts = [json.loads(line) for line in (serve.data / "calls.jsonl").read_text().splitlines()
               if '"type":"start"' in line]
     assert [line["caller"] for line in starts] == ["evil"]
+    still_healthy(serve, peer)
+
+
+def test_terminal_escapes_in_caller_ids_are_shown_escaped_everywhere(
+        serve: Serve, peer: RawPeer) -> None:
+    senders = [  # BEL rings the admin's terminal, ESC [31m turns its text red
+        f'"sip:\x07\x1b[31mboss@x" <sip:red@{peer.ip}>',
+        f"<sip:%1B%5B31mred@{peer.ip}>"]  # escaped in the URI: pjsip keeps it escaped
+    for sender in senders:
+        dialog = peer.invite(from_header=sender)
+        assert peer.wait_answer(dialog, timeout=20).status == 200
+        time.sleep(0.5)
+        assert peer.info_digit(dialog, "2") == 200  # leave a message: the caller is stored
+        wait_for("the recording to start", lambda: "recording a message" in serve.log.read_text(),
+                 context=serve.logs)
+        assert peer.info_digit(dialog, "#") == 200
+        assert peer.wait_bye(dialog, timeout=60), serve.logs()
+    wait_idle(serve)
+    listed = subprocess.run([*ATTENDANT, "voicemail", "list", "--data", str(serve.data)],
+                            capture_output=True, text=True, check=True, timeout=60).stdout
+    dumped = subprocess.run([*ATTENDANT, "voicemail", "list", "--format", "json", "--data",
+                             str(serve.data)], capture_output=True, text=True, check=True,
+                            timeout=60).stdout
+    for text in (serve.log.read_text(errors="replace"), listed, dumped,
+                 (serve.data / "calls.jsonl").read_text(), json.dumps(serve.status())):
+        assert "\x1b" not in text
+        assert "\x07" not in text
+    assert [m["caller"] for m in json.loads(dumped)] == ["red", "%1b%5b31mred"]
     still_healthy(serve, peer)
 
 
