@@ -20,7 +20,7 @@ from attendant import __name__ as _package
 from attendant.cli_common import compile_or_exit
 from attendant.cli_prompts import prompts
 from attendant.cli_queues import queues
-from attendant.cli_serve import doctor, reload, serve
+from attendant.cli_serve import doctor, reload, serve, stop
 from attendant.cli_voicemail import voicemail
 from attendant.compiler import compile_path
 from attendant.diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
@@ -263,4 +263,5 @@ main.add_command(voicemail)
 main.add_command(serve)
 main.add_command(doctor)
 main.add_command(reload)
+main.add_command(stop)
 main.add_command(queues)

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -240,6 +241,14 @@ def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "
 
     make_private()  # folders 0700, files 0600: recordings and call logs are personal data
     data_dir.mkdir(parents=True, exist_ok=True)
+    from attendant.storage.pidfile import FILE_NAME, running_server
+
+    other = running_server(data_dir / FILE_NAME).pid
+    if other is not None:
+        click.echo(f"error: attendant serve (pid {other}) already uses {data_dir}; stop it "
+                   f"first (attendant stop --data {data_dir}) or give this one another --data",
+                   err=True)
+        sys.exit(1)
     for line in exposed(data_dir):
         logging.getLogger("attendant.serve").warning("data folder %s", line)
     store, errors = open_prompts(options, flow, result.prompt_sites)
@@ -331,15 +340,44 @@ def doctor(as_json: bool, data_dir: Path) -> None:
               help="the --data folder of the running `attendant serve`")
 def reload(data_dir: Path) -> None:
     """Tell a running `attendant serve` to reload its menus (SIGHUP to its pidfile)."""
-    pidfile = data_dir / "attendant.pid"
-    try:
-        pid = int(pidfile.read_text().strip())
-    except (OSError, ValueError):
-        click.echo(f"error: no running server: cannot read {pidfile}", err=True)
-        sys.exit(1)
-    try:
-        os.kill(pid, signal.SIGHUP)
-    except ProcessLookupError:
-        click.echo(f"error: process {pid} from {pidfile} is not running", err=True)
-        sys.exit(1)
+    pid = _signal_server(data_dir, signal.SIGHUP)
     click.echo(f"reload requested (SIGHUP to {pid}); see its log for the result")
+
+
+@click.command()
+@click.option("--data", "data_dir", default="var", show_default=True, type=_PATHS,
+              help="the --data folder of the running `attendant serve`")
+@click.option("--wait", "wait", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="seconds to wait for the server to exit (its calls get --grace first)")
+def stop(data_dir: Path, wait: float) -> None:
+    """Tell a running `attendant serve` to stop (SIGTERM): new calls get 503, calls in
+    progress get its --grace to finish."""
+    from attendant.storage.pidfile import process_start
+
+    pid = _signal_server(data_dir, signal.SIGTERM)
+    click.echo(f"stop requested (SIGTERM to {pid})")
+    started, deadline = process_start(pid), time.monotonic() + wait
+    while wait and time.monotonic() < deadline:
+        if process_start(pid) != started:
+            click.echo("stopped")
+            return
+        time.sleep(0.1)
+    if wait:
+        click.echo(f"error: still running after {wait:g} s (calls finishing?)", err=True)
+        sys.exit(1)
+
+
+def _signal_server(data_dir: Path, signum: signal.Signals) -> int:
+    """Send ``signum`` to the data folder's server, after checking it is that server."""
+    from attendant.storage.pidfile import FILE_NAME, running_server
+
+    owner = running_server(data_dir / FILE_NAME)
+    if owner.pid is None:
+        click.echo(f"error: {owner.problem}", err=True)
+        sys.exit(1)
+    try:
+        os.kill(owner.pid, signum)
+    except ProcessLookupError:
+        click.echo(f"error: process {owner.pid} ended just now", err=True)
+        sys.exit(1)
+    return owner.pid

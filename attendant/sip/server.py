@@ -70,7 +70,7 @@ from attendant.sip.endpoint import EndpointConfig, TimerHandle, Worker
 from attendant.sip.identity import addr_spec, caller_user, request_user, uri_user
 from attendant.sip.queues import QueueRunner
 from attendant.sip.safety import MEDIA_SWEEP_S, MIN_SESSION_EXPIRES, Safety
-from attendant.storage import StorageError, printable
+from attendant.storage import StorageError, pidfile, printable
 from attendant.storage.calllog import CallLog
 from attendant.storage.voicemail import Message, Recording, VoicemailStore
 from attendant.storage.writer import StorageWriter
@@ -295,7 +295,7 @@ class Server:
         try:
             self._start_records()
             self.worker.start()
-            self.pid_path.write_text(f"{os.getpid()}\n")
+            pidfile.write(self.pid_path)
             while not self.worker.join(0.2):
                 if self._reload_requested.is_set():
                     self._reload_requested.clear()
@@ -737,6 +737,7 @@ class Server:
         self.metrics.call_ended(outcome)
         if call_id:
             self._record(self.call_log.call_ended, call_id, outcome)
+            self.writer.wake()  # its row now, not at the next period
         self._forget_unused_stores()
         stats = call.stats
         self.recent.append({

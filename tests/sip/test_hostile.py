@@ -481,8 +481,13 @@ def test_sql_shell_and_crlf_text_in_caller_ids_is_kept_as_text(
     assert any("$(touch" in r["caller"] for r in recent), recent
     for line in (serve.data / "calls.jsonl").read_text().splitlines():
         json.loads(line)  # every record still one JSON line
-    with sqlite3.connect(serve.data / "calls.sqlite3") as conn:
-        assert conn.execute("SELECT count(*) FROM calls").fetchone()[0] >= 3
+
+    def rows() -> int:
+        with contextlib.closing(sqlite3.connect(serve.data / "calls.sqlite3")) as conn:
+            return int(conn.execute("SELECT count(*) FROM calls").fetchone()[0])
+
+    wait_for("the rows (committed off the SIP thread)", lambda: rows() >= 3,
+             context=serve.logs)
     assert "\nX-Injected" not in serve.log.read_text()
 
 

@@ -191,7 +191,10 @@ def test_call_log_and_metrics_follow_a_call(serve, sipp, maria_port, tmp_path):
     assert any(a.startswith("Play(") for a in digits[0]["actions"]), digits
     assert lines[-1]["outcome_kind"] == "caller_hangup", lines[-1]
 
-    rows = call_rows(serve)
+    # The storage writer commits rows off the SIP thread, at most 0.5 s after the line.
+    rows = wait_for("the call's row to be closed",
+                    lambda: (r := call_rows(serve)) and r[0]["ended_at"] and r,
+                    context=serve.logs)
     assert len(rows) == 1, rows
     row = rows[0]
     assert row["call_id"] == call["call_id"]
