@@ -8,7 +8,7 @@ fragments themselves (to speak or show them when nothing was rendered).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from attendant.model import Fragment
@@ -91,6 +91,17 @@ class AgentCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifyPin:
+    """Check ``digits`` against ``user``'s PIN hash; answer with ``PinChecked``.
+
+    Off the thread that runs calls: a check costs tens of milliseconds on purpose.
+    """
+
+    user: str
+    digits: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class RecordVoicemail:
     """Start recording a message for ``box`` (the engine times the maximum length)."""
 
@@ -112,5 +123,5 @@ class Disconnect:
 
 Action = (
     Play | StopPlayback | StartTimer | CancelTimer | Transfer | EnqueueCall | RecordVoicemail
-    | StopRecording | Disconnect | AgentCommand
+    | StopRecording | Disconnect | AgentCommand | VerifyPin
 )

@@ -43,6 +43,7 @@ from attendant.model import (
     ToVoicemail,
     VoicemailBox,
 )
+from attendant.pins import hash_problem
 
 
 @dataclass
@@ -176,6 +177,7 @@ class Checker:
             (ToVoicemail, "box", config.voicemail, "voicemail box"),
         ]
         self._extensions: list[str] | None = None
+        self._pin_warned = False
 
     def routes(self, menu: Menu) -> tuple[Route, ...]:
         """``tuple(menu_routes(menu))``, computed once per menu."""
@@ -271,6 +273,16 @@ class Checker:
             self.warn(route.path, f"{where} ({route.command}) acts on every queue; its queue: "
                                   f'"{route.queue}" is ignored',
                       "remove queue:, or use opt_in / opt_out for one queue")
+        unpinned = sorted(k for k in self._agents() if self._recognisable_agent(k)
+                          and getattr(self.c.users.get(k), "pin", None) is None)
+        if unpinned and not self._pin_warned:
+            self._pin_warned = True  # once: every feature code would say the same
+            self.warn(route.path, f"{where} is an agent feature code on a menu any caller can "
+                                  f"reach, and {', '.join(unpinned[:5])}"
+                                  f"{' and others' if len(unpinned) > 5 else ''} "
+                                  "have no pin:, so they can use it only from a "
+                                  "--trusted-source (a caller ID alone proves nothing)",
+                      "give each agent a pin: made with `attendant pin hash`")
         if not any(self._recognisable_agent(key) for key in self._agents()):
             self.warn(route.path, f"{where} is an agent feature code, but no queue agent has "
                                   "an extension, a sip: address or phones: to recognise them by, "
@@ -358,6 +370,11 @@ class Checker:
                     self.error((*path, "departments", i),
                                f'user "{key}" is in unknown department "{dept}"',
                                known(self.c.departments, dept))
+            pin = getattr(user, "pin", None)
+            problem = hash_problem(pin) if pin is not None else None
+            if problem is not None:
+                self.error((*path, "pin"), f'the pin of user "{key}" is {problem}',
+                           "write the hash `attendant pin hash` prints, never the PIN itself")
         for key, dept in self.c.departments.items():
             path = getattr(dept, "path", ())
             for i, member in enumerate(getattr(dept, "members", ())):

@@ -18,6 +18,7 @@ import click
 
 from attendant import __name__ as _package
 from attendant.cli_common import compile_or_exit
+from attendant.cli_pin import pin
 from attendant.cli_prompts import prompts
 from attendant.cli_queues import queues
 from attendant.cli_serve import doctor, reload, serve, stop
@@ -264,4 +265,5 @@ main.add_command(serve)
 main.add_command(doctor)
 main.add_command(reload)
 main.add_command(stop)
+main.add_command(pin)
 main.add_command(queues)

@@ -45,6 +45,7 @@ from attendant.events import (
     Digit,
     Event,
     Hangup,
+    PinChecked,
     PromptFinished,
     QueueAnnouncement,
     QueueOutcome,
@@ -108,6 +109,8 @@ class Phase(StrEnum):
     VOICEMAIL_GREETING = "voicemail_greeting"
     VOICEMAIL_BEEP = "voicemail_beep"
     RECORDING = "recording"
+    PIN_ENTRY = "pin_entry"
+    PIN_CHECK = "pin_check"
     GOODBYE = "goodbye"
     CONNECTED = "connected"
     ENDED = "ended"
@@ -146,6 +149,11 @@ class CallState(NamedTuple):
     outcome: str = ""
     #: In a queue: music on hold plays (again) whenever a prompt ends.
     queue_music: bool = False
+    #: From a trusted source (``CallStarted.trusted``): feature codes need no PIN.
+    trusted: bool = False
+    #: The feature code waiting for its PIN, and the wrong PINs entered so far.
+    feature: AgentFeature | None = None
+    pin_tries: int = 0
 
 
 Result = tuple[CallState, list[act.Action]]
@@ -330,6 +338,7 @@ def _start(flow: Flow, state: CallState, event: CallStarted) -> Result:
         started=event.at,
         caller=event.caller,
         entry=route,
+        trusted=event.trusted,
     )
     return _run(flow, state, route)
 
@@ -338,6 +347,8 @@ _HUNG_UP_WHERE = {
     Phase.RECORDING: "while recording (message kept)",
     Phase.TRANSFERRING: "while the transfer was ringing",
     Phase.QUEUED: "while waiting in the queue",
+    Phase.PIN_ENTRY: "while entering a PIN",
+    Phase.PIN_CHECK: "while a PIN was checked",
 }
 
 
@@ -544,11 +555,72 @@ def _agent_feature(flow: Flow, state: CallState, route: AgentFeature,
         return _goodbye(flow, state, None, (*preface, said),
                         f"feature code {route.command}: caller {state.caller or '?'} is not an "
                         "agent")
-    queue = route.queue if opting else None
+    if state.trusted:
+        return _agent_command(flow, state, user, route, preface)
+    if flow.users[user].pin is None:
+        said = _say(flow, state, _system(flow, "pin_not_set"))
+        return _goodbye(flow, state, None, (*preface, said),
+                        f"feature code {route.command} refused: agent {user} has no PIN and "
+                        "the call is not from a trusted source")
+    return _ask_pin(flow, _update(state, feature=route, pin_tries=0), preface)
+
+
+def _agent_command(flow: Flow, state: CallState, user: str, route: AgentFeature,
+                   preface: tuple[act.Say, ...]) -> Result:
+    """The feature code is allowed: tell the queues, confirm, say goodbye."""
+    queue = route.queue if route.command in ("opt_in", "opt_out") else None
     said = _say(flow, state, _system(flow, _AGENT_PROMPTS[route.command]))
     reason = f"agent {user} {AGENT_COMMAND_WORDS[route.command]}" + (f" {queue}" if queue else "")
-    state, out = _goodbye(flow, state, None, (*preface, said), reason)
+    state, out = _goodbye(flow, _update(state, feature=None), None, (*preface, said), reason)
     return state, [act.AgentCommand(user, route.command, queue), *out]
+
+
+#: Wrong PINs one call may enter before it is ended.
+MAX_PIN_TRIES = 3
+#: Digits kept of a PIN being typed (more are ignored; the check then fails).
+MAX_PIN_DIGITS = 12
+
+
+def _ask_pin(flow: Flow, state: CallState, preface: tuple[act.Say, ...]) -> Result:
+    return _play(state, (*preface, _say(flow, state, _system(flow, "pin_prompt"))),
+                 phase=Phase.PIN_ENTRY, buffer="")
+
+
+def _pin_digit(flow: Flow, state: CallState, event: Digit) -> Result:
+    out = _interrupt(state)
+    state = _update(state, playing=None, timer=None)
+    if event.key == "#":
+        user = agent_for_caller(flow, state.caller, agents_only=True) or ""
+        # The digits leave the state at once: nothing else keeps or logs them.
+        return _update(state, phase=Phase.PIN_CHECK, buffer=""), [
+            *out, act.VerifyPin(user, state.buffer)]
+    if event.key.isdigit() and len(state.buffer) < MAX_PIN_DIGITS:
+        state = _update(state, buffer=state.buffer + event.key)
+    state, timer = _timer(state, "pin", _current_menu(flow, state).timeout)
+    return state, out + timer
+
+
+def _pin_checked(flow: Flow, state: CallState, event: PinChecked) -> Result:
+    route = state.feature
+    user = agent_for_caller(flow, state.caller, agents_only=True)
+    if route is None or user is None:
+        return _goodbye(flow, state, None, (), "feature code lost its agent")
+    if event.ok:
+        return _agent_command(flow, state, user, route, ())
+    tries = state.pin_tries + 1
+    wrong = (_say(flow, state, _system(flow, "pin_wrong")),)
+    if tries >= MAX_PIN_TRIES:
+        return _goodbye(flow, _update(state, feature=None), None, wrong,
+                        f"feature code {route.command} refused: wrong PIN {tries} times "
+                        f"for agent {user}")
+    return _ask_pin(flow, _update(state, pin_tries=tries), wrong)
+
+
+def _pin_timeout(flow: Flow, state: CallState) -> Result:
+    route = state.feature
+    command = route.command if route is not None else "?"
+    return _goodbye(flow, _update(state, feature=None), None, (),
+                    f"feature code {command}: no PIN entered")
 
 
 def _extension_prompt_name(entry: ExtensionEntry) -> str:
@@ -734,6 +806,8 @@ def _prompt_finished(flow: Flow, state: CallState, event: PromptFinished) -> Res
         return _run(flow, state, state.pending or Repeat())
     if state.phase is Phase.GOODBYE:
         return _update(state, phase=Phase.ENDED), [act.Disconnect(state.outcome or "goodbye")]
+    if state.phase is Phase.PIN_ENTRY:
+        return _timer(state, "pin", _current_menu(flow, state).timeout)
     if state.phase is Phase.VOICEMAIL_GREETING:
         return _beep(flow, state)
     if state.phase is Phase.VOICEMAIL_BEEP:
@@ -750,6 +824,8 @@ def _timer_fired(flow: Flow, state: CallState, event: TimerFired) -> Result:
     state = _update(state, timer=None)
     if state.phase is Phase.RECORDING:
         return _stop_recording(flow, state)
+    if state.phase is Phase.PIN_ENTRY:
+        return _pin_timeout(flow, state)
     if kind == "digits":
         return _resolve(flow, state, final=True)
     return _no_input(flow, state)
@@ -1078,7 +1154,8 @@ def _ignore(flow: Flow, state: CallState, event: Any) -> Result:
 
 
 _WAITING = (Phase.MENU, Phase.NAME_ENTRY, Phase.NAME_CHOICE, Phase.EXTENSION_ENTRY,
-            Phase.ANNOUNCE, Phase.GOODBYE, Phase.VOICEMAIL_GREETING, Phase.VOICEMAIL_BEEP)
+            Phase.ANNOUNCE, Phase.GOODBYE, Phase.VOICEMAIL_GREETING, Phase.VOICEMAIL_BEEP,
+            Phase.PIN_ENTRY)
 
 #: (phase, event type) -> handler. Pairs not listed are ignored (see the module docstring).
 TRANSITIONS: dict[tuple[Phase, type], Handler] = {
@@ -1087,8 +1164,11 @@ TRANSITIONS: dict[tuple[Phase, type], Handler] = {
     **{(phase, PromptFinished): _prompt_finished for phase in
        (Phase.TRANSFERRING, Phase.QUEUED, Phase.RECORDING)},
     **{(phase, TimerFired): _timer_fired for phase in
-       (Phase.MENU, Phase.NAME_ENTRY, Phase.NAME_CHOICE, Phase.EXTENSION_ENTRY, Phase.RECORDING)},
+       (Phase.MENU, Phase.NAME_ENTRY, Phase.NAME_CHOICE, Phase.EXTENSION_ENTRY, Phase.RECORDING,
+        Phase.PIN_ENTRY)},
     (Phase.MENU, Digit): _menu_digit,
+    (Phase.PIN_ENTRY, Digit): _pin_digit,
+    (Phase.PIN_CHECK, PinChecked): _pin_checked,
     (Phase.NAME_ENTRY, Digit): _entry_digit,
     (Phase.NAME_CHOICE, Digit): _entry_digit,
     (Phase.EXTENSION_ENTRY, Digit): _entry_digit,

@@ -24,6 +24,9 @@ class CallStarted:
     caller: str = ""
     called: str = ""
     language: str | None = None
+    #: The call came from a trusted source (``serve --trusted-source``): its caller ID is
+    #: believed, so agent feature codes need no PIN.
+    trusted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +108,14 @@ class QueueOutcome:
     agent: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class PinChecked:
+    """The answer to ``VerifyPin``: whether the digits were the user's PIN."""
+
+    ok: bool
+
+
 Event = (
     CallStarted | Digit | PromptFinished | TimerFired | TransferResult | RecordingFinished | Hangup
-    | QueueAnnouncement | QueueOutcome
+    | QueueAnnouncement | QueueOutcome | PinChecked
 )

@@ -405,6 +405,8 @@ class User:
     #: Caller numbers or SIP users of this person's phones (agent feature codes match them).
     phones: tuple[str, ...] = ()
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+    #: The scrypt hash of the feature-code PIN (:mod:`attendant.pins`); None: no PIN.
+    pin: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -458,6 +458,7 @@ class Parser:
             dial_by_name=raw.get("dial_by_name", True),
             phones=tuple(raw.get("phones") or ()),
             path=path,
+            pin=raw.get("pin"),
         )
 
     def department(self, key: str, raw: dict[str, Any], path: PathKey) -> Department:

@@ -3,7 +3,8 @@
 Every dataclass becomes an object with a ``"type"`` field naming it, so routes
 and prompt fragments stay distinguishable. Source positions are left out:
 they describe the files, not the flow; so is ``Flow.memo``, the engine's
-cache. Output is deterministic.
+cache, and so are secrets (fields with ``repr=False``, such as a user's PIN hash).
+Output is deterministic.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ def to_data(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         data: dict[str, Any] = {"type": type(value).__name__}
         for f in dataclasses.fields(value):
-            if f.name == "path" or not f.init:  # positions; Flow.memo (derived, not config)
-                continue
+            if f.name == "path" or not f.init or not f.repr:
+                continue  # positions; Flow.memo (derived); secrets such as User.pin
             data[f.name] = to_data(getattr(value, f.name))
         return data
     if isinstance(value, Mapping):

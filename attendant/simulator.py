@@ -31,11 +31,13 @@ from attendant.events import (
     Digit,
     Event,
     Hangup,
+    PinChecked,
     PromptFinished,
     TimerFired,
     TransferResult,
 )
 from attendant.model import Digits, File, Flow, Fragment, Number, Silence, Text
+from attendant.pins import verify_pin
 from attendant.schedule import local_time, select
 
 #: Events one caller step may cause before we call it a runaway (a loop that never waits).
@@ -80,6 +82,8 @@ class Simulator:
     caller: str = "+15550000000"
     called: str = ""
     language: str | None = None
+    #: The call comes from a trusted source (its caller ID is believed: no PIN asked).
+    trusted: bool = False
     state: CallState = field(default_factory=initial_state)
     clock: float = 0.0
     lines: list[str] = field(default_factory=list)
@@ -100,7 +104,8 @@ class Simulator:
         label, _ = select(attendant, self.at)
         self._say(f"call from {self.caller or 'unknown'} to {attendant.key} ({attendant.name}), "
                   f"{local:%a %Y-%m-%d %H:%M} {attendant.timezone}: {label}")
-        self._send(CallStarted(self.at, self.caller, self.called, self.language))
+        self._send(CallStarted(self.at, self.caller, self.called, self.language,
+                               trusted=self.trusted))
 
     def press(self, keys: str) -> None:
         """Press keys one after another."""
@@ -269,6 +274,12 @@ class Simulator:
             where = f" {action.queue}" if action.queue else ""
             self._line(f"feature code: agent {action.user} "
                        f"{AGENT_COMMAND_WORDS[action.command]}{where}")
+        elif isinstance(action, act.VerifyPin):
+            user = self.flow.users.get(action.user)
+            ok = user is not None and user.pin is not None and verify_pin(user.pin,
+                                                                            action.digits)
+            self._line(f"PIN for {action.user or '?'}: {'right' if ok else 'wrong'}")
+            self._send(PinChecked(ok))
         else:
             assert isinstance(action, act.Disconnect)
             self.playing = None

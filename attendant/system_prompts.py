@@ -88,6 +88,15 @@ _TEXT: dict[str, dict[str, str]] = {
     "queue_callback_refused": {
         "en-US": "Sorry, we cannot call this number back. Please stay on the line.",
         "fr-FR": "Désolé, nous ne pouvons pas rappeler ce numéro. Veuillez rester en ligne."},
+    "pin_prompt": {"en-US": "Please enter your PIN, then press pound.",
+                   "fr-FR": "Veuillez saisir votre code, puis appuyez sur dièse."},
+    "pin_wrong": {"en-US": "Sorry, that PIN is not correct.",
+                  "fr-FR": "Désolé, ce code n'est pas correct."},
+    "pin_not_set": {"en-US": "Sorry, feature codes need a PIN, and none is set for you. "
+                             "Please ask your administrator.",
+                    "fr-FR": "Désolé, les codes de service demandent un code personnel, et "
+                             "aucun n'est défini pour vous. Adressez-vous à votre "
+                             "administrateur."},
     "agent_signed_in": {"en-US": "You are signed in to your queues.",
                         "fr-FR": "Vous êtes connecté à vos files d'attente."},
     "agent_signed_out": {"en-US": "You are signed out of your queues.",

@@ -7,12 +7,15 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from attendant import actions as act
 from attendant import compile_path
+from attendant.cli import main
 from attendant.engine import Phase, agent_for_caller, initial_state, step
-from attendant.events import CallStarted, Digit
+from attendant.events import CallStarted, Digit, Event, PinChecked, PromptFinished, TimerFired
 from attendant.model import Flow, Text
+from attendant.pins import PinError, hash_pin, verify_pin
 
 MENU = """\
 version: 1
@@ -52,12 +55,15 @@ def compiled(tmp_path: Path, text: str) -> tuple[Flow | None, list[str]]:
 def flow(tmp_path: Path) -> Flow:
     found, messages = compiled(tmp_path, MENU)
     assert found is not None, messages
-    assert not messages, messages
+    assert [m for m in messages if "have no pin:" not in m] == [], messages
     return found
 
 
-def dial(flow: Flow, caller: str, keys: str) -> tuple[Phase, list[act.Action], str]:
-    state, out = step(flow, initial_state(), CallStarted(datetime(2026, 12, 1, 10), caller))
+def dial(flow: Flow, caller: str, keys: str,
+         trusted: bool = True) -> tuple[Phase, list[act.Action], str]:
+    """Dial ``keys``; by default from a trusted source (no PIN asked, see the PIN tests)."""
+    state, out = step(flow, initial_state(), CallStarted(datetime(2026, 12, 1, 10), caller,
+                                                         trusted=trusted))
     actions: list[act.Action] = []
     for key in keys:
         state, out = step(flow, state, Digit(key))
@@ -137,3 +143,129 @@ def test_checks_warn_when_no_agent_could_ever_be_recognised(tmp_path: Path) -> N
     assert found is not None, messages
     assert any("no queue agent has an extension" in m and "warning" in m for m in messages), \
         messages
+
+
+# --- PINs: a caller ID proves nothing, so untrusted calls must know the agent's PIN ---------
+
+PIN = hash_pin("4321", salt=b"0123456789abcdef")
+
+
+@pytest.fixture
+def pinned(tmp_path: Path) -> Flow:
+    text = MENU.replace('extension: "201", ', f'extension: "201", pin: "{PIN}", ')
+    found, messages = compiled(tmp_path, text)
+    assert found is not None, messages
+    return found
+
+
+class PinCall:
+    """One untrusted call that answers VerifyPin as an adapter would (pins.verify_pin)."""
+
+    def __init__(self, flow: Flow, caller: str) -> None:
+        self.flow = flow
+        self.state, _ = step(flow, initial_state(), CallStarted(datetime(2026, 12, 1, 10),
+                                                                caller))
+        self.actions: list[act.Action] = []
+
+    def press(self, keys: str) -> None:
+        for key in keys:
+            self._send(Digit(key))
+
+    def _send(self, event: Event) -> None:
+        self.state, out = step(self.flow, self.state, event)
+        self.actions += out
+        for action in out:
+            if isinstance(action, act.VerifyPin):
+                stored = self.flow.users[action.user].pin or ""
+                self._send(PinChecked(verify_pin(stored, action.digits)))
+
+
+def test_an_untrusted_feature_code_asks_for_the_pin_and_the_right_one_applies_it(
+        pinned: Flow) -> None:
+    call = PinCall(pinned, "201")
+    call.press("*72")
+    assert call.state.phase is Phase.PIN_ENTRY
+    assert said(call.actions) == ["Please enter your PIN, then press pound."]
+    assert not [a for a in call.actions if isinstance(a, act.AgentCommand)]
+    call.press("4321#")
+    assert act.AgentCommand("anna", "sign_out", None) in call.actions
+    assert call.state.outcome == "agent anna signs out"
+    assert "4321" not in repr(call.state)  # the digits left the state with VerifyPin
+    assert "4321" not in repr([a for a in call.actions if isinstance(a, act.VerifyPin)])
+
+
+def test_three_wrong_pins_end_the_call_and_apply_nothing(pinned: Flow) -> None:
+    call = PinCall(pinned, "201")
+    call.press("*71")
+    call.press("1111#")
+    assert call.state.phase is Phase.PIN_ENTRY
+    assert said(call.actions)[-2:] == ["Sorry, that PIN is not correct.",
+                                       "Please enter your PIN, then press pound."]
+    call.press("2222#3333#")
+    assert call.state.phase is Phase.GOODBYE
+    assert call.state.outcome == ("feature code sign_in refused: wrong PIN 3 times for "
+                                  "agent anna")
+    assert not [a for a in call.actions if isinstance(a, act.AgentCommand)]
+
+
+def test_an_agent_without_a_pin_can_use_feature_codes_only_from_a_trusted_source(
+        flow: Flow) -> None:
+    phase, actions, outcome = dial(flow, "201", "*71", trusted=False)
+    assert not [a for a in actions if isinstance(a, act.AgentCommand)]
+    assert said(actions)[0].startswith("Sorry, feature codes need a PIN")
+    assert outcome == ("feature code sign_in refused: agent anna has no PIN and the call is "
+                       "not from a trusted source")
+    assert phase is Phase.GOODBYE
+
+
+def test_no_pin_entered_ends_the_call_when_the_timer_fires(pinned: Flow) -> None:
+    call = PinCall(pinned, "201")
+    call.press("*71")
+    call._send(PromptFinished(call.state.playing or 0))
+    timer = call.state.timer
+    assert timer is not None
+    call._send(TimerFired(timer))
+    assert call.state.phase is Phase.GOODBYE
+    assert call.state.outcome == "feature code sign_in: no PIN entered"
+
+
+def test_a_pin_hash_that_is_not_one_is_refused_at_validation(tmp_path: Path) -> None:
+    text = MENU.replace('extension: "201", ', 'extension: "201", pin: "4321", ')
+    found, messages = compiled(tmp_path, text)
+    assert found is None
+    assert any('the pin of user "anna" is not a PIN hash' in m for m in messages), messages
+    assert any("attendant pin hash" in m for m in messages), messages
+
+
+def test_pin_hashes_verify_only_the_right_pin_and_never_raise() -> None:
+    assert verify_pin(PIN, "4321")
+    assert not verify_pin(PIN, "4322")
+    assert not verify_pin(PIN, "")
+    assert not verify_pin("scrypt$1048576$8$1$AAAA$AAAA", "4321")  # N too large: refused
+    assert not verify_pin("plain", "4321")
+    assert hash_pin("4321") != hash_pin("4321")  # salted
+    with pytest.raises(PinError, match="4 to 12 digits"):
+        hash_pin("12a4")
+
+
+def test_validation_warns_once_when_agents_without_a_pin_are_offered_feature_codes(
+        tmp_path: Path) -> None:
+    _, messages = compiled(tmp_path, MENU)
+    pin_warnings = [m for m in messages if "have no pin:" in m]
+    assert len(pin_warnings) == 1, messages  # four feature codes, one warning
+    assert "warning:" in pin_warnings[0]
+    assert "anna, ben have no pin:" in pin_warnings[0]
+    assert "attendant pin hash" in pin_warnings[0]
+    pinned_all = MENU.replace('extension: "201", ', f'extension: "201", pin: "{PIN}", ').replace(
+        'phones: ["+15550001"]', f'phones: ["+15550001"], pin: "{PIN}"')
+    _, messages = compiled(tmp_path, pinned_all)
+    assert messages == []
+
+
+def test_attendant_pin_hash_prints_a_hash_that_verifies_and_refuses_a_bad_pin() -> None:
+    result = CliRunner().invoke(main, ["pin", "hash", "--stdin"], input="97531\n")
+    assert result.exit_code == 0, result.output
+    assert verify_pin(result.output.strip(), "97531")
+    result = CliRunner().invoke(main, ["pin", "hash", "--stdin"], input="12\n")
+    assert result.exit_code == 1
+    assert "4 to 12 digits" in result.output

@@ -106,6 +106,9 @@ class CallHost(Protocol):
     def agent_command(self, session: int, action: act.AgentCommand) -> None:
         """Call ``session`` dialled an agent feature code (posted, never run inside feed)."""
 
+    def verify_pin(self, session: int, flow: Flow, action: act.VerifyPin) -> None:
+        """Check a PIN off the worker thread; ``PinChecked`` is delivered to the call."""
+
     @property
     def safety(self) -> Safety:
         """The timeouts that end calls whose caller vanished (``attendant serve`` options)."""
@@ -345,6 +348,8 @@ class InboundCall(GuardedCall):
         self.recordings: list[Path] = []
         #: The address the INVITE came from (admission is counted per source).
         self.source = ""
+        #: From a --trusted-source: its caller ID is believed (feature codes need no PIN).
+        self.trusted = False
         #: Why a safety timer hung this call up ("" when it was not).
         self.ended_by = ""
         self._ack_timer: TimerHandle | None = None
@@ -498,7 +503,8 @@ class InboundCall(GuardedCall):
             self._answer_ok()
             return
         if isinstance(event, _Confirmed):
-            event = CallStarted(datetime.now(UTC), self.caller, self.called)
+            event = CallStarted(datetime.now(UTC), self.caller, self.called,
+                                trusted=self.trusted)
         if isinstance(event, _HangUp):
             self._hangup(200)
             return
@@ -556,6 +562,8 @@ class InboundCall(GuardedCall):
             self.host.worker.post(self.host.enqueue, self.session, action)  # sip/queues.py
         elif isinstance(action, act.AgentCommand):
             self.host.worker.post(self.host.agent_command, self.session, action)
+        elif isinstance(action, act.VerifyPin):
+            self.host.verify_pin(self.session, self.flow, action)
         elif isinstance(action, act.RecordVoicemail):
             self._record(action)
         elif isinstance(action, act.StopRecording):

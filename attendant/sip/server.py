@@ -51,16 +51,17 @@ from typing import Any
 
 import pjsua2 as pj
 
-from attendant.actions import Action, AgentCommand, EnqueueCall, Say
+from attendant.actions import Action, AgentCommand, EnqueueCall, Say, VerifyPin
 from attendant.compiler import compile_path
 from attendant.diagnostics import format_text
 from attendant.engine import CallState, Phase
 from attendant.errors import PromptError
-from attendant.events import CallStarted, Event, TransferResult
+from attendant.events import CallStarted, Event, PinChecked, TransferResult
 from attendant.metrics import Metrics
 from attendant.model import Flow
 from attendant.notify import VoicemailNotifier
 from attendant.parse import PromptSite, PromptSiteKey
+from attendant.pins import verify_pin
 from attendant.prompts.build import build
 from attendant.prompts.store import PromptStore
 from attendant.queues.actions import QueueLog
@@ -460,13 +461,14 @@ class Server:
         flow = self.flow
         call = InboundCall(self, prm.callId, flow, "", "")
         call.source = source
+        call.trusted = self.admission.is_trusted(source)
         info = call.getInfo()
         # Caller-supplied text: escaped once here, so logs, SQLite and status.json get
         # no terminal escape or line break from it.
         call.called = printable(choose_called(flow, request_user(message),
                                               uri_user(addr_spec(str(info.localUri)))))
         call.caller = printable(caller_user(str(info.remoteUri), message,
-                                            trusted=self.admission.is_trusted(source)))
+                                            trusted=call.trusted))
         call_id = f"{self._run_id}-{call.session}"
         attendant = flow.attendant_for(call.called).key
         self.calls[call.session] = call
@@ -788,6 +790,19 @@ class Server:
     def agent_command(self, session: int, action: AgentCommand) -> None:
         """A call dialled an agent feature code: applied as `attendant queues agent` is."""
         self.queues.feature_code(self._call_ids.get(session, str(session)), action)
+
+    def verify_pin(self, session: int, flow: Flow, action: VerifyPin) -> None:
+        """scrypt costs tens of milliseconds on purpose: check on the pool, then deliver."""
+        user = flow.users.get(action.user)
+        stored = user.pin if user is not None else None
+
+        def check() -> None:
+            ok = stored is not None and verify_pin(stored, action.digits)
+            if not ok:
+                log.warning("call %d: wrong PIN for agent %s", session, action.user or "?")
+            self.worker.post(self.deliver, session, PinChecked(ok))
+
+        self._pool.submit(check)
 
     def call_id_of(self, session: int) -> str:
         """The call id of call ``session`` ("" when unknown)."""

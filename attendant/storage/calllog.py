@@ -48,11 +48,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from attendant import actions as act
-from attendant.engine import CallState
+from attendant.engine import CallState, Phase
 from attendant.events import (
     CallStarted,
     Digit,
     Event,
+    PinChecked,
     PromptFinished,
     RecordingFinished,
     TimerFired,
@@ -166,9 +167,15 @@ def action_name(action: act.Action) -> str:
     return type(action).__name__
 
 
+#: What the log shows for each key of a PIN being entered.
+PIN_HIDDEN = "x"
+
+
 def _event_detail(event: Event) -> str | None:
     if isinstance(event, Digit):
         return event.key
+    if isinstance(event, PinChecked):
+        return "right" if event.ok else "wrong"
     if isinstance(event, TimerFired):
         return event.name
     if isinstance(event, PromptFinished):
@@ -461,11 +468,15 @@ class CallLog:
         """
         self._check_id(call_id)
         when = to_utc(at, "at") if at is not None else utc_now()
+        detail, digit, buffer = (_event_detail(event),
+                                 event.key if isinstance(event, Digit) else None, state.buffer)
+        if state.phase is Phase.PIN_ENTRY:  # a PIN being typed is never written down
+            detail, digit, buffer = (PIN_HIDDEN if digit else detail, digit and PIN_HIDDEN,
+                                     PIN_HIDDEN * len(buffer))
         record = {
             "ts": iso(when), "type": "step", "call_id": call_id,
-            "event": type(event).__name__, "detail": _event_detail(event),
-            "digit": event.key if isinstance(event, Digit) else None,
-            "phase": state.phase.value, "menu": state.menu, "buffer": state.buffer,
+            "event": type(event).__name__, "detail": detail, "digit": digit,
+            "phase": state.phase.value, "menu": state.menu, "buffer": buffer,
             "actions": [action_name(a) for a in actions], "outcome": state.outcome,
         }
         with self._file_lock:
