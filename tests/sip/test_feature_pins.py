@@ -46,10 +46,11 @@ def serve(tmp_path: Path, maria_port: int) -> Iterator[Serve]:
         server.stop()
 
 
-def dial(serve: Serve, peer: RawPeer, keys: str) -> str:
+def dial(serve: Serve, peer: RawPeer, keys: str, from_header: str | None = None) -> str:
     """Call, press ``keys`` one by one (INFO), wait for the server's BYE; the outcome."""
     before = len(serve.status()["recent"])
-    dialog = peer.call()
+    dialog = peer.invite(from_header=from_header)
+    assert peer.wait_answer(dialog).status == 200
     time.sleep(0.5)
     for key in keys:
         assert peer.info_digit(dialog, key) == 200
@@ -85,3 +86,11 @@ def test_a_trusted_source_needs_no_pin(serve: Serve) -> None:
         assert dial(serve, pbx, "*72") == "agent maria signs out"
     wait_for("maria signed out", lambda: agent_state(serve) == "signed out",
              context=serve.logs)
+
+
+def test_a_display_name_spoofing_the_agents_extension_gets_no_agent_action(
+        serve: Serve) -> None:
+    with RawPeer("127.0.0.5", serve.port, user="evil") as evil:
+        outcome = dial(serve, evil, "*72", from_header=f'"sip:101@x" <sip:evil@{evil.ip}>')
+    assert outcome == "feature code sign_out: caller evil is not an agent"
+    assert agent_state(serve) == "available"
