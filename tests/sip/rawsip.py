@@ -149,6 +149,7 @@ class RawPeer(_UdpListener):
         self.user = user
         self.server = (server_ip, server_port)
         self.deaf = False  #: True: answer none of the server's requests (a vanished phone)
+        self.last_sent = ""  #: the last datagram sent, for a test that retransmits it
         self.received: queue.Queue[SipMessage] = queue.Queue()
         self.requests: list[SipMessage] = []  #: every request the server sent us
         self._lock = threading.Lock()
@@ -163,6 +164,7 @@ class RawPeer(_UdpListener):
         self.close()
 
     def send(self, text: str) -> None:
+        self.last_sent = text
         self.sock.sendto(text.encode(), self.server)
 
     def _datagram(self, data: bytes, source: tuple[str, int]) -> None:

@@ -1,0 +1,71 @@
+"""Every SIP request gets an answer (issue 27): RFC 3261 8.2.1, 12.2.2 and 15.1.2.
+
+Silence makes a carrier's SBC or a phone retransmit for 32 s and then mark the
+attendant dead. A request no part of the server handles is answered 481 when the
+dialog or transaction it needs does not exist, 405 with Allow for a method we know
+but do not serve, 501 with Allow for a method we do not know
+(scripts/pjsua2/patches/0003-sip_endpoint-answer-unhandled-requests.patch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from rawsip import RawPeer
+from sip_harness import Serve
+
+pytestmark = pytest.mark.sip
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    serve = Serve(tmp_path_factory.mktemp("sip-answers"), 0)
+    try:
+        serve.start()
+        yield serve
+    finally:
+        serve.stop()
+
+
+@pytest.fixture
+def peer(server: Serve) -> Iterator[RawPeer]:
+    with RawPeer("127.0.0.1", server.port) as caller:
+        yield caller
+
+
+@pytest.mark.parametrize(("method", "status"), [
+    ("BYE", 481), ("INFO", 481), ("UPDATE", 481), ("PRACK", 481), ("NOTIFY", 481),
+    ("CANCEL", 481), ("REFER", 481),
+    ("REGISTER", 405), ("PUBLISH", 405),
+    ("NEWMETHOD", 501), ("newmethod", 501),  # methods are case-sensitive
+])
+def test_a_request_outside_any_dialog_is_answered(server: Serve, peer: RawPeer, method: str,
+                                                  status: int) -> None:
+    headers = ("Event: dialog", "Subscription-State: active") if method == "NOTIFY" else ()
+    if method == "REFER":
+        headers = ("Refer-To: <sip:+19005550123@127.0.0.1:9>",)
+    call_id = peer.out_of_dialog(method, headers=headers)
+    answer = peer.wait_response(call_id, method, timeout=10)
+    assert answer.status == status, answer.raw
+    if status in (405, 501):
+        allowed = {m.strip() for m in answer.header("allow").split(",")}
+        assert {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS"} <= allowed, answer.raw
+        assert method not in allowed
+
+
+def test_a_retransmitted_request_gets_the_same_answer(server: Serve, peer: RawPeer) -> None:
+    call_id = peer.out_of_dialog("REGISTER")
+    request = peer.last_sent
+    first = peer.wait_response(call_id, "REGISTER", timeout=10)
+    peer.send(request)  # a retransmission: same branch, same everything
+    again = peer.wait_response(call_id, "REGISTER", timeout=10)
+    assert (first.status, again.status) == (405, 405), request
+    assert peer.options(timeout=10) == 200
+
+
+def test_an_ack_outside_any_transaction_gets_no_answer(server: Serve, peer: RawPeer) -> None:
+    call_id = peer.out_of_dialog("ACK")
+    with pytest.raises(TimeoutError):
+        peer.wait_response(call_id, "ACK", timeout=2, final=False)
+    assert peer.options(timeout=10) == 200
