@@ -369,10 +369,19 @@ class InboundCall(GuardedCall):
         self.host.worker.post(self.host.deliver, self.session, _Answer())
 
     def _answer_ok(self) -> None:
+        if self.ended:
+            return
         prm = pj.CallOpParam(True)
         prm.statusCode = 200
         _call_setting(prm.opt)
-        self.answer(prm)
+        try:
+            self.answer(prm)
+        except pj.Error as exc:
+            # pjsua already refused the offer (488 for a c= address pjmedia rejects) and
+            # ended the INVITE session: one refusal line, no traceback, nothing to answer.
+            self._refuse("bad_sdp", f"INVITE refused: its SDP offer cannot be used "
+                                    f"({printable(_error_text(exc))})")
+            return
         grace = self.host.safety.ack_grace
         if grace > 0 and not self._confirmed:
             # A 200 OK nobody ACKs may be a spoofed INVITE aiming our RTP at a victim.

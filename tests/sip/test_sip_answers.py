@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from rawsip import RawPeer
-from sip_harness import Serve
+from rawsip import RawPeer, sdp
+from sip_harness import Serve, wait_for
 
 pytestmark = pytest.mark.sip
 
@@ -68,4 +68,20 @@ def test_an_ack_outside_any_transaction_gets_no_answer(server: Serve, peer: RawP
     call_id = peer.out_of_dialog("ACK")
     with pytest.raises(TimeoutError):
         peer.wait_response(call_id, "ACK", timeout=2, final=False)
+    assert peer.options(timeout=10) == 200
+
+
+def test_an_offer_whose_address_pjmedia_rejects_gets_488_and_one_log_line(
+        server: Serve, peer: RawPeer) -> None:
+    refused = server.status()["refused_requests"]
+    body = sdp(peer.ip, 40000).replace(f"c=IN IP4 {peer.ip}", "c=IN IP4 999.1.1.1")
+    for _ in range(3):  # anyone could fill the log this way: one line each, no traceback
+        dialog = peer.invite(body=body)
+        assert peer.wait_answer(dialog, timeout=10).status == 488
+    wait_for("the refusals counted", lambda: server.status()["refused_requests"] >= refused + 3,
+             context=server.logs)
+    wait_for("no call left", lambda: server.status()["active_calls"] == 0, context=server.logs)
+    log = server.log.read_text()
+    assert "Traceback" not in log
+    assert log.count("its SDP offer cannot be used") == 1  # one line a minute per source
     assert peer.options(timeout=10) == 200
