@@ -44,7 +44,8 @@ OUTCOMES = ("answered_transfer", "queued", "voicemail", "caller_hangup", "caller
 #: Every value the ``result`` label of transfers can take.
 TRANSFER_RESULTS = ("answered", "busy", "no_answer", "unreachable", "rejected", "failed")
 #: What a SIP peer asked for and was refused (``reason`` label); docs/security.md.
-REFUSALS = ("refer", "replaces", "redirect", "subscribe", "message", "per_source", "bad_sdp")
+REFUSALS = ("refer", "replaces", "redirect", "subscribe", "message", "per_source", "bad_sdp",
+            "malformed")
 #: Why a safety limit ended a call (``reason`` label).
 SAFETY_REASONS = ("no_ack", "no_rtp", "held", "session_expired")
 #: DTMF handling should take milliseconds; buckets from 1 ms to 2.5 s.

@@ -69,6 +69,7 @@ from attendant.sip.admission import Admission, LogThrottle, source_host
 from attendant.sip.call import Deliverable, GuardedCall, InboundCall, OutboundLeg
 from attendant.sip.endpoint import EndpointConfig, TimerHandle, Worker
 from attendant.sip.identity import addr_spec, caller_user, request_user, uri_user
+from attendant.sip.invite_checks import Refusal, invite_problem
 from attendant.sip.queues import QueueRunner
 from attendant.sip.safety import MEDIA_SWEEP_S, MIN_SESSION_EXPIRES, Safety
 from attendant.storage import StorageError, pidfile, printable
@@ -450,6 +451,10 @@ class Server:
     def incoming(self, prm: Any) -> None:
         """An INVITE arrived (Account.onIncomingCall)."""
         message = str(prm.rdata.wholeMsg)
+        malformed = invite_problem(message)
+        if malformed is not None:
+            self._refuse_invite(prm.callId, malformed, str(prm.rdata.srcAddress))
+            return
         if not self.accepting or len(self.calls) >= self.options.endpoint.max_calls:
             self._reject(prm.callId, draining=not self.accepting)
             return
@@ -489,6 +494,23 @@ class Server:
             method(*args)
         except Exception:
             log.exception("cannot write the call log")
+
+    def _refuse_invite(self, call_id: int, refusal: Refusal, source: str) -> None:
+        """Answer an INVITE that must not become a call (see invite_checks)."""
+        self._rejected_serial += 1
+        rejected = _Rejected(self, self.account, call_id, self._rejected_serial)
+        self.rejected[rejected.serial] = rejected
+        self.refused("malformed", f"INVITE answered {refusal.status}: {refusal.why}", source)
+        prm = pj.CallOpParam(True)
+        prm.statusCode = refusal.status
+        for name, value in refusal.headers:
+            header = pj.SipHeader()
+            header.hName, header.hValue = name, value
+            prm.txOption.headers.append(header)
+        try:
+            rejected.answer(prm)
+        except pj.Error as exc:
+            log.error("cannot answer %d: %s", refusal.status, exc.info())
 
     def _reject(self, call_id: int, draining: bool,
                 source: tuple[str, str] | None = None) -> None:

@@ -255,9 +255,10 @@ class RawPeer(_UdpListener):
     def invite(self, called: str = "frontdesk", rtp_port: int = 40000,
                direction: str = "sendrecv", extra: tuple[str, ...] = (),
                from_header: str | None = None, body: str | None = None,
-               content_type: str = "application/sdp") -> Dialog:
+               content_type: str = "application/sdp", send: bool = True) -> Dialog:
         """Send an INVITE (no wait); answer with :meth:`wait_answer`. ``body`` replaces
-        the SDP offer (a bad one, or none with "")."""
+        the SDP offer (a bad one, or none with ""). ``send=False``: only build it
+        (``dialog.invite``), for a test that sends it altered."""
         host = f"{self.server[0]}:{self.server[1]}"
         dialog = Dialog(call_id=_token(), from_tag=_token(), request_uri=f"sip:{called}@{host}",
                         to_uri=f"<sip:{called}@{host}>", branch=_token())
@@ -271,7 +272,8 @@ class RawPeer(_UdpListener):
             f"Contact: <sip:{self.user}@{self.ip}:{self.port}>", *extra,
             f"Content-Type: {content_type}", f"Content-Length: {len(body.encode())}", "",
             body])
-        self.send(dialog.invite)
+        if send:
+            self.send(dialog.invite)
         return dialog
 
     def wait_answer(self, dialog: Dialog, timeout: float = 30.0, ack: bool = True) -> SipMessage:

@@ -1,0 +1,107 @@
+"""An INVITE's text checked before a call is made of it (RFC 3261, RFC 4475's torture tests).
+
+pjsip's parser is lenient: it set up calls from INVITEs that RFC 3261 says must be
+refused. A parser that accepts what another rejects is a disagreement an attacker can
+use (a proxy and the attendant reading two different requests), so the server answers
+these before anything else, from the raw text of the request (pure, unit-tested):
+
+* 400: spaces before the method; the CSeq method differs from the request line's;
+  a header that may appear once appears several times (From, To, Call-ID, CSeq,
+  Max-Forwards, Content-Length, Content-Type, compact forms included); a Content-Length
+  longer than the body that arrived (RFC 3261 18.3: on UDP that is an error);
+* 420 with ``Unsupported``: ``Require`` names an extension we do not support;
+* 406: an ``Accept`` without ``application/sdp`` on an INVITE whose offer we would
+  answer with SDP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+#: Option tags this server supports in Require: the ``Supported`` header pjsua sends.
+SUPPORTED = frozenset({"replaces", "100rel", "timer", "norefersub"})
+#: Headers that may appear once, by every name they go by (compact forms, RFC 3261 7.3.3).
+_SINGLE = {"from": "From", "f": "From", "to": "To", "t": "To", "call-id": "Call-ID",
+           "i": "Call-ID", "cseq": "CSeq", "max-forwards": "Max-Forwards",
+           "content-length": "Content-Length", "l": "Content-Length",
+           "content-type": "Content-Type", "c": "Content-Type"}
+_HEADER = re.compile(r"([A-Za-z0-9!%*_+`'~.-]+)[ \t]*:[ \t]*(.*)")
+_SDP_TYPES = ("application/sdp", "application/*", "*/*")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The answer to give instead of a call, and why (for the log)."""
+
+    status: int
+    why: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def invite_problem(message: str) -> Refusal | None:
+    """Why the INVITE ``message`` (its whole text) must be refused, or None."""
+    text = message.lstrip("\r\n")  # leading empty lines are allowed (RFC 3261 7.5)
+    if text[:1] in (" ", "\t"):
+        return Refusal(400, "whitespace before the request line")
+    head, _, body = text.replace("\r\n", "\n").partition("\n\n")
+    lines = head.split("\n")
+    method = lines[0].split(" ", 1)[0]
+    headers = _headers(lines[1:])
+    counts = Counter(_SINGLE[name] for name, values in headers.items() if name in _SINGLE
+                     for _ in values)
+    for name, count in counts.items():
+        if count > 1:
+            return Refusal(400, f"{count} {name} headers (one allowed)")
+    cseq = _first(headers, "cseq").split()
+    if len(cseq) != 2 or cseq[1] != method:
+        return Refusal(400, f"CSeq {' '.join(cseq) or '(none)'} does not match the request "
+                            f"line's {method}")
+    declared = _first(headers, "content-length", "l")
+    if declared:
+        if not declared.isdigit():
+            return Refusal(400, f"Content-Length {declared!r} is not a number")
+        received = len(body.replace("\n", "\r\n").encode("utf-8", "surrogateescape"))
+        if int(declared) > received:
+            return Refusal(400, f"Content-Length {declared} but {received} bytes of body "
+                                "arrived")
+    required = {tag.strip() for value in headers.get("require", [])
+                for tag in value.split(",") if tag.strip()}
+    unsupported = sorted(required - SUPPORTED)
+    if unsupported:
+        return Refusal(420, f"Require: {', '.join(unsupported)} is not supported",
+                       (("Unsupported", ", ".join(unsupported)),))
+    accept = headers.get("accept")
+    content_type = _first(headers, "content-type", "c").split(";")[0].strip().lower()
+    if accept is not None and content_type == "application/sdp":
+        types = {t.split(";")[0].strip().lower() for v in accept for t in v.split(",")}
+        if not types & set(_SDP_TYPES):
+            return Refusal(406, "Accept does not include application/sdp, the only answer "
+                                "we can give", (("Accept", "application/sdp"),))
+    return None
+
+
+def _headers(lines: list[str]) -> dict[str, list[str]]:
+    """Header values by lower-cased name, continuation lines joined."""
+    found: dict[str, list[str]] = {}
+    last: list[str] | None = None
+    for line in lines:
+        if line[:1] in (" ", "\t") and last is not None:
+            last[-1] += " " + line.strip()
+            continue
+        match = _HEADER.fullmatch(line)
+        if match is None:
+            last = None
+            continue
+        last = found.setdefault(match.group(1).lower(), [])
+        last.append(match.group(2).strip())
+    return found
+
+
+def _first(headers: dict[str, list[str]], *names: str) -> str:
+    for name in names:
+        values = headers.get(name)
+        if values:
+            return values[0]
+    return ""
