@@ -51,3 +51,31 @@ def test_420_names_the_unsupported_extensions() -> None:
     refusal = invite_problem(invite("Require: x-secret", "Require: foo, timer"))
     assert refusal is not None
     assert refusal.headers == (("Unsupported", "foo, x-secret"),)
+
+
+def multipart(depth: int) -> tuple[str, str]:
+    """A body of ``depth`` nested multipart/mixed levels around the SDP; its Content-Type."""
+    body, content_type = SDP, "application/sdp"
+    for level in range(depth):
+        boundary = f"b{level}"
+        body = (f"--{boundary}\r\nContent-Type: {content_type}\r\n\r\n{body}\r\n"
+                f"--{boundary}--\r\n")
+        content_type = f"multipart/mixed;boundary={boundary}"
+    return body, content_type
+
+
+@pytest.mark.parametrize("depth", [2, 53, 100, 850])
+def test_nested_multipart_bodies_are_refused_at_any_depth(depth: int) -> None:
+    body, content_type = multipart(depth)
+    message = invite(body=body).replace("Content-Type: application/sdp",  # the INVITE's own
+                                        f"Content-Type: {content_type}", 1)
+    refusal = invite_problem(message)
+    assert refusal is not None
+    assert refusal.status == 415
+
+
+def test_one_multipart_level_around_the_sdp_is_fine() -> None:
+    body, content_type = multipart(1)
+    message = invite(body=body).replace("Content-Type: application/sdp",  # the INVITE's own
+                                        f"Content-Type: {content_type}", 1)
+    assert invite_problem(message) is None

@@ -11,7 +11,8 @@ these before anything else, from the raw text of the request (pure, unit-tested)
   longer than the body that arrived (RFC 3261 18.3: on UDP that is an error);
 * 420 with ``Unsupported``: ``Require`` names an extension we do not support;
 * 406: an ``Accept`` without ``application/sdp`` on an INVITE whose offer we would
-  answer with SDP.
+  answer with SDP;
+* 415: a multipart body with another multipart body inside it, at any depth.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ _SINGLE = {"from": "From", "f": "From", "to": "To", "t": "To", "call-id": "Call-
            "content-type": "Content-Type", "c": "Content-Type"}
 _HEADER = re.compile(r"([A-Za-z0-9!%*_+`'~.-]+)[ \t]*:[ \t]*(.*)")
 _SDP_TYPES = ("application/sdp", "application/*", "*/*")
+_NESTED_MULTIPART = re.compile(r"^(?:content-type|c)[ \t]*:[ \t]*multipart/",
+                               re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,11 @@ def invite_problem(message: str) -> Refusal | None:
     if unsupported:
         return Refusal(420, f"Require: {', '.join(unsupported)} is not supported",
                        (("Unsupported", ", ".join(unsupported)),))
+    if _first(headers, "content-type", "c").lower().startswith("multipart/") \
+            and _NESTED_MULTIPART.search(body):
+        # pjsip found no SDP at 2-53 levels (415) but answered 200 past 100: one rule.
+        return Refusal(415, "a multipart body nested inside another",
+                       (("Accept", "application/sdp, multipart/mixed"),))
     accept = headers.get("accept")
     content_type = _first(headers, "content-type", "c").split(";")[0].strip().lower()
     if accept is not None and content_type == "application/sdp":

@@ -501,16 +501,28 @@ class Server:
         rejected = _Rejected(self, self.account, call_id, self._rejected_serial)
         self.rejected[rejected.serial] = rejected
         self.refused("malformed", f"INVITE answered {refusal.status}: {refusal.why}", source)
+        self.worker.post(self._answer_rejected, rejected, refusal.status, "", refusal.headers)
+
+    def _answer_rejected(self, rejected: _Rejected, status: int, reason: str,
+                         headers: tuple[tuple[str, str], ...]) -> None:
+        """The final answer to an INVITE we refuse, one worker turn after onIncomingCall.
+
+        Never inside the callback: a final answer there can end the call while pjsua2
+        still holds its copy of the request, and pjsua2 then frees it a second time
+        (an INVITE cut short by the 4,000-byte receive buffer aborted the server so).
+        """
         prm = pj.CallOpParam(True)
-        prm.statusCode = refusal.status
-        for name, value in refusal.headers:
+        prm.statusCode = status
+        if reason:
+            prm.reason = reason
+        for name, value in headers:
             header = pj.SipHeader()
             header.hName, header.hValue = name, value
             prm.txOption.headers.append(header)
         try:
             rejected.answer(prm)
-        except pj.Error as exc:
-            log.error("cannot answer %d: %s", refusal.status, exc.info())
+        except pj.Error as exc:  # the caller gave up (CANCEL) in between
+            log.warning("cannot answer %d to a refused INVITE: %s", status, exc.info())
 
     def _reject(self, call_id: int, draining: bool,
                 source: tuple[str, str] | None = None) -> None:
@@ -523,20 +535,11 @@ class Server:
             self._warn_source(*source)
         else:
             self.totals["rejected_draining" if draining else "rejected_busy"] += 1
-        prm = pj.CallOpParam(True)
-        prm.statusCode = 503
-        prm.reason = "Service Unavailable"
-        header = pj.SipHeader()
-        header.hName = "Retry-After"
-        header.hValue = str(self.options.retry_after)
-        prm.txOption.headers.append(header)
         if source is None:
             log.warning("503 for a new call: %s", "shutting down" if draining
                         else f"{len(self.calls)} calls, the maximum")
-        try:
-            rejected.answer(prm)
-        except pj.Error as exc:
-            log.error("cannot answer 503: %s", exc.info())
+        self.worker.post(self._answer_rejected, rejected, 503, "Service Unavailable",
+                         (("Retry-After", str(self.options.retry_after)),))
         self._status_changed()
 
     def _warn_source(self, host: str, why: str) -> None:

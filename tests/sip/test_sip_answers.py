@@ -9,6 +9,7 @@ but do not serve, 501 with Allow for a method we do not know
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 
@@ -120,3 +121,32 @@ def test_an_invite_whose_cseq_names_another_method_sets_up_no_call(
     answer = peer.wait_response(dialog.call_id, "OPTIONS", timeout=10)
     assert answer.status >= 400, answer.raw
     assert server.status()["answered"] == answered
+
+
+# 100 levels (6 kB) do not fit pjsip's 4,000-byte receive buffer: the cut datagram's
+# Content-Length exceeds its body, which is 400 on UDP (RFC 3261 18.3.1). 850 levels
+# (55 kB) pjsip's transport drops unanswered (the next test).
+@pytest.mark.parametrize(("depth", "status"), [(1, 200), (2, 415), (30, 415), (100, 400)])
+def test_multipart_offers_one_level_deep_are_taken_and_nested_ones_refused(
+        server: Serve, peer: RawPeer, depth: int, status: int) -> None:
+    body, content_type = sdp(peer.ip, 40000), "application/sdp"
+    for level in range(depth):
+        body = (f"--b{level}\r\nContent-Type: {content_type}\r\n\r\n{body}\r\n"
+                f"--b{level}--\r\n")
+        content_type = f"multipart/mixed;boundary=b{level}"
+    dialog = peer.invite(body=body, content_type=content_type)
+    answer = peer.wait_answer(dialog, timeout=10)
+    assert answer.status == status, answer.raw[:400]
+    if status == 200:
+        assert peer.bye(dialog) == 200
+
+
+def test_a_datagram_far_past_the_receive_buffer_sets_up_no_call(server: Serve,
+                                                                 peer: RawPeer) -> None:
+    answered = server.status()["answered"]
+    body = "a=x-padding:" + "z" * 50_000 + "\r\n"
+    dialog = peer.invite(body=sdp(peer.ip, 40000) + body)
+    with contextlib.suppress(TimeoutError):  # dropped by pjsip's transport, or 400
+        assert peer.wait_answer(dialog, timeout=5).status == 400
+    assert server.status()["answered"] == answered
+    assert peer.options(timeout=10) == 200
