@@ -59,25 +59,31 @@ def uri_user(uri: str) -> str:
     return user.split(":", 1)[0]  # sip:user:password@host: never the password
 
 
-def header_values(message: str, name: str) -> list[str]:
-    """Every value of header ``name`` (case-insensitive) in a SIP message's text.
-
-    Folded continuation lines are joined; comma-separated values are not split
-    (the callers take the first URI of each).
-    """
-    head = message.replace("\r\n", "\n").split("\n\n", 1)[0]
-    values: list[str] = []
-    in_wanted = False
-    for line in head.split("\n")[1:]:
+def split_message(message: str) -> tuple[str, dict[str, list[str]], str]:
+    """A SIP message's text as its first line, its header values by lower-cased name
+    (folded continuation lines joined, comma-separated values not split) and its body
+    (line ends as ``\\n``)."""
+    head, _, body = message.replace("\r\n", "\n").partition("\n\n")
+    first, *lines = head.split("\n")
+    headers: dict[str, list[str]] = {}
+    last: list[str] | None = None
+    for line in lines:
         if line[:1] in (" ", "\t"):
-            if in_wanted:
-                values[-1] += " " + line.strip()
+            if last is not None:
+                last[-1] += " " + line.strip()
             continue
         found = _HEADER_LINE.match(line)
-        in_wanted = found is not None and found.group(1).lower() == name.lower()
-        if found is not None and in_wanted:
-            values.append(found.group(2).strip())
-    return values
+        if found is None:
+            last = None
+            continue
+        last = headers.setdefault(found.group(1).lower(), [])
+        last.append(found.group(2).strip())
+    return first, headers, body
+
+
+def header_values(message: str, name: str) -> list[str]:
+    """Every value of header ``name`` (case-insensitive) in a SIP message's text."""
+    return split_message(message)[1].get(name.lower(), [])
 
 
 def request_user(message: str) -> str:

@@ -21,6 +21,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from attendant.sip.identity import split_message
+
 #: Option tags this server supports in Require: the ``Supported`` header pjsua sends.
 SUPPORTED = frozenset({"replaces", "100rel", "timer", "norefersub"})
 #: Headers that may appear once, by every name they go by (compact forms, RFC 3261 7.3.3).
@@ -28,7 +30,6 @@ _SINGLE = {"from": "From", "f": "From", "to": "To", "t": "To", "call-id": "Call-
            "i": "Call-ID", "cseq": "CSeq", "max-forwards": "Max-Forwards",
            "content-length": "Content-Length", "l": "Content-Length",
            "content-type": "Content-Type", "c": "Content-Type"}
-_HEADER = re.compile(r"([A-Za-z0-9!%*_+`'~.-]+)[ \t]*:[ \t]*(.*)")
 _SDP_TYPES = ("application/sdp", "application/*", "*/*")
 _NESTED_MULTIPART = re.compile(r"^(?:content-type|c)[ \t]*:[ \t]*multipart/",
                                re.IGNORECASE | re.MULTILINE)
@@ -48,10 +49,8 @@ def invite_problem(message: str) -> Refusal | None:
     text = message.lstrip("\r\n")  # leading empty lines are allowed (RFC 3261 7.5)
     if text[:1] in (" ", "\t"):
         return Refusal(400, "whitespace before the request line")
-    head, _, body = text.replace("\r\n", "\n").partition("\n\n")
-    lines = head.split("\n")
-    method = lines[0].split(" ", 1)[0]
-    headers = _headers(lines[1:])
+    first, headers, body = split_message(text)
+    method = first.split(" ", 1)[0]
     counts = Counter(_SINGLE[name] for name, values in headers.items() if name in _SINGLE
                      for _ in values)
     for name, count in counts.items():
@@ -88,23 +87,6 @@ def invite_problem(message: str) -> Refusal | None:
             return Refusal(406, "Accept does not include application/sdp, the only answer "
                                 "we can give", (("Accept", "application/sdp"),))
     return None
-
-
-def _headers(lines: list[str]) -> dict[str, list[str]]:
-    """Header values by lower-cased name, continuation lines joined."""
-    found: dict[str, list[str]] = {}
-    last: list[str] | None = None
-    for line in lines:
-        if line[:1] in (" ", "\t") and last is not None:
-            last[-1] += " " + line.strip()
-            continue
-        match = _HEADER.fullmatch(line)
-        if match is None:
-            last = None
-            continue
-        last = found.setdefault(match.group(1).lower(), [])
-        last.append(match.group(2).strip())
-    return found
 
 
 def _first(headers: dict[str, list[str]], *names: str) -> str:
