@@ -497,20 +497,26 @@ class Server:
 
     def _refuse_invite(self, call_id: int, refusal: Refusal, source: str) -> None:
         """Answer an INVITE that must not become a call (see invite_checks)."""
+        self.refused("malformed", f"INVITE answered {refusal.status}: {refusal.why}", source)
+        self._refuse_call(call_id, refusal.status, "", refusal.headers)
+
+    def _refuse_call(self, call_id: int, status: int, reason: str,
+                     headers: tuple[tuple[str, str], ...]) -> None:
+        """Take pjsua's call ``call_id`` (inside onIncomingCall) only to refuse it.
+
+        The final answer goes out one worker turn later, never inside the callback: a
+        final answer there can end the call while pjsua2 still holds its copy of the
+        request, and pjsua2 then frees it a second time (an INVITE cut short by the
+        4,000-byte receive buffer aborted the server so).
+        """
         self._rejected_serial += 1
         rejected = _Rejected(self, self.account, call_id, self._rejected_serial)
         self.rejected[rejected.serial] = rejected
-        self.refused("malformed", f"INVITE answered {refusal.status}: {refusal.why}", source)
-        self.worker.post(self._answer_rejected, rejected, refusal.status, "", refusal.headers)
+        self.worker.post(self._answer_rejected, rejected, status, reason, headers)
 
-    def _answer_rejected(self, rejected: _Rejected, status: int, reason: str,
+    @staticmethod
+    def _answer_rejected(rejected: _Rejected, status: int, reason: str,
                          headers: tuple[tuple[str, str], ...]) -> None:
-        """The final answer to an INVITE we refuse, one worker turn after onIncomingCall.
-
-        Never inside the callback: a final answer there can end the call while pjsua2
-        still holds its copy of the request, and pjsua2 then frees it a second time
-        (an INVITE cut short by the 4,000-byte receive buffer aborted the server so).
-        """
         prm = pj.CallOpParam(True)
         prm.statusCode = status
         if reason:
@@ -526,20 +532,16 @@ class Server:
 
     def _reject(self, call_id: int, draining: bool,
                 source: tuple[str, str] | None = None) -> None:
-        self._rejected_serial += 1
-        rejected = _Rejected(self, self.account, call_id, self._rejected_serial)
-        self.rejected[rejected.serial] = rejected
         if source is not None:
             self.totals["refused_source"] += 1
             self.metrics.refusal("per_source")
             self._warn_source(*source)
         else:
             self.totals["rejected_draining" if draining else "rejected_busy"] += 1
-        if source is None:
             log.warning("503 for a new call: %s", "shutting down" if draining
                         else f"{len(self.calls)} calls, the maximum")
-        self.worker.post(self._answer_rejected, rejected, 503, "Service Unavailable",
-                         (("Retry-After", str(self.options.retry_after)),))
+        self._refuse_call(call_id, 503, "Service Unavailable",
+                          (("Retry-After", str(self.options.retry_after)),))
         self._status_changed()
 
     def _warn_source(self, host: str, why: str) -> None:
