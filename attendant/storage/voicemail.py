@@ -201,25 +201,26 @@ class VoicemailStore:
             seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'"
                                ).fetchone()
         top = max(top, seq[0] if seq else 0)
-        for _, message_id, _ in self._message_files():
-            top = max(top, message_id)
+        for _, name, _ in self._message_files():
+            top = max(top, int(name["id"]))
         return int(top) + 1
 
-    def _message_files(self) -> Iterator[tuple[str, int, Path]]:
-        """(box, id, path) of every file under ``messages/`` named like a message."""
+    def _message_files(self) -> Iterator[tuple[str, re.Match[str], Path]]:
+        """(box, its :data:`FILE_NAME` match, path) of every file under ``messages/``
+        named like a message."""
         try:
             folders = [f for f in self.messages_dir.iterdir() if BOX_NAME.fullmatch(f.name)]
         except OSError:
             return
         for folder in folders:
             try:
-                names = [p for p in folder.iterdir() if FILE_NAME.fullmatch(p.name)]
+                paths = list(folder.iterdir())
             except OSError:  # not a folder, or unreadable: nothing of ours in it
                 continue
-            for path in names:
-                match = FILE_NAME.fullmatch(path.name)
-                assert match is not None
-                yield folder.name, int(match["id"]), path
+            for path in paths:
+                name = FILE_NAME.fullmatch(path.name)
+                if name is not None:
+                    yield folder.name, name, path
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -471,13 +472,12 @@ class VoicemailStore:
         """Give a row to each message file a crash left without one (caller unknown)."""
         with self._lock:
             known = {r[0] for r in self._connection().execute("SELECT id FROM messages")}
-        for box, message_id, path in self._message_files():
+        for box, name, path in self._message_files():
+            message_id = int(name["id"])
             if message_id in known:
                 continue
-            match = FILE_NAME.fullmatch(path.name)
-            assert match is not None
             try:
-                start = datetime.strptime(match["start"], "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+                start = datetime.strptime(name["start"], "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
             except ValueError:
                 start = utc_now()
             self.register(Recording(message_id, box, "", "", start, path))
