@@ -17,6 +17,8 @@ Exported names (``namespace`` defaults to ``attendant``)::
     attendant_voicemail_box_full_total{box}      counter    callers who found a box full
     attendant_sip_refused_total{reason}          counter    peer requests refused (REFER, ...)
     attendant_safety_hangups_total{reason}       counter    calls ended by a safety limit
+    attendant_sip_unreadable_total{outcome}      counter    messages pjsip could not parse:
+                                                            answered (400/416/505) or dropped
 
 Label values are always from a small closed set: free-text outcomes from the
 engine (``"caller hung up in menu sales"``) go through :func:`outcome_label`,
@@ -31,12 +33,15 @@ may call them directly.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
 
 #: Every value the ``outcome`` label can take.
 OUTCOMES = ("answered_transfer", "queued", "voicemail", "caller_hangup", "caller_gone",
@@ -103,6 +108,26 @@ class _QuietHandler(WSGIRequestHandler):
         """Scrapes every few seconds would flood stderr; stay silent."""
 
 
+class _UnreadableCollector(Collector):
+    """Reads counts kept outside Python (pjsip's parser) at each scrape."""
+
+    def __init__(self, name: str, read: Callable[[], tuple[int, int] | None]) -> None:
+        self._name = name
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        counts = self._read()
+        if counts is None:
+            return
+        family = CounterMetricFamily(
+            self._name, "SIP messages pjsip's parser could not read: answered 400, 416 or "
+            "505, or dropped (responses, ACKs, requests whose answer cannot be addressed).",
+            labels=["outcome"])
+        family.add_metric(["answered"], counts[0])
+        family.add_metric(["dropped"], counts[1])
+        yield family
+
+
 class Metrics:
     """The metrics of one attendant process. See the module docstring for names.
 
@@ -119,6 +144,7 @@ class Metrics:
         self._max_boxes = max_box_labels
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._namespace = namespace
         reg = self.registry
         self.active_calls = Gauge("active_calls", "Calls in progress.", namespace=namespace,
                                   registry=reg)
@@ -212,6 +238,10 @@ class Metrics:
         self.dtmf.inc()
         if seconds_to_action is not None:
             self.dtmf_to_action.observe(max(0.0, seconds_to_action))
+
+    def count_unreadable(self, read: Callable[[], tuple[int, int] | None]) -> None:
+        """Export ``sip_unreadable_total``, read by ``read`` (answered, dropped) per scrape."""
+        self.registry.register(_UnreadableCollector(f"{self._namespace}_sip_unreadable", read))
 
     # --- exporting -------------------------------------------------------------------
 

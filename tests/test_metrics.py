@@ -118,3 +118,18 @@ def test_stop_closes_the_port_and_serving_twice_is_refused(metrics: Metrics) -> 
     metrics.stop_http()  # idempotent
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5)
+
+
+def test_counts_kept_outside_python_are_read_at_each_scrape() -> None:
+    metrics, counts = Metrics(), [(0, 0)]
+    metrics.count_unreadable(lambda: counts[-1])
+    counts.append((3, 7))
+    text = metrics.render().decode()
+    assert 'attendant_sip_unreadable_total{outcome="answered"} 3.0' in text
+    assert 'attendant_sip_unreadable_total{outcome="dropped"} 7.0' in text
+
+
+def test_counts_that_cannot_be_read_leave_the_metric_out() -> None:
+    metrics = Metrics()
+    metrics.count_unreadable(lambda: None)  # a pjsua2 built without the patch
+    assert "sip_unreadable" not in metrics.render().decode()

@@ -70,6 +70,7 @@ from attendant.sip.call import Deliverable, GuardedCall, InboundCall, OutboundLe
 from attendant.sip.endpoint import EndpointConfig, TimerHandle, Worker
 from attendant.sip.identity import addr_spec, caller_user, request_user, uri_user
 from attendant.sip.invite_checks import Refusal, invite_problem
+from attendant.sip.pjsip_counters import UnreadableCounters
 from attendant.sip.queues import QueueRunner
 from attendant.sip.safety import MEDIA_SWEEP_S, MIN_SESSION_EXPIRES, Safety
 from attendant.storage import StorageError, pidfile, printable
@@ -273,6 +274,7 @@ class Server:
                                 rotate_days=safety.log_rotate_days, keep_rotated=safety.log_keep)
         self.writer = StorageWriter(self.call_log)
         self.metrics = Metrics()
+        self.metrics.count_unreadable(UnreadableCounters().read)
         self.metrics_port: int | None = None
         self.notifier: VoicemailNotifier | None = None
         self._call_ids: dict[int, str] = {}
