@@ -157,13 +157,37 @@ def test_a_bad_last_header_still_gets_400(server: Serve, peer: RawPeer) -> None:
     assert peer.wait_response(call_id, "OPTIONS", timeout=10).status == 400
 
 
+@pytest.mark.parametrize(("change", "reason"), [
+    (lambda text: re.sub(r"(From: <sip:[^>]*)>", r"\1", text), "malformed From"),
+    (lambda text: re.sub(r"(Via: [^\r]*)", r"\1;;,;,,", text), "malformed Via"),
+    (lambda text: re.sub(r"CSeq: 1 ", "CSeq: 99999999999999 ", text), "malformed CSeq"),
+    (lambda text: re.sub(r"(From|To): .*\r\n", "", text), "missing headers"),
+], ids=["unreadable-from", "unreadable-via", "cseq-too-large", "no-from-or-to"])
+def test_a_request_whose_answer_headers_are_unreadable_gets_400_made_of_its_own_lines(
+        server: Serve, peer: RawPeer, change: Callable[[str], str], reason: str) -> None:
+    call_id = peer.out_of_dialog("OPTIONS")
+    peer.wait_response(call_id, "OPTIONS", timeout=10)
+    bad = change(peer.last_sent.replace(call_id, call_id + "u"))
+    assert call_id + "u" in bad
+    peer.send(bad)
+    answer = peer.received.get(timeout=10)  # sent back to where the request came from
+    assert answer.status == 400, answer.raw
+    assert reason in answer.start, answer.start
+    assert answer.header("call-id") == call_id + "u"
+    sent_via = re.search(r"Via: ([^\r]*)", bad)
+    assert sent_via is not None
+    assert answer.headers["via"] == [sent_via.group(1)]
+    assert peer.options(timeout=10) == 200
+
+
 @pytest.mark.parametrize("change", [
-    lambda text: re.sub(r"(From: <sip:[^>]*)>", r"\1", text),  # no closing bracket
-    lambda text: re.sub(r"Call-ID: .*\r\n", "", text),
+    lambda text: re.sub(r"Via: .*\r\n", "", text).replace("Max-Forwards: 70",
+                                                          "Max-Forwards: x"),
     lambda text: text.replace("OPTIONS sip:", "ACK sip:").replace("1 OPTIONS", "1 ACK")
     .replace("SIP/2.0\r\n", "SIP/3.0\r\n", 1),
     lambda text: "SIP/2.0 999 Nonsense\r\n" + text.split("\r\n", 1)[1],
-], ids=["unreadable-from", "no-call-id", "ack", "response"])
+    lambda text: "SIP/2.0 2x0 OK\r\n" + text.split("\r\n", 1)[1],
+], ids=["no-via", "ack", "response", "unreadable-response"])
 def test_an_unreadable_message_that_cannot_be_answered_is_dropped_and_harms_nothing(
         server: Serve, peer: RawPeer, change: Callable[[str], str]) -> None:
     call_id = peer.out_of_dialog("OPTIONS")
@@ -174,6 +198,42 @@ def test_an_unreadable_message_that_cannot_be_answered_is_dropped_and_harms_noth
     with pytest.raises(queue.Empty):  # nothing at all comes back
         print(peer.received.get(timeout=2).raw)
     assert peer.options(timeout=10) == 200
+
+
+@pytest.mark.parametrize(("extra", "status", "header"), [
+    ("Require: timer, nosuchextension", 420, "nosuchextension"),
+    ("Content-Length: 5", 400, "more than one Content-Length"),
+    ("t: <sip:other@127.0.0.1>", 400, "more than one To"),
+], ids=["require", "two-content-lengths", "two-to"])
+def test_a_request_pjsua_answers_itself_gets_the_checks_rfc_3261_asks_of_every_request(
+        server: Serve, peer: RawPeer, extra: str, status: int, header: str) -> None:
+    for method in ("OPTIONS", "REGISTER", "BYE"):
+        call_id = peer.out_of_dialog(method, headers=(extra,))
+        answer = peer.wait_response(call_id, method, timeout=10)
+        assert answer.status == status, answer.raw
+        if status == 420:
+            assert answer.header("unsupported") == header
+        else:
+            assert header in answer.start
+
+
+def test_an_authorization_scheme_pjsip_does_not_know_fails_nothing(
+        server: Serve, peer: RawPeer) -> None:
+    call_id = peer.out_of_dialog("OPTIONS", headers=("Authorization: Bearer eyJhbGciOi.x.y",))
+    assert peer.wait_response(call_id, "OPTIONS", timeout=10).status == 200
+
+
+def test_two_peers_reusing_one_branch_get_a_transaction_each(server: Serve) -> None:
+    # RFC 3261 17.2.3: the top Via's sent-by is part of what names a server transaction
+    with RawPeer("127.0.0.1", server.port) as first, RawPeer("127.0.0.1", server.port) as second:
+        call_id = first.out_of_dialog("REGISTER")
+        assert first.wait_response(call_id, "REGISTER", timeout=10).status == 405
+        branch = re.search(r"branch=(\S+?);", first.last_sent)
+        assert branch is not None
+        call_id = second.out_of_dialog("REGISTER")
+        second.send(re.sub(r"branch=\S+?;", f"branch={branch.group(1)};", second.last_sent)
+                    .replace("CSeq: 1 ", "CSeq: 2 "))
+        assert second.wait_response(call_id, "REGISTER", timeout=10).status == 405
 
 
 def test_unreadable_messages_are_counted_in_the_metrics(server: Serve, peer: RawPeer) -> None:
@@ -190,7 +250,7 @@ def test_unreadable_messages_are_counted_in_the_metrics(server: Serve, peer: Raw
                                                                          "SIP/3.0\r\n", 1))
         assert peer.wait_response(call_id + "v", "OPTIONS", timeout=10).status == 505
     peer.send("SIP/2.0 2x0 OK\r\n" + peer.last_sent.split("\r\n", 1)[1])
-    peer.send(re.sub(r"Call-ID: .*\r\n", "", peer.last_sent))
+    peer.send(re.sub(r"Via: .*\r\n", "", peer.last_sent))  # no Via: no way to answer
     assert peer.options(timeout=10) == 200
     assert unreadable() == (answered + 2, dropped + 2)
 
