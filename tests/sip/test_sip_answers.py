@@ -255,6 +255,34 @@ def test_unreadable_messages_are_counted_in_the_metrics(server: Serve, peer: Raw
     assert unreadable() == (answered + 2, dropped + 2)
 
 
+LONG_HOST = "a" * 300  # past pjlib's 254-character host names
+
+
+@pytest.mark.parametrize("change", [
+    lambda body: body.replace("c=IN IP4 127.0.0.1", f"c=IN IP4 {LONG_HOST}"),
+    lambda body: body.replace("a=sendrecv", f"a=rtcp:40001 IN IP4 {LONG_HOST}\r\na=sendrecv"),
+], ids=["connection", "rtcp"])
+def test_an_offer_naming_a_host_too_long_for_pjlib_is_refused_and_aborts_nothing(
+        server: Serve, peer: RawPeer, change: Callable[[str], str]) -> None:
+    # pjlib asserted on the length, and pjsua2 runs with assertions on: one INVITE
+    # aborted the server (scripts/pjsua2/patches/0007-pjlib-long-host-names-are-errors.patch)
+    answered = server.status()["answered"]
+    dialog = peer.invite(body=change(sdp(peer.ip, 40000)))
+    assert peer.wait_answer(dialog, timeout=10).status == 488
+    assert server.status()["answered"] == answered
+    # In a re-INVITE of a call already up, pjsua accepts the offer but can start no
+    # stream to that address: the call has no media, which the server treats as hold
+    # (and its --hold-timeout ends the call if the caller never comes back).
+    held = server.log.read_text().count("the caller put us on hold")
+    call = peer.call()
+    peer.in_dialog(call, "INVITE", body=change(sdp(peer.ip, 40000)))
+    assert peer.wait_response(call.call_id, "INVITE", timeout=10).status == 200
+    wait_for("the call held", lambda: server.log.read_text().count(
+        "the caller put us on hold") > held, context=server.logs)
+    assert peer.bye(call) == 200
+    assert peer.options(timeout=10) == 200
+
+
 # 100 levels (6 kB) do not fit pjsip's 4,000-byte receive buffer: the cut datagram's
 # Content-Length exceeds its body, which is 400 on UDP (RFC 3261 18.3.1).
 @pytest.mark.parametrize(("depth", "status"), [(1, 200), (2, 415), (30, 415), (100, 400)])
