@@ -80,7 +80,7 @@ def schema() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the compiled flow as JSON")
 def compile_command(path: Path, as_json: bool) -> None:
     """Compile a configuration and print a summary (or the whole flow with --json)."""
-    from attendant.serialize import flow_json
+    from attendant.export.serialize import flow_json
 
     flow = _compile_or_exit(path)
     if as_json:
@@ -97,7 +97,7 @@ def compile_command(path: Path, as_json: bool) -> None:
               show_default=True)
 def graph(path: Path, fmt: Literal["mermaid", "dot"]) -> None:
     """Draw the compiled flow as a Mermaid or Graphviz diagram."""
-    from attendant.graph import render
+    from attendant.export.graph import render
 
     click.echo(render(_compile_or_exit(path), fmt), nl=False)
 
