@@ -28,7 +28,7 @@ from attendant.diagnostics import Diagnostic, format_json, format_text, sort_dia
 from attendant.errors import ScenarioError, SimulationError
 from attendant.loader import discover
 from attendant.model import Flow
-from attendant.simulator import TRANSFER_OUTCOMES, Simulator
+from attendant.sim.call import TRANSFER_OUTCOMES, Simulator
 
 _PATHS = click.Path(path_type=Path)
 
@@ -180,7 +180,7 @@ def simulate(path: Path, at: str | None, caller: str, called: str, language: str
                                      f"{', '.join(offered)}", param_hint="--language")
     sim: Simulator
     if show_audio or play is not None:
-        from attendant.sim_audio import audio_simulator
+        from attendant.sim.audio import audio_simulator
 
         sim = audio_simulator(path, flow, prompts_dir, show_audio, _parse_at(at), caller,
                               called, language)
@@ -215,7 +215,7 @@ def simulate(path: Path, at: str | None, caller: str, called: str, language: str
     state = sim.state
     click.echo(f"-- outcome: {state.outcome or state.phase.value}")
     if play is not None:
-        from attendant.sim_audio import AudioSimulator
+        from attendant.sim.audio import AudioSimulator
 
         assert isinstance(sim, AudioSimulator)
         click.echo(f"-- session audio: {play} ({sim.write_session(play):.2f} s)")
@@ -229,7 +229,7 @@ main.add_command(prompts)
 @click.option("--show", is_flag=True, help="print every transcript, to write or update expect:")
 def test_command(paths: tuple[Path, ...], show: bool) -> None:
     """Run scenario files and compare each call's transcript with its expect: block."""
-    from attendant.scenario import run_file
+    from attendant.sim.scenario import run_file
 
     files: list[Path] = []
     for path in paths:

@@ -19,7 +19,7 @@ FORBIDDEN = ("asyncio", "socket", "ssl", "http", "urllib.request", "pjsua2", "sq
              "subprocess", "selectors")
 #: Third-party packages the core itself must not need (the package's adapters may).
 NOT_IN_CORE = ("yaml", "jsonschema", "click", "rich", "holidays", "attendant.loader",
-               "attendant.cli", "attendant.simulator", "attendant.compiler")
+               "attendant.cli", "attendant.sim.call", "attendant.compiler")
 
 
 def _loaded_after_import(isolated: bool) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 
 from attendant import ScenarioError, compile_path
 from attendant.loader import discover
-from attendant.scenario import Outcome, Scenario, ScenarioFile, load_scenarios, run_scenario
+from attendant.sim.scenario import Outcome, Scenario, ScenarioFile, load_scenarios, run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "tests" / "scenarios"

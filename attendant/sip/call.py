@@ -1,6 +1,6 @@
 """One inbound call: pjsua2 callbacks in, engine events through ``step()``, actions out.
 
-:class:`InboundCall` is the SIP twin of :class:`attendant.simulator.Simulator`:
+:class:`InboundCall` is the SIP twin of :class:`attendant.sim.call.Simulator`:
 the simulator prints actions, this class turns them into pjsua2 calls
 (players, recorders, outgoing legs) and turns pjsua2 callbacks into events.
 

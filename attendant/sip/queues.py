@@ -1,6 +1,6 @@
 """Call queues on real calls: the queue core (:mod:`attendant.queues`) driven by pjsua2.
 
-:class:`QueueRunner` is the SIP twin of :class:`attendant.sim_queues.QueueWorld`: one
+:class:`QueueRunner` is the SIP twin of :class:`attendant.sim.queues.QueueWorld`: one
 per server, one :class:`~attendant.queues.QueueState` for the whole process (kept
 across reloads), living on the pjsip worker thread like everything else that touches
 pjsua2. It translates, as ``docs/queues.md`` ("How it works") lays out:

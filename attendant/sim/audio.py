@@ -1,7 +1,7 @@
 """The simulator with sound: each prompt a caller hears, as the audio file it plays.
 
-:class:`AudioSimulator` is the plain :class:`~attendant.simulator.Simulator`
-plus a :class:`~attendant.ports.PromptAudio` store, so that ``simulator.py``
+:class:`AudioSimulator` is the plain :class:`~attendant.sim.call.Simulator`
+plus a :class:`~attendant.ports.PromptAudio` store, so that ``sim/call.py``
 itself stays free of audio. It can note each file and its duration next to
 the ``hears:`` line, and keeps every clip played, in order, so
 :meth:`AudioSimulator.write_session` can write the caller's whole call as
@@ -18,7 +18,7 @@ from pathlib import Path
 from attendant import actions as act
 from attendant.model import Flow
 from attendant.ports import PromptAudio
-from attendant.simulator import Simulator
+from attendant.sim.call import Simulator
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The queue simulator: several callers, scripted agents and the queue core, on one fake clock.
 
-Each caller is a :class:`~attendant.simulator.Simulator` running the real call
+Each caller is a :class:`~attendant.sim.call.Simulator` running the real call
 engine; the process-wide queue core (:mod:`attendant.queues.core`) runs between
 them, exactly as the SIP endpoint will run it. Agents follow scripts::
 
@@ -52,7 +52,7 @@ from attendant.queues.events import (
     QueueTimerFired,
     RingOutcome,
 )
-from attendant.simulator import MAX_EVENTS_PER_STEP, Simulator
+from attendant.sim.call import MAX_EVENTS_PER_STEP, Simulator
 
 #: Longest simulated run, in seconds, unless the scenario says ``until:``.
 DEFAULT_UNTIL = 3600.0

@@ -34,8 +34,8 @@ from attendant.compiler import compile_path
 from attendant.errors import ScenarioError, SimulationError
 from attendant.loader import SourceMap, load_file
 from attendant.model import Flow
-from attendant.sim_queues import DEFAULT_UNTIL, AgentScript, CallerScript, QueueWorld, parse_agent
-from attendant.simulator import TRANSFER_OUTCOMES, Simulator
+from attendant.sim.call import TRANSFER_OUTCOMES, Simulator
+from attendant.sim.queues import DEFAULT_UNTIL, AgentScript, CallerScript, QueueWorld, parse_agent
 
 _STEP_WORDS = ("press", "wait", "listen", "hangup", "transfer")
 
