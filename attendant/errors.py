@@ -12,7 +12,7 @@ The tree is small on purpose::
     ├── StorageError               voicemail or call-log storage is unusable
     │   │                          (attendant.storage; says which file and what to do)
     │   └── WavError               a recording's WAV file cannot be read or repaired
-    └── NotificationError          a voicemail e-mail cannot be built or sent (attendant.notify)
+    └── NotificationError          a voicemail e-mail cannot be built or sent (attendant.ops.notify)
 
 Each message says what to change, not only what went wrong.
 """

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from attendant.metrics import OUTCOMES, Metrics, outcome_label, transfer_label
+from attendant.ops.metrics import OUTCOMES, Metrics, outcome_label, transfer_label
 
 
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

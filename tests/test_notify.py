@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from attendant.notify import NotificationError, RetryPolicy, VoicemailNotifier
+from attendant.ops.notify import NotificationError, RetryPolicy, VoicemailNotifier
 from attendant.storage import Message, VoicemailStore
 
 START = datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)
@@ -143,7 +143,7 @@ def test_permanent_failure_is_kept_in_the_outbox(store, make_notifier, caplog) -
     port = free_port()
     notifier = make_notifier(port, retry=RetryPolicy(max_attempts=3, base_delay=0.01,
                                                      max_delay=0.02))
-    with caplog.at_level(logging.ERROR, logger="attendant.notify"):
+    with caplog.at_level(logging.ERROR, logger="attendant.ops.notify"):
         notifier.notify(message)
         assert notifier.flush(15.0)
     [entry] = notifier.outbox()

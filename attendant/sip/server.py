@@ -20,8 +20,8 @@ The server owns the flow, the calls and the process's life:
 * **Records**: every engine step goes to the call log
   (:class:`attendant.storage.CallLog`), voicemail to the
   :class:`~attendant.storage.VoicemailStore` and, with SMTP settings, by e-mail
-  (:class:`attendant.notify.VoicemailNotifier`); counters and latencies to
-  :class:`attendant.metrics.Metrics` (served over HTTP with ``--metrics-port``).
+  (:class:`attendant.ops.notify.VoicemailNotifier`); counters and latencies to
+  :class:`attendant.ops.metrics.Metrics` (served over HTTP with ``--metrics-port``).
 
 State for operators and tests is written to ``<data>/status.json`` (active
 calls, totals, the last calls with their outcome and RTP packet counts) and the
@@ -57,9 +57,9 @@ from attendant.diagnostics import format_text
 from attendant.engine import CallState, Phase
 from attendant.errors import PromptError
 from attendant.events import CallStarted, Event, PinChecked, TransferResult
-from attendant.metrics import Metrics
 from attendant.model import Flow
-from attendant.notify import VoicemailNotifier
+from attendant.ops.metrics import Metrics
+from attendant.ops.notify import VoicemailNotifier
 from attendant.parse import PromptSite, PromptSiteKey
 from attendant.pins import verify_pin
 from attendant.prompts.build import build

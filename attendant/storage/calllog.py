@@ -59,7 +59,7 @@ from attendant.events import (
     TimerFired,
     TransferResult,
 )
-from attendant.metrics import outcome_label
+from attendant.ops.metrics import outcome_label
 from attendant.storage._common import (
     StorageError,
     connect,

@@ -231,7 +231,7 @@ class VoicemailStore:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Hold the store's lock and run one SQLite transaction.
 
-        For :mod:`attendant.notify`, which keeps its outbox in this database; do no
+        For :mod:`attendant.ops.notify`, which keeps its outbox in this database; do no
         network I/O inside it.
         """
         with self._lock, transaction(self._connection()) as conn:
