@@ -65,7 +65,7 @@ class AudioSimulator(Simulator):
 def audio_simulator(path: Path, flow: Flow, prompts_dir: Path, show_audio: bool, at: datetime,
                     caller: str, called: str, language: str | None) -> AudioSimulator:
     """Build the prompts of ``path`` into ``prompts_dir`` (cached) and simulate with them."""
-    from attendant.cli_prompts import run_build
+    from attendant.cli.prompts import run_build
     from attendant.prompts.store import PromptStore
 
     run_build(path, prompts_dir, quiet=True)

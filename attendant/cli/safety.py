@@ -1,6 +1,6 @@
 """The ``attendant serve`` options that bound vanished callers and hostile sources.
 
-Kept apart from :mod:`attendant.cli_serve` so the serve command's signature stays
+Kept apart from :mod:`attendant.cli.serve` so the serve command's signature stays
 readable: :func:`safety_options` adds the options, :func:`safety_from` turns the
 values click passed into an :class:`attendant.sip.safety.Safety`.
 """

@@ -17,12 +17,12 @@ from typing import Literal
 import click
 
 from attendant import __name__ as _package
-from attendant.cli_common import compile_or_exit
-from attendant.cli_pin import pin
-from attendant.cli_prompts import prompts
-from attendant.cli_queues import queues
-from attendant.cli_serve import doctor, reload, serve, stop
-from attendant.cli_voicemail import voicemail
+from attendant.cli.common import compile_or_exit
+from attendant.cli.pin import pin
+from attendant.cli.prompts import prompts
+from attendant.cli.queues import queues
+from attendant.cli.serve import doctor, reload, serve, stop
+from attendant.cli.voicemail import voicemail
 from attendant.compiler import compile_path
 from attendant.diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
 from attendant.errors import ScenarioError, SimulationError

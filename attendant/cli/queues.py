@@ -26,7 +26,7 @@ from typing import Any
 
 import click
 
-from attendant.cli_voicemail import data_dir
+from attendant.cli.voicemail import data_dir
 
 #: Folder of the data folder the server reads agent commands from: the same as
 #: attendant.sip.queues.CONTROL_DIR (not imported: that module loads pjsua2).

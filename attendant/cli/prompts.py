@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from attendant.cli_common import compile_or_exit
+from attendant.cli.common import compile_or_exit
 from attendant.model import Flow
 
 #: Where builds go unless --out says otherwise (relative to the current folder).

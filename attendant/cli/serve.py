@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from attendant.cli_common import compile_or_exit
-from attendant.cli_safety import safety_from, safety_options
+from attendant.cli.common import compile_or_exit
+from attendant.cli.safety import safety_from, safety_options
 
 if TYPE_CHECKING:
     from attendant.sip.server import SmtpOptions
