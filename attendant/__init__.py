@@ -19,8 +19,8 @@ from attendant.actions import (
     StopRecording,
     Transfer,
 )
-from attendant.compiler import CompileResult, compile_path, load_flow
-from attendant.diagnostics import Diagnostic, Severity
+from attendant.config.compiler import CompileResult, compile_path, load_flow
+from attendant.config.diagnostics import Diagnostic, Severity
 from attendant.engine import CallState, Phase, initial_state, step
 from attendant.errors import AttendantError, ConfigError, ScenarioError, SimulationError
 from attendant.events import (

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from attendant.diagnostics import Diagnostic
+    from attendant.config.diagnostics import Diagnostic
 
 
 class AttendantError(Exception):

@@ -1,7 +1,7 @@
 """The menu language as frozen dataclasses: prompts, routes, menus, directory, flow.
 
 These types are both the validated model of a configuration and, with the
-indexes :mod:`attendant.compiler` adds, the compiled :class:`Flow` the engine
+indexes :mod:`attendant.config.compiler` adds, the compiled :class:`Flow` the engine
 runs. Nothing here does I/O. Every type is frozen and holds only tuples and
 read-only mappings, so one Flow can be shared by every call in a process.
 

@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from attendant import schema
-from attendant.compiler import compile_path
-from attendant.loader import load
+from attendant.config import schema
+from attendant.config.compiler import compile_path
+from attendant.config.loader import load
 
 
 def generate(menus: int, fanout: int = 3) -> str:

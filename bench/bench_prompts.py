@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from attendant.compiler import compile_path
+from attendant.config.compiler import compile_path
 from attendant.prompts.build import build
 from attendant.prompts.collect import collect
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from attendant import actions as act
-from attendant.compiler import load_flow
+from attendant.config.compiler import load_flow
 from attendant.engine import CallState, Phase, initial_state, step
 from attendant.events import CallStarted, Digit, Hangup, PromptFinished
 from attendant.storage import CallLog, StorageError, action_name

@@ -18,8 +18,8 @@ CORE = ("engine", "model", "events", "actions", "schedule", "keypad", "system_pr
 FORBIDDEN = ("asyncio", "socket", "ssl", "http", "urllib.request", "pjsua2", "sqlite3",
              "subprocess", "selectors")
 #: Third-party packages the core itself must not need (the package's adapters may).
-NOT_IN_CORE = ("yaml", "jsonschema", "click", "rich", "holidays", "attendant.loader",
-               "attendant.cli", "attendant.sim.call", "attendant.compiler")
+NOT_IN_CORE = ("yaml", "jsonschema", "click", "rich", "holidays", "attendant.config.loader",
+               "attendant.cli", "attendant.sim.call", "attendant.config.compiler")
 
 
 def _loaded_after_import(isolated: bool) -> list[str]:

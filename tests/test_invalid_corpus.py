@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from attendant.compiler import compile_path
-from attendant.diagnostics import format_text
+from attendant.config.compiler import compile_path
+from attendant.config.diagnostics import format_text
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "tests" / "invalid"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from attendant.diagnostics import Diagnostic, Position
-from attendant.loader import SourceMap, load, load_file
+from attendant.config.diagnostics import Diagnostic, Position
+from attendant.config.loader import SourceMap, load, load_file
 
 
 def _load(tmp_path: Path, text: str) -> tuple[Any, list[Diagnostic], SourceMap]:

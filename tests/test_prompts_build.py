@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from attendant.compiler import compile_path
+from attendant.config.compiler import compile_path
 from attendant.model import Flow
 from attendant.prompts.build import MANIFEST, BuildReport, build
 

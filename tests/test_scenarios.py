@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from attendant import ScenarioError, compile_path
-from attendant.loader import discover
+from attendant.config.loader import discover
 from attendant.sim.scenario import Outcome, Scenario, ScenarioFile, load_scenarios, run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,8 +18,8 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from attendant.compiler import CompileResult, compile_path
-from attendant.schema import schema
+from attendant.config.compiler import CompileResult, compile_path
+from attendant.config.schema import schema
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL_OFFICE = REPO / "menus" / "small-office.yaml"

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from attendant.config.schema import schema
 from attendant.model import WEEKDAYS
-from attendant.schema import schema
 from attendant.system_prompts import DEFAULTS, OVERRIDABLE
 
 ROOT = Path(__file__).resolve().parent.parent
-READERS = [ROOT / "attendant" / "parse.py", ROOT / "attendant" / "compiler.py"]
+READERS = [ROOT / "attendant" / "config" / name for name in ("model_builder.py", "compiler.py")]
 #: Names the schema uses for whole sections or for maps keyed by the admin's own names.
 SECTION_KEYS = {"version"}
 

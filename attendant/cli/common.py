@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from attendant.compiler import CompileResult, compile_path
-from attendant.diagnostics import format_text
+from attendant.config.compiler import CompileResult, compile_path
+from attendant.config.diagnostics import format_text
 from attendant.model import Flow
 
 

@@ -23,10 +23,10 @@ from attendant.cli.prompts import prompts
 from attendant.cli.queues import queues
 from attendant.cli.serve import doctor, reload, serve, stop
 from attendant.cli.voicemail import voicemail
-from attendant.compiler import compile_path
-from attendant.diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
+from attendant.config.compiler import compile_path
+from attendant.config.diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
+from attendant.config.loader import discover
 from attendant.errors import ScenarioError, SimulationError
-from attendant.loader import discover
 from attendant.model import Flow
 from attendant.sim.call import TRANSFER_OUTCOMES, Simulator
 
@@ -70,7 +70,7 @@ def validate(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the menu language (for editors)."""
-    from attendant.schema import schema_text
+    from attendant.config.schema import schema_text
 
     click.echo(schema_text(), nl=False)
 

@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Literal
 
-from attendant.checks import children
+from attendant.config.checks import children
 from attendant.model import (
     AgentFeature,
     Announce,

@@ -22,10 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from attendant.diagnostics import Diagnostic
+from attendant.config.diagnostics import Diagnostic
+from attendant.config.model_builder import PromptSite, PromptSiteKey
 from attendant.errors import PromptError
 from attendant.model import Flow, Speech
-from attendant.parse import PromptSite, PromptSiteKey
 from attendant.prompts import audio, moh
 from attendant.prompts.collect import PromptJob, collect, languages
 from attendant.prompts.render import Renderer, RenderError

@@ -30,9 +30,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from attendant.compiler import compile_path
+from attendant.config.compiler import compile_path
+from attendant.config.loader import SourceMap, load_file
 from attendant.errors import ScenarioError, SimulationError
-from attendant.loader import SourceMap, load_file
 from attendant.model import Flow
 from attendant.sim.call import TRANSFER_OUTCOMES, Simulator
 from attendant.sim.queues import DEFAULT_UNTIL, AgentScript, CallerScript, QueueWorld, parse_agent

@@ -52,15 +52,15 @@ from typing import Any
 import pjsua2 as pj
 
 from attendant.actions import Action, AgentCommand, EnqueueCall, Say, VerifyPin
-from attendant.compiler import compile_path
-from attendant.diagnostics import format_text
+from attendant.config.compiler import compile_path
+from attendant.config.diagnostics import format_text
+from attendant.config.model_builder import PromptSite, PromptSiteKey
 from attendant.engine import CallState, Phase
 from attendant.errors import PromptError
 from attendant.events import CallStarted, Event, PinChecked, TransferResult
 from attendant.model import Flow
 from attendant.ops.metrics import Metrics
 from attendant.ops.notify import VoicemailNotifier
-from attendant.parse import PromptSite, PromptSiteKey
 from attendant.pins import verify_pin
 from attendant.prompts.build import build
 from attendant.prompts.store import PromptStore

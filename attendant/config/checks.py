@@ -17,8 +17,8 @@ from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from attendant.diagnostics import Diagnostic, Severity
-from attendant.loader import PathKey, SourceMap
+from attendant.config.diagnostics import Diagnostic, Severity
+from attendant.config.loader import PathKey, SourceMap
 from attendant.model import (
     AgentFeature,
     Announce,

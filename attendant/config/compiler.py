@@ -2,10 +2,10 @@
 
 Phases, each reporting every problem it finds:
 
-1. :mod:`attendant.loader` reads YAML (syntax, encoding, duplicate keys);
-2. :mod:`attendant.schema` checks the shape against the JSON Schema;
-3. :mod:`attendant.parse` builds the model and checks single values;
-4. :mod:`attendant.checks` checks meaning across the whole configuration;
+1. :mod:`attendant.config.loader` reads YAML (syntax, encoding, duplicate keys);
+2. :mod:`attendant.config.schema` checks the shape against the JSON Schema;
+3. :mod:`attendant.config.model_builder` builds the model and checks single values;
+4. :mod:`attendant.config.checks` checks meaning across the whole configuration;
 5. the indexes the engine needs (extensions, keypad spellings) are built.
 
 A later phase runs only when the earlier ones found no errors, because its
@@ -19,14 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from attendant import schema
-from attendant.checks import Checker, Config
-from attendant.diagnostics import Diagnostic, sort_diagnostics
+from attendant.config import schema
+from attendant.config.checks import Checker, Config
+from attendant.config.diagnostics import Diagnostic, sort_diagnostics
+from attendant.config.loader import PathKey, gc_paused, load
+from attendant.config.model_builder import Parser, PromptSite, PromptSiteKey
 from attendant.errors import ConfigError
 from attendant.keypad import spell
-from attendant.loader import PathKey, gc_paused, load
 from attendant.model import Flow, frozen_map
-from attendant.parse import Parser, PromptSite, PromptSiteKey
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from attendant.diagnostics import Diagnostic, Position, Severity, json_path
+from attendant.config.diagnostics import Diagnostic, Position, Severity, json_path
 
 #: Menu files are small; anything bigger is almost certainly the wrong file.
 MAX_FILE_BYTES = 5 * 1024 * 1024

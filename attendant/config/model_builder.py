@@ -4,7 +4,7 @@ The parser fills in defaults and checks what can be judged one value at a
 time: hours that overlap or end before they start, impossible dates, unknown
 time zones, unknown countries for public holidays, missing audio files.
 Checks that need the whole configuration (unknown targets, unreachable menus,
-loops) live in :mod:`attendant.checks`.
+loops) live in :mod:`attendant.config.checks`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from attendant.diagnostics import Diagnostic, Position, Severity, json_path
-from attendant.loader import PathKey, SourceMap, display_path
+from attendant.config.diagnostics import Diagnostic, Position, Severity, json_path
+from attendant.config.loader import PathKey, SourceMap, display_path
 from attendant.model import (
     WEEKDAYS,
     AgentFeature,

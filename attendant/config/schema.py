@@ -23,8 +23,8 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
-from attendant.diagnostics import Diagnostic
-from attendant.loader import PathKey, SourceMap
+from attendant.config.diagnostics import Diagnostic
+from attendant.config.loader import PathKey, SourceMap
 
 SCHEMA_FILE = "menu-v1.schema.json"
 _SIMPLE_ACTIONS = ("back", "main", "repeat", "operator", "disconnect", "dial_by_name",
@@ -42,7 +42,7 @@ def schema_text() -> str:
         # When ``attendant`` is imported as a namespace package (a stale editable
         # install), Python 3.11's importlib.resources cannot open it; the file still
         # sits next to this module.
-        return (Path(__file__).parent / "schema" / SCHEMA_FILE).read_text("utf-8")
+        return (Path(__file__).parent.parent / "schema" / SCHEMA_FILE).read_text("utf-8")
 
 
 @cache
