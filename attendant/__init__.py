@@ -5,7 +5,9 @@ Menu trees are written in YAML, validated, compiled into an immutable
 and the SIP endpoint both drive. The names below are the public API.
 """
 
-from attendant.actions import (
+from attendant.config.compiler import CompileResult, compile_path, load_flow
+from attendant.config.diagnostics import Diagnostic, Severity
+from attendant.engine.actions import (
     Action,
     AgentCommand,
     CancelTimer,
@@ -19,11 +21,7 @@ from attendant.actions import (
     StopRecording,
     Transfer,
 )
-from attendant.config.compiler import CompileResult, compile_path, load_flow
-from attendant.config.diagnostics import Diagnostic, Severity
-from attendant.engine import CallState, Phase, initial_state, step
-from attendant.errors import AttendantError, ConfigError, ScenarioError, SimulationError
-from attendant.events import (
+from attendant.engine.events import (
     CallStarted,
     Digit,
     Event,
@@ -35,6 +33,8 @@ from attendant.events import (
     TimerFired,
     TransferResult,
 )
+from attendant.engine.machine import CallState, Phase, initial_state, step
+from attendant.errors import AttendantError, ConfigError, ScenarioError, SimulationError
 from attendant.model import Flow
 
 __all__ = [

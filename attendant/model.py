@@ -7,7 +7,7 @@ read-only mappings, so one Flow can be shared by every call in a process.
 
 A *route* is what a key press (or a timeout, or a failed transfer) leads to:
 go to a menu, transfer to a user, take a voicemail... The engine's *actions*
-(:mod:`attendant.actions`) are a different thing: instructions to the media
+(:mod:`attendant.engine.actions`) are a different thing: instructions to the media
 adapter (play this, start that timer).
 """
 
@@ -273,7 +273,7 @@ class AgentFeature:
     """An agent's feature code: sign in or out of every queue, or opt in or out of ``queue``.
 
     The caller is matched to a directory user (extension, ``sip:`` user or ``phones``);
-    see :func:`attendant.engine.agent_for_caller`.
+    see :func:`attendant.engine.machine.agent_for_caller`.
     """
 
     command: AgentCommandName

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from attendant.actions import Say
+from attendant.engine.actions import Say
 
 
 class PromptAudio(Protocol):

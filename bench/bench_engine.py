@@ -25,8 +25,8 @@ from attendant import (
     load_flow,
     step,
 )
-from attendant.actions import Play, StartTimer
-from attendant.events import Event
+from attendant.engine.actions import Play, StartTimer
+from attendant.engine.events import Event
 
 MENU = Path(__file__).resolve().parent.parent / "menus" / "northwind-main-line.yaml"
 KEYS = ["1", "2", "#", "4", "7", "6", "4", "#", "2"]

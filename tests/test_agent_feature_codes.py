@@ -9,11 +9,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from attendant import actions as act
 from attendant import compile_path
 from attendant.cli import main
-from attendant.engine import Phase, agent_for_caller, initial_state, step
-from attendant.events import CallStarted, Digit, Event, PinChecked, PromptFinished, TimerFired
+from attendant.engine import actions as act
+from attendant.engine.events import (
+    CallStarted,
+    Digit,
+    Event,
+    PinChecked,
+    PromptFinished,
+    TimerFired,
+)
+from attendant.engine.machine import Phase, agent_for_caller, initial_state, step
 from attendant.model import Flow, Text
 from attendant.pins import PinError, hash_pin, verify_pin
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from attendant import actions as act
 from attendant.config.compiler import load_flow
-from attendant.engine import CallState, Phase, initial_state, step
-from attendant.events import CallStarted, Digit, Hangup, PromptFinished
+from attendant.engine import actions as act
+from attendant.engine.events import CallStarted, Digit, Hangup, PromptFinished
+from attendant.engine.machine import CallState, Phase, initial_state, step
 from attendant.storage import CallLog, StorageError, action_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,8 +129,8 @@ KILLED_MID_CALL = """
 import os, signal, sys
 from datetime import UTC, datetime
 from pathlib import Path
-from attendant.engine import CallState, Phase
-from attendant.events import Digit
+from attendant.engine.machine import CallState, Phase
+from attendant.engine.events import Digit
 from attendant.storage import CallLog
 
 T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)

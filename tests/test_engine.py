@@ -1,4 +1,4 @@
-"""Table-driven tests of :func:`attendant.engine.step`, one behaviour per test.
+"""Table-driven tests of :func:`attendant.engine.machine.step`, one behaviour per test.
 
 Each test compiles a small menu file written to ``tmp_path`` and drives the
 pure engine directly with events, checking the state and the actions it asks
@@ -18,10 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from flow_surgery import announcement_then_main, language_then_main, with_entry
 
-from attendant import actions as act
 from attendant import compile_path
-from attendant.engine import MAX_FAILED_TRANSFERS, CallState, Phase, initial_state, step
-from attendant.events import (
+from attendant.engine import actions as act
+from attendant.engine.events import (
     CallStarted,
     Digit,
     Event,
@@ -31,6 +30,7 @@ from attendant.events import (
     TimerFired,
     TransferResult,
 )
+from attendant.engine.machine import MAX_FAILED_TRANSFERS, CallState, Phase, initial_state, step
 from attendant.model import Digits, Flow, Number, Text
 
 Build = Callable[[str], Flow]
@@ -991,8 +991,8 @@ def queued(office: Flow) -> Call:
 
 
 def test_queue_announcement_plays_then_music_loops(office: Flow) -> None:
-    from attendant.engine import MUSIC_ON_HOLD
-    from attendant.events import QueueAnnouncement
+    from attendant.engine.events import QueueAnnouncement
+    from attendant.engine.machine import MUSIC_ON_HOLD
     call = queued(office)
     actions = call.send(QueueAnnouncement((("position", 2), ("wait", 1))))
     play = of_type(actions, act.Play)[0]
@@ -1012,7 +1012,7 @@ def test_queue_announcement_plays_then_music_loops(office: Flow) -> None:
 
 
 def test_queue_outcome_connected(office: Flow) -> None:
-    from attendant.events import QueueAnnouncement, QueueOutcome
+    from attendant.engine.events import QueueAnnouncement, QueueOutcome
     call = queued(office)
     call.send(QueueAnnouncement(()))
     actions = call.send(QueueOutcome("connected", agent="alice"))
@@ -1022,7 +1022,7 @@ def test_queue_outcome_connected(office: Flow) -> None:
 
 
 def test_queue_outcome_route_runs_the_route(office: Flow) -> None:
-    from attendant.events import QueueOutcome
+    from attendant.engine.events import QueueOutcome
     from attendant.model import ToVoicemail
     call = queued(office)
     call.send(QueueOutcome("route", ToVoicemail("general")))
@@ -1030,7 +1030,7 @@ def test_queue_outcome_route_runs_the_route(office: Flow) -> None:
 
 
 def test_queue_outcome_callback_says_goodbye(office: Flow) -> None:
-    from attendant.events import QueueOutcome
+    from attendant.engine.events import QueueOutcome
     call = queued(office)
     actions = call.send(QueueOutcome("callback"))
     play = of_type(actions, act.Play)[0]
@@ -1041,7 +1041,7 @@ def test_queue_outcome_callback_says_goodbye(office: Flow) -> None:
 
 
 def test_queue_events_outside_a_queue_are_ignored(office: Flow) -> None:
-    from attendant.events import QueueAnnouncement, QueueOutcome
+    from attendant.engine.events import QueueAnnouncement, QueueOutcome
     call = Call(office)
     call.start()
     before = call.state

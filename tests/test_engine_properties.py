@@ -28,10 +28,9 @@ from flow_surgery import announcement_then_main, language_then_main, with_entry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attendant import actions as act
 from attendant import compile_path
-from attendant.engine import TRANSITIONS, CallState, Phase, initial_state, step
-from attendant.events import (
+from attendant.engine import actions as act
+from attendant.engine.events import (
     CallStarted,
     Digit,
     Event,
@@ -43,6 +42,7 @@ from attendant.events import (
     TimerFired,
     TransferResult,
 )
+from attendant.engine.machine import TRANSITIONS, CallState, Phase, initial_state, step
 from attendant.model import Disconnect, Flow
 
 T = TypeVar("T")

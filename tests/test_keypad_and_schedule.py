@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attendant.keypad import fold, spell
-from attendant.model import Attendant, DateRule, Disconnect, HolidaySet, PublicHolidays, ToMenu
-from attendant.schedule import (
+from attendant.config.keypad import fold, spell
+from attendant.engine.schedule import (
     holiday_on,
     is_open,
     local_time,
     public_holiday_name,
     select,
 )
+from attendant.model import Attendant, DateRule, Disconnect, HolidaySet, PublicHolidays, ToMenu
 
 # --- keypad ---------------------------------------------------------------------------------
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from attendant.actions import Say
 from attendant.cli import main
+from attendant.engine.actions import Say
 from attendant.model import Digits, Speech, Text
 from attendant.prompts import audio
 from attendant.prompts.engines import EspeakEngine, GttsEngine

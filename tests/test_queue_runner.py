@@ -21,7 +21,7 @@ import pytest
 from queue_harness import BASE, make_flow
 
 from attendant import compile_path
-from attendant.actions import AgentCommand, EnqueueCall
+from attendant.engine.actions import AgentCommand, EnqueueCall
 from attendant.model import Flow
 from attendant.storage.agents import FILE_NAME
 

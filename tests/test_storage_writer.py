@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from attendant.engine import CallState, Phase
-from attendant.events import Digit
+from attendant.engine.events import Digit
+from attendant.engine.machine import CallState, Phase
 from attendant.storage import CallLog
 from attendant.storage.writer import StorageWriter
 

@@ -22,10 +22,10 @@ from pathlib import Path
 from attendant.config import schema
 from attendant.config.checks import Checker, Config
 from attendant.config.diagnostics import Diagnostic, sort_diagnostics
+from attendant.config.keypad import spell
 from attendant.config.loader import PathKey, gc_paused, load
 from attendant.config.model_builder import Parser, PromptSite, PromptSiteKey
 from attendant.errors import ConfigError
-from attendant.keypad import spell
 from attendant.model import Flow, frozen_map
 
 

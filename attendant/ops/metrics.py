@@ -58,7 +58,7 @@ DTMF_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.
 #: From INVITE to answer: tens of milliseconds to seconds (a slow prompt render).
 SETUP_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-# Prefixes of the engine's outcome strings (attendant.engine), in the order tested.
+# Prefixes of the engine's outcome strings (attendant.engine.machine), in the order tested.
 _OUTCOME_PREFIXES = (
     ("transferred to", "answered_transfer"),
     ("queued in", "queued"),

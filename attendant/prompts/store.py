@@ -18,7 +18,7 @@ import json
 import threading
 from pathlib import Path
 
-from attendant.actions import Say
+from attendant.engine.actions import Say
 from attendant.errors import PromptError
 from attendant.model import Speech, frozen_map
 from attendant.prompts import audio

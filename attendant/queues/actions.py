@@ -3,8 +3,8 @@
 A closed set of frozen dataclasses returned by :func:`attendant.queues.core.step`.
 Actions about a caller (:class:`PlayToCaller`, :class:`ConnectCaller`,
 :class:`RouteCaller`, :class:`CallbackAccepted`) become events of that call's
-engine (:class:`attendant.events.QueueAnnouncement` and
-:class:`attendant.events.QueueOutcome`); see ``docs/queues.md``.
+engine (:class:`attendant.engine.events.QueueAnnouncement` and
+:class:`attendant.engine.events.QueueOutcome`); see ``docs/queues.md``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from attendant import actions as act
+from attendant.engine import actions as act
 from attendant.model import Flow
 from attendant.ports import PromptAudio
 from attendant.sim.call import Simulator

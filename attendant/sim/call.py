@@ -15,18 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from attendant import actions as act
-from attendant.engine import (
-    AGENT_COMMAND_WORDS,
-    MUSIC_ON_HOLD,
-    CallState,
-    Phase,
-    initial_state,
-    queue_music,
-    step,
-)
-from attendant.errors import SimulationError
-from attendant.events import (
+from attendant.engine import actions as act
+from attendant.engine.events import (
     CallStarted,
     Digit,
     Event,
@@ -36,9 +26,19 @@ from attendant.events import (
     TimerFired,
     TransferResult,
 )
+from attendant.engine.machine import (
+    AGENT_COMMAND_WORDS,
+    MUSIC_ON_HOLD,
+    CallState,
+    Phase,
+    initial_state,
+    queue_music,
+    step,
+)
+from attendant.engine.schedule import local_time, select
+from attendant.errors import SimulationError
 from attendant.model import Digits, File, Flow, Fragment, Number, Silence, Text
 from attendant.pins import verify_pin
-from attendant.schedule import local_time, select
 
 #: Events one caller step may cause before we call it a runaway (a loop that never waits).
 MAX_EVENTS_PER_STEP = 500

@@ -30,10 +30,10 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from attendant import actions as act
-from attendant.engine import Phase
+from attendant.engine import actions as act
+from attendant.engine.events import Hangup, QueueAnnouncement, QueueOutcome
+from attendant.engine.machine import Phase
 from attendant.errors import ScenarioError, SimulationError
-from attendant.events import Hangup, QueueAnnouncement, QueueOutcome
 from attendant.model import Flow
 from attendant.queues import actions as qa
 from attendant.queues import core

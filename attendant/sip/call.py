@@ -28,9 +28,8 @@ from typing import Any, Protocol
 
 import pjsua2 as pj
 
-from attendant import actions as act
-from attendant.engine import CallState, Phase, initial_state, step
-from attendant.events import (
+from attendant.engine import actions as act
+from attendant.engine.events import (
     CallStarted,
     Digit,
     Event,
@@ -40,6 +39,7 @@ from attendant.events import (
     TimerFired,
     TransferResult,
 )
+from attendant.engine.machine import CallState, Phase, initial_state, step
 from attendant.model import Flow
 from attendant.sip.endpoint import TimerHandle, Worker
 from attendant.sip.safety import Safety

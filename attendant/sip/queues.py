@@ -48,8 +48,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-from attendant import actions as act
-from attendant.events import QueueAnnouncement, QueueOutcome
+from attendant.engine import actions as act
+from attendant.engine.events import QueueAnnouncement, QueueOutcome
 from attendant.model import Flow, frozen_map
 from attendant.queues import actions as qa
 from attendant.queues import core

@@ -51,13 +51,13 @@ from typing import Any
 
 import pjsua2 as pj
 
-from attendant.actions import Action, AgentCommand, EnqueueCall, Say, VerifyPin
 from attendant.config.compiler import compile_path
 from attendant.config.diagnostics import format_text
 from attendant.config.model_builder import PromptSite, PromptSiteKey
-from attendant.engine import CallState, Phase
+from attendant.engine.actions import Action, AgentCommand, EnqueueCall, Say, VerifyPin
+from attendant.engine.events import CallStarted, Event, PinChecked, TransferResult
+from attendant.engine.machine import CallState, Phase
 from attendant.errors import PromptError
-from attendant.events import CallStarted, Event, PinChecked, TransferResult
 from attendant.model import Flow
 from attendant.ops.metrics import Metrics
 from attendant.ops.notify import VoicemailNotifier

@@ -47,9 +47,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from attendant import actions as act
-from attendant.engine import CallState, Phase
-from attendant.events import (
+from attendant.engine import actions as act
+from attendant.engine.events import (
     CallStarted,
     Digit,
     Event,
@@ -59,6 +58,7 @@ from attendant.events import (
     TimerFired,
     TransferResult,
 )
+from attendant.engine.machine import CallState, Phase
 from attendant.ops.metrics import outcome_label
 from attendant.storage._common import (
     StorageError,

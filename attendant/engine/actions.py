@@ -1,6 +1,6 @@
 """Actions: what the engine asks an adapter to do.
 
-A closed set of frozen dataclasses returned by :func:`attendant.engine.step`.
+A closed set of frozen dataclasses returned by :func:`attendant.engine.machine.step`.
 The SIP endpoint turns them into pjsua2 calls; the simulator prints them.
 ``Play`` carries both the prompt ids (to find pre-rendered audio) and the
 fragments themselves (to speak or show them when nothing was rendered).

@@ -37,9 +37,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from attendant import actions as act
-from attendant import schedule
-from attendant.events import (
+from attendant.engine import actions as act
+from attendant.engine import schedule
+from attendant.engine.events import (
     DTMF_KEYS,
     CallStarted,
     Digit,

@@ -1,4 +1,4 @@
-"""Events: what happened on a call, fed to :func:`attendant.engine.step`.
+"""Events: what happened on a call, fed to :func:`attendant.engine.machine.step`.
 
 A closed set of frozen dataclasses. Adapters (the SIP endpoint, the simulator)
 translate what they see into these; the engine never looks at a clock or a
@@ -38,14 +38,14 @@ class Digit:
 
 @dataclass(frozen=True, slots=True)
 class PromptFinished:
-    """The playback started by the :class:`~attendant.actions.Play` with this token ended."""
+    """The playback started by the :class:`~attendant.engine.actions.Play` with this token ended."""
 
     token: int
 
 
 @dataclass(frozen=True, slots=True)
 class TimerFired:
-    """The timer started by :class:`~attendant.actions.StartTimer` with this name expired."""
+    """The timer started by :class:`~attendant.engine.actions.StartTimer` with this name expired."""
 
     name: str
 
