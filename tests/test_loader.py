@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from attendant.config.diagnostics import Diagnostic, Position
-from attendant.config.loader import SourceMap, load, load_file
+from attendant.config.loader import load, load_file
+from attendant.config.source_map import SourceMap
 
 
 def _load(tmp_path: Path, text: str) -> tuple[Any, list[Diagnostic], SourceMap]:

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from attendant.ops.metrics import OUTCOMES, Metrics, outcome_label, transfer_label
+from attendant.engine.outcomes import OUTCOMES, outcome_label
+from attendant.ops.metrics import Metrics, transfer_label
 
 
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

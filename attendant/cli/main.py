@@ -19,7 +19,7 @@ import click
 from attendant import __name__ as _package
 from attendant.cli.common import compile_or_exit
 from attendant.cli.pin import pin
-from attendant.cli.prompts import prompts
+from attendant.cli.prompts import audio_simulator, prompts
 from attendant.cli.queues import queues
 from attendant.cli.serve import doctor, reload, serve, stop
 from attendant.cli.voicemail import voicemail
@@ -180,8 +180,6 @@ def simulate(path: Path, at: str | None, caller: str, called: str, language: str
                                      f"{', '.join(offered)}", param_hint="--language")
     sim: Simulator
     if show_audio or play is not None:
-        from attendant.sim.audio import audio_simulator
-
         sim = audio_simulator(path, flow, prompts_dir, show_audio, _parse_at(at), caller,
                               called, language)
     else:

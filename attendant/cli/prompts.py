@@ -8,12 +8,17 @@ error as ``file:line:col`` diagnostics. Exit status 1 when a prompt fails.
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from attendant.cli.common import compile_or_exit
 from attendant.model import Flow
+
+if TYPE_CHECKING:
+    from attendant.sim.audio import AudioSimulator
 
 #: Where builds go unless --out says otherwise (relative to the current folder).
 DEFAULT_OUT = Path("build/prompts")
@@ -57,6 +62,17 @@ def run_build(path: Path, out: Path, *, rate: int = 8000, jobs: int = 1,
     if not quiet:
         click.echo(report.summary())
     return flow
+
+
+def audio_simulator(path: Path, flow: Flow, prompts_dir: Path, show_audio: bool, at: datetime,
+                    caller: str, called: str, language: str | None) -> AudioSimulator:
+    """Build the prompts of ``path`` into ``prompts_dir`` (cached) and simulate with them."""
+    from attendant.prompts.store import PromptStore
+    from attendant.sim.audio import AudioSimulator
+
+    run_build(path, prompts_dir, quiet=True)
+    return AudioSimulator(flow, at, caller, called, language,
+                          store=PromptStore(prompts_dir), show_audio=show_audio)
 
 
 @prompts.command("build")

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from attendant.config.diagnostics import Diagnostic, Severity
-from attendant.config.loader import PathKey, SourceMap
+from attendant.config.source_map import PathKey, SourceMap
 from attendant.model import (
     AgentFeature,
     Announce,

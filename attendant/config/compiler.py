@@ -23,8 +23,9 @@ from attendant.config import schema
 from attendant.config.checks import Checker, Config
 from attendant.config.diagnostics import Diagnostic, sort_diagnostics
 from attendant.config.keypad import spell
-from attendant.config.loader import PathKey, gc_paused, load
-from attendant.config.model_builder import Parser, PromptSite, PromptSiteKey
+from attendant.config.loader import gc_paused, load
+from attendant.config.model_builder import Parser
+from attendant.config.source_map import PathKey, PromptSite, PromptSiteKey
 from attendant.errors import ConfigError
 from attendant.model import Flow, frozen_map
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,8 @@ from typing import Any
 
 import yaml
 
-from attendant.config.diagnostics import Diagnostic, Position, Severity, json_path
+from attendant.config.diagnostics import Diagnostic, Position, json_path
+from attendant.config.source_map import PathKey, Positions, SourceMap, display_path
 
 #: Menu files are small; anything bigger is almost certainly the wrong file.
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -41,85 +42,12 @@ MAX_NODES = 250_000
 MAX_DEPTH = 200
 ROOT_FILE = "attendant.yaml"
 
-PathKey = tuple[str | int, ...]
-
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 _FLOAT_RE = re.compile(
     r"^[-+]?([0-9][0-9_]*)?\.[0-9][0-9_]*([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
 )
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _HASH_KEY_RE = re.compile(r"^\s*(-\s+)?#\s*:(\s|$)")
-
-
-Positions = tuple[dict[PathKey, Position], dict[PathKey, Position]]
-
-
-class SourceMap:
-    """Where each value (and each mapping key) of a configuration was written.
-
-    ``values`` and ``keys`` map JSON paths to positions. :func:`load` leaves them to a
-    ``fill`` function, run the first time they are used, whenever the configuration
-    loaded without a finding: recording the position of every value takes longer than
-    reading the data, and most configurations are compiled without one being needed.
-    """
-
-    def __init__(self, values: dict[PathKey, Position] | None = None,
-                 keys: dict[PathKey, Position] | None = None, files: list[str] | None = None,
-                 *, fill: Callable[[], Positions] | None = None) -> None:
-        self._values = {} if values is None else values
-        self._keys = {} if keys is None else keys
-        self.files = [] if files is None else files
-        self._fill = fill
-
-    @property
-    def values(self) -> dict[PathKey, Position]:
-        """Position of each value, by JSON path."""
-        if self._fill is not None:
-            self._filled()
-        return self._values
-
-    @property
-    def keys(self) -> dict[PathKey, Position]:
-        """Position of each mapping key, by the JSON path of its value."""
-        if self._fill is not None:
-            self._filled()
-        return self._keys
-
-    def _filled(self) -> None:
-        fill = self._fill
-        if fill is not None:
-            self._values, self._keys = fill()
-            self._fill = None
-
-    def value_pos(self, path: PathKey) -> Position:
-        """Position of the value at ``path``, or of its nearest written parent."""
-        return self._lookup(self.values, path)
-
-    def key_pos(self, path: PathKey) -> Position:
-        """Position of the key that introduces ``path`` (falls back to the value)."""
-        if path in self.keys:
-            return self.keys[path]
-        return self._lookup(self.values, path)
-
-    def _lookup(self, table: dict[PathKey, Position], path: PathKey) -> Position:
-        for n in range(len(path), -1, -1):
-            pos = table.get(path[:n])
-            if pos is not None:
-                return pos
-        return Position(self.files[0] if self.files else "<config>", 1, 1)
-
-    def diag(
-        self,
-        path: PathKey,
-        message: str,
-        hint: str = "",
-        *,
-        severity: Severity = Severity.ERROR,
-        at_key: bool = False,
-    ) -> Diagnostic:
-        """A diagnostic placed at the value (or key) found at ``path``."""
-        pos = self.key_pos(path) if at_key else self.value_pos(path)
-        return Diagnostic.at(pos, json_path(path), message, hint, severity)
 
 
 @dataclass
@@ -539,14 +467,6 @@ def discover(paths: list[Path]) -> list[Path]:
         else:
             found.append(path)
     return found
-
-
-def display_path(path: Path) -> str:
-    """``path`` as shown in diagnostics: relative to the working folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 @gc_paused()

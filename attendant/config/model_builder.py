@@ -12,15 +12,20 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from attendant.config.diagnostics import Diagnostic, Position, Severity, json_path
-from attendant.config.loader import PathKey, SourceMap, display_path
+from attendant.config.diagnostics import Diagnostic, Severity
+from attendant.config.source_map import (
+    PathKey,
+    PromptSiteKey,
+    PromptSites,
+    SourceMap,
+    display_path,
+)
 from attendant.model import (
     WEEKDAYS,
     AgentFeature,
@@ -72,44 +77,6 @@ _SIMPLE_ROUTES: dict[str, Callable[[PathKey], Route]] = {
 #: Where a menu's defaults are read from (one Menu, not one per menu parsed).
 _MENU_DEFAULTS = Menu("", Prompt("", ()), {})
 _LANG_RE = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
-
-
-#: (prompt id, variant language or None, fragment index, or None for the whole prompt)
-PromptSiteKey = tuple[str, str | None, int | None]
-
-
-@dataclass(frozen=True, slots=True)
-class PromptSite:
-    """Where a prompt, or one fragment of it, was written: prompt builds name this place."""
-
-    position: Position
-    json_path: str
-
-
-class PromptSites(Mapping[PromptSiteKey, PromptSite]):
-    """Where every prompt and fragment was written; each place is looked up when asked for.
-
-    Only an error found while rendering audio needs one, so a compile records the JSON
-    paths and leaves the positions to the source map (read on first use, see SourceMap).
-    """
-
-    def __init__(self, sources: SourceMap) -> None:
-        self._sources = sources
-        self._paths: dict[PromptSiteKey, PathKey] = {}
-
-    def add(self, key: PromptSiteKey, path: PathKey) -> None:
-        """Record that the prompt (or fragment) ``key`` was written at ``path``."""
-        self._paths[key] = path
-
-    def __getitem__(self, key: PromptSiteKey) -> PromptSite:
-        path = self._paths[key]
-        return PromptSite(self._sources.value_pos(path), json_path(path))
-
-    def __iter__(self) -> Iterator[PromptSiteKey]:
-        return iter(self._paths)
-
-    def __len__(self) -> int:
-        return len(self._paths)
 
 
 def _suggest(word: str, known: list[str] | tuple[str, ...] | set[str]) -> str:

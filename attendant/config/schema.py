@@ -24,7 +24,7 @@ from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
 from attendant.config.diagnostics import Diagnostic
-from attendant.config.loader import PathKey, SourceMap
+from attendant.config.source_map import PathKey, SourceMap
 
 SCHEMA_FILE = "menu-v1.schema.json"
 _SIMPLE_ACTIONS = ("back", "main", "repeat", "operator", "disconnect", "dial_by_name",

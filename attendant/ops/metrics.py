@@ -43,9 +43,8 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
-#: Every value the ``outcome`` label can take.
-OUTCOMES = ("answered_transfer", "queued", "voicemail", "caller_hangup", "caller_gone",
-            "disconnected", "transfer_failed", "failed", "other")
+from attendant.engine.outcomes import OUTCOMES, outcome_label
+
 #: Every value the ``result`` label of transfers can take.
 TRANSFER_RESULTS = ("answered", "busy", "no_answer", "unreachable", "rejected", "failed")
 #: What a SIP peer asked for and was refused (``reason`` label); docs/security.md.
@@ -57,39 +56,6 @@ SAFETY_REASONS = ("no_ack", "no_rtp", "held", "session_expired")
 DTMF_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 #: From INVITE to answer: tens of milliseconds to seconds (a slow prompt render).
 SETUP_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-# Prefixes of the engine's outcome strings (attendant.engine.machine), in the order tested.
-_OUTCOME_PREFIXES = (
-    ("transferred to", "answered_transfer"),
-    ("queued in", "queued"),
-    ("voicemail left", "voicemail"),
-    ("voicemail failed", "failed"),
-    ("caller hung up", "caller_hangup"),
-    ("caller gone", "caller_gone"),
-    ("transfer failed", "transfer_failed"),
-    ("gave up after", "transfer_failed"),
-    ("disconnected", "disconnected"),
-    ("goodbye", "disconnected"),
-    ("voicemail for", "disconnected"),
-    ("no operator", "failed"),
-    ("routing loop", "failed"),
-    ("unknown", "failed"),
-)
-
-
-def outcome_label(outcome: str) -> str:
-    """Map an engine outcome string (``CallState.outcome``) to one of :data:`OUTCOMES`.
-
-    A value that already is a label (``"failed"`` from an adapter, say) is kept.
-    """
-    text = outcome.strip().lower()
-    if text in OUTCOMES:
-        return text
-    for prefix, label in _OUTCOME_PREFIXES:
-        if text.startswith(prefix):
-            return label
-    return "other"
-
 
 def transfer_label(result: str | bool) -> str:
     """Map a transfer result (``True``/``"answered"`` or a failure reason) to a label."""

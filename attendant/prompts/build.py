@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from attendant.config.diagnostics import Diagnostic
-from attendant.config.model_builder import PromptSite, PromptSiteKey
+from attendant.config.source_map import PromptSite, PromptSiteKey
 from attendant.errors import PromptError
 from attendant.model import Flow, Speech
 from attendant.prompts import audio, moh

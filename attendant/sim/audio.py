@@ -12,11 +12,9 @@ fake time, so waits add no silence (see docs/prompts.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from attendant.engine import actions as act
-from attendant.model import Flow
 from attendant.ports import PromptAudio
 from attendant.sim.call import Simulator
 
@@ -60,14 +58,3 @@ class AudioSimulator(Simulator):
                     frames += clip.getnframes()
                     session.writeframes(data)
         return frames / rate
-
-
-def audio_simulator(path: Path, flow: Flow, prompts_dir: Path, show_audio: bool, at: datetime,
-                    caller: str, called: str, language: str | None) -> AudioSimulator:
-    """Build the prompts of ``path`` into ``prompts_dir`` (cached) and simulate with them."""
-    from attendant.cli.prompts import run_build
-    from attendant.prompts.store import PromptStore
-
-    run_build(path, prompts_dir, quiet=True)
-    return AudioSimulator(flow, at, caller, called, language,
-                          store=PromptStore(prompts_dir), show_audio=show_audio)

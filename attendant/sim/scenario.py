@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from attendant.config.compiler import compile_path
-from attendant.config.loader import SourceMap, load_file
+from attendant.config.loader import load_file
+from attendant.config.source_map import SourceMap
 from attendant.errors import ScenarioError, SimulationError
 from attendant.model import Flow
 from attendant.sim.call import TRANSFER_OUTCOMES, Simulator

@@ -53,7 +53,7 @@ import pjsua2 as pj
 
 from attendant.config.compiler import compile_path
 from attendant.config.diagnostics import format_text
-from attendant.config.model_builder import PromptSite, PromptSiteKey
+from attendant.config.source_map import PromptSite, PromptSiteKey
 from attendant.engine.actions import Action, AgentCommand, EnqueueCall, Say, VerifyPin
 from attendant.engine.events import CallStarted, Event, PinChecked, TransferResult
 from attendant.engine.machine import CallState, Phase

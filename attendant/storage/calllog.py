@@ -59,7 +59,7 @@ from attendant.engine.events import (
     TransferResult,
 )
 from attendant.engine.machine import CallState, Phase
-from attendant.ops.metrics import outcome_label
+from attendant.engine.outcomes import outcome_label
 from attendant.storage._common import (
     StorageError,
     connect,
