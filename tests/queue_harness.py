@@ -67,9 +67,9 @@ class Harness:
     def send(self, event: qe.QueueEvent) -> list[qa.QueueAction]:
         self.state, actions = core.step(self.flow, self.state, event)
         for action in actions:
-            if isinstance(action, qa.StartTimer):
+            if isinstance(action, qa.QueueStartTimer):
                 self.timers[action.name] = self.now + action.seconds
-            elif isinstance(action, qa.CancelTimer):
+            elif isinstance(action, qa.QueueCancelTimer):
                 self.timers.pop(action.name, None)
         self.log += actions
         return actions

@@ -95,7 +95,7 @@ class PlaceCallback:
 
 
 @dataclass(frozen=True, slots=True)
-class StartTimer:
+class QueueStartTimer:
     """Report :class:`~attendant.queues.events.QueueTimerFired` ``name`` after ``seconds``."""
 
     name: str
@@ -103,7 +103,7 @@ class StartTimer:
 
 
 @dataclass(frozen=True, slots=True)
-class CancelTimer:
+class QueueCancelTimer:
     """Forget the timer ``name`` (a late one is ignored anyway)."""
 
     name: str
@@ -121,5 +121,5 @@ class QueueLog:
 
 QueueAction = (
     RingAgents | CancelRing | ConnectCaller | PlayToCaller | RouteCaller | CallbackAccepted
-    | PlaceCallback | StartTimer | CancelTimer | QueueLog
+    | PlaceCallback | QueueStartTimer | QueueCancelTimer | QueueLog
 )

@@ -274,12 +274,12 @@ class _Step:
         self.counter += 1
         name = f"{kind}:{subject}:{self.counter}"
         self.timers[name] = (kind, subject)
-        self.out.append(qa.StartTimer(name, seconds))
+        self.out.append(qa.QueueStartTimer(name, seconds))
         return name
 
     def cancel_timer(self, name: str | None) -> None:
         if name is not None and self.timers.pop(name, None) is not None:
-            self.out.append(qa.CancelTimer(name))
+            self.out.append(qa.QueueCancelTimer(name))
 
     def queue(self, key: str) -> Queue:
         return self.flow.queues[key]

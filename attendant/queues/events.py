@@ -114,7 +114,7 @@ class CallbackResult:
 
 @dataclass(frozen=True, slots=True)
 class QueueTimerFired:
-    """The timer started with :class:`~attendant.queues.actions.StartTimer` ``name`` expired."""
+    """The timer a :class:`~attendant.queues.actions.QueueStartTimer` ``name`` started expired."""
 
     name: str
     at: float

@@ -306,9 +306,9 @@ class QueueWorld:
         self._queue(QueueTimerFired(name, self.clock))
 
     def _apply(self, action: qa.QueueAction) -> None:
-        if isinstance(action, qa.StartTimer):
+        if isinstance(action, qa.QueueStartTimer):
             self.queue_timers[action.name] = self.clock + action.seconds
-        elif isinstance(action, qa.CancelTimer):
+        elif isinstance(action, qa.QueueCancelTimer):
             self.queue_timers.pop(action.name, None)
         elif isinstance(action, qa.QueueLog):
             where = f"queue {action.queue}" if action.queue else "agents"

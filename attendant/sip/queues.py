@@ -385,13 +385,13 @@ class QueueRunner:
         return found is not None and waited <= found.service_level_seconds
 
     def _apply(self, action: qa.QueueAction) -> None:
-        if isinstance(action, qa.StartTimer):
+        if isinstance(action, qa.QueueStartTimer):
             old = self.timers.pop(action.name, None)
             if old is not None:
                 old.cancel()
             self.timers[action.name] = self.host.worker.call_later(
                 action.seconds, partial(self._timer, action.name))
-        elif isinstance(action, qa.CancelTimer):
+        elif isinstance(action, qa.QueueCancelTimer):
             handle = self.timers.pop(action.name, None)
             if handle is not None:
                 handle.cancel()
