@@ -23,7 +23,7 @@ from attendant.prompts.engines import EspeakEngine, GttsEngine
 from attendant.prompts.render import Renderer, RenderError
 from attendant.prompts.store import PromptStore
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def wav_facts(path: Path) -> tuple[int, int, int, float]:

@@ -13,7 +13,7 @@ expected text as if they lived in ``tests/invalid/``.
 
 To regenerate the expected files after a deliberate change to a message, run::
 
-    ATTENDANT_REGEN=1 .venv/bin/pytest tests/test_invalid_corpus.py
+    ATTENDANT_REGEN=1 .venv/bin/pytest tests/unit/test_invalid_corpus.py
 
 and then read every changed ``.expected`` file (``git diff tests/invalid``):
 each message must point at the right line and column and say what to change.
@@ -31,7 +31,7 @@ import pytest
 from attendant.config.compiler import compile_path
 from attendant.config.diagnostics import format_text
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "invalid"
 REGEN = os.environ.get("ATTENDANT_REGEN") == "1"
 

@@ -19,7 +19,7 @@ from attendant.engine.events import CallStarted, Digit, Hangup, PromptFinished
 from attendant.engine.machine import CallState, Phase, initial_state, step
 from attendant.storage import CallLog, StorageError, action_name
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
 
 

@@ -16,7 +16,7 @@ from attendant.config.compiler import compile_path
 from attendant.model import Flow
 from attendant.prompts.build import MANIFEST, BuildReport, build
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "menus").glob("*.yaml"))
 BOTH = ("en-US", "fr-FR")
 

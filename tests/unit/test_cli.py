@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 
 from attendant.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "menus" / "small-office.yaml"
 NORTHWIND = ROOT / "menus" / "northwind-main-line.yaml"
 SCENARIOS = ROOT / "tests" / "scenarios"

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from attendant.cli import main
 from attendant.storage import pidfile
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ATTENDANT = [sys.executable, "-c", "from attendant.cli import main; main()"]
 #: A stand-in for `attendant serve`: writes its pid file, notes the signals it gets.
 FAKE_SERVER = """

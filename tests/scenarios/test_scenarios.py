@@ -15,7 +15,7 @@ from attendant import ScenarioError, compile_path
 from attendant.config.loader import discover
 from attendant.sim.scenario import Outcome, Scenario, ScenarioFile, load_scenarios, run_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_DIR = ROOT / "tests" / "scenarios"
 MENU_DIR = ROOT / "menus"
 SCENARIO_FILES = sorted(SCENARIO_DIR.glob("*.yaml"))

@@ -17,7 +17,7 @@ from attendant.config.schema import schema
 from attendant.model import WEEKDAYS
 from attendant.system_prompts import DEFAULTS, OVERRIDABLE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 READERS = [ROOT / "attendant" / "config" / name for name in ("model_builder.py", "compiler.py")]
 #: Names the schema uses for whole sections or for maps keyed by the admin's own names.
 SECTION_KEYS = {"version"}

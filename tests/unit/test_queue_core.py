@@ -13,7 +13,7 @@ from attendant.queues import actions as qa
 from attendant.queues import core
 from attendant.queues import events as qe
 
-PACKAGE = Path(__file__).resolve().parent.parent / "attendant" / "queues"
+PACKAGE = Path(__file__).resolve().parents[2] / "attendant" / "queues"
 
 
 def test_queue_core_source_is_pure() -> None:

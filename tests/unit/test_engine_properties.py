@@ -46,7 +46,7 @@ from attendant.engine.machine import TRANSITIONS, CallState, Phase, initial_stat
 from attendant.model import Disconnect, Flow
 
 T = TypeVar("T")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "menus").glob("*.yaml"))
 
 EDGE_FLOWS = {

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from attendant.config.compiler import CompileResult, compile_path
 from attendant.config.schema import schema
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SMALL_OFFICE = REPO / "menus" / "small-office.yaml"
 
 FUZZ = settings(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "attendant"
+PACKAGE = Path(__file__).resolve().parents[2] / "attendant"
 #: The core: every module of the call machine and of the queue machine, the frozen model
 #: they run on, the built-in prompts and keypad spelling.
 CORE = tuple(sorted(

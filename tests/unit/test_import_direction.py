@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "attendant"
+PACKAGE = Path(__file__).resolve().parents[2] / "attendant"
 
 #: Stage of each top-level module or sub-package, lowest first.
 STAGES: dict[str, int] = {

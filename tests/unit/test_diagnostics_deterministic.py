@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # Option keys under a prompt mapping (its "options:" line deleted): two sub-errors tie,
 # and jsonschema's order of them followed PYTHONHASHSEED.
