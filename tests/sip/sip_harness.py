@@ -26,6 +26,8 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 ATTENDANT = [sys.executable, "-c", "from attendant.cli import main; main()"]
 #: Longest wait for anything in these tests; they normally take a few seconds.
 DEADLINE_S = 60.0
+#: Each test server gets this many RTP ports above its base (two per call, RTP and RTCP).
+RTP_SPAN = 400
 
 MENU = """\
 version: 1
@@ -67,8 +69,27 @@ voicemail:
 """
 
 
+def worker_share(low: int, high: int) -> tuple[int, int]:
+    """This pytest-xdist worker's slice of the ports ``low..high`` (all of it without xdist).
+
+    Workers run tests at the same moment; a port found free by one could be taken by
+    another before its server binds it, so each picks from its own slice.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker.startswith("gw") or workers <= 1:
+        return low, high
+    width = (high - low) // workers
+    index = int(worker[2:])
+    return low + index * width, low + (index + 1) * width
+
+
 def free_udp_ports(count: int = 1, low: int = 40000, high: int = 60000) -> int:
-    """A base port such that base..base+count-1 are free for UDP (and TCP) on 127.0.0.1."""
+    """A base port such that base..base+count-1 are free for UDP (and TCP) on 127.0.0.1.
+
+    Picked from this xdist worker's share of ``low..high`` (see :func:`worker_share`).
+    """
+    low, high = worker_share(low, high)
     for _ in range(200):
         base = random.randrange(low, high - count) & ~1
         socks: list[socket.socket] = []
@@ -137,9 +158,9 @@ class Serve:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, *args: str) -> Serve:
-        rtp = free_udp_ports(1, 20000, 39000)
+        rtp = free_udp_ports(RTP_SPAN + 1, 20000, 39000)
         cmd = [*ATTENDANT, "serve", str(self.menu), "--port", str(self.port),
-               "--data", str(self.data), "--rtp-ports", f"{rtp}-{rtp + 400}", *args]
+               "--data", str(self.data), "--rtp-ports", f"{rtp}-{rtp + RTP_SPAN}", *args]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
