@@ -83,7 +83,10 @@ class Baresip:
     # --- process -------------------------------------------------------------------
 
     def _write_config(self) -> None:
-        wav = write_tone_wav(self.dir / "microphone.wav")
+        # baresip keeps a device name in a fixed buffer and cuts a long one, so the WAV is
+        # named relative to its working folder (self.dir): a deep tmp path (pytest-xdist's
+        # popen-gwN level) made aufile fail with "No such file or directory".
+        wav = write_tone_wav(self.dir / "microphone.wav").name
         (self.dir / "config").write_text(f"""\
 poll_method epoll
 sip_listen 127.0.0.1:{self.sip_port}
