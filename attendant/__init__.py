@@ -33,7 +33,8 @@ from attendant.engine.events import (
     TimerFired,
     TransferResult,
 )
-from attendant.engine.machine import CallState, Phase, initial_state, step
+from attendant.engine.machine import step
+from attendant.engine.state import CallState, Phase, initial_state
 from attendant.errors import AttendantError, ConfigError, ScenarioError, SimulationError
 from attendant.model import Flow
 

@@ -273,7 +273,7 @@ class AgentFeature:
     """An agent's feature code: sign in or out of every queue, or opt in or out of ``queue``.
 
     The caller is matched to a directory user (extension, ``sip:`` user or ``phones``);
-    see :func:`attendant.engine.machine.agent_for_caller`.
+    see :func:`attendant.engine.agents.agent_for_caller`.
     """
 
     command: AgentCommandName

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from attendant.engine import actions as act
+from attendant.engine.agents import AGENT_COMMAND_WORDS
 from attendant.engine.events import (
     CallStarted,
     Digit,
@@ -26,16 +27,10 @@ from attendant.engine.events import (
     TimerFired,
     TransferResult,
 )
-from attendant.engine.machine import (
-    AGENT_COMMAND_WORDS,
-    MUSIC_ON_HOLD,
-    CallState,
-    Phase,
-    initial_state,
-    queue_music,
-    step,
-)
+from attendant.engine.machine import step
+from attendant.engine.queue_phase import MUSIC_ON_HOLD, queue_music
 from attendant.engine.schedule import local_time, select
+from attendant.engine.state import CallState, Phase, initial_state
 from attendant.errors import SimulationError
 from attendant.model import Digits, File, Flow, Fragment, Number, Silence, Text
 from attendant.pins import verify_pin

@@ -32,7 +32,7 @@ from typing import Any
 
 from attendant.engine import actions as act
 from attendant.engine.events import Hangup, QueueAnnouncement, QueueOutcome
-from attendant.engine.machine import Phase
+from attendant.engine.state import Phase
 from attendant.errors import ScenarioError, SimulationError
 from attendant.model import Flow
 from attendant.queues import actions as qa

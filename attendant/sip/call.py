@@ -39,7 +39,8 @@ from attendant.engine.events import (
     TimerFired,
     TransferResult,
 )
-from attendant.engine.machine import CallState, Phase, initial_state, step
+from attendant.engine.machine import step
+from attendant.engine.state import CallState, Phase, initial_state
 from attendant.model import Flow
 from attendant.sip.endpoint import TimerHandle, Worker
 from attendant.sip.safety import Safety

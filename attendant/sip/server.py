@@ -56,7 +56,7 @@ from attendant.config.diagnostics import format_text
 from attendant.config.source_map import PromptSite, PromptSiteKey
 from attendant.engine.actions import Action, AgentCommand, EnqueueCall, Say, VerifyPin
 from attendant.engine.events import CallStarted, Event, PinChecked, TransferResult
-from attendant.engine.machine import CallState, Phase
+from attendant.engine.state import CallState, Phase
 from attendant.errors import PromptError
 from attendant.model import Flow
 from attendant.ops.metrics import Metrics

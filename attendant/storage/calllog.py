@@ -58,8 +58,8 @@ from attendant.engine.events import (
     TimerFired,
     TransferResult,
 )
-from attendant.engine.machine import CallState, Phase
 from attendant.engine.outcomes import outcome_label
+from attendant.engine.state import CallState, Phase
 from attendant.storage._common import (
     StorageError,
     connect,

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from attendant import compile_path
 from attendant.cli import main
 from attendant.engine import actions as act
+from attendant.engine.agents import agent_for_caller
 from attendant.engine.events import (
     CallStarted,
     Digit,
@@ -20,7 +21,8 @@ from attendant.engine.events import (
     PromptFinished,
     TimerFired,
 )
-from attendant.engine.machine import Phase, agent_for_caller, initial_state, step
+from attendant.engine.machine import step
+from attendant.engine.state import Phase, initial_state
 from attendant.model import Flow, Text
 from attendant.pins import PinError, hash_pin, verify_pin
 

@@ -16,7 +16,8 @@ import pytest
 from attendant.config.compiler import load_flow
 from attendant.engine import actions as act
 from attendant.engine.events import CallStarted, Digit, Hangup, PromptFinished
-from attendant.engine.machine import CallState, Phase, initial_state, step
+from attendant.engine.machine import step
+from attendant.engine.state import CallState, Phase, initial_state
 from attendant.storage import CallLog, StorageError, action_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,7 +130,7 @@ KILLED_MID_CALL = """
 import os, signal, sys
 from datetime import UTC, datetime
 from pathlib import Path
-from attendant.engine.machine import CallState, Phase
+from attendant.engine.state import CallState, Phase
 from attendant.engine.events import Digit
 from attendant.storage import CallLog
 

@@ -30,7 +30,9 @@ from attendant.engine.events import (
     TimerFired,
     TransferResult,
 )
-from attendant.engine.machine import MAX_FAILED_TRANSFERS, CallState, Phase, initial_state, step
+from attendant.engine.machine import step
+from attendant.engine.state import CallState, Phase, initial_state
+from attendant.engine.transfers import MAX_FAILED_TRANSFERS
 from attendant.model import Digits, Flow, Number, Text
 
 Build = Callable[[str], Flow]
@@ -992,7 +994,7 @@ def queued(office: Flow) -> Call:
 
 def test_queue_announcement_plays_then_music_loops(office: Flow) -> None:
     from attendant.engine.events import QueueAnnouncement
-    from attendant.engine.machine import MUSIC_ON_HOLD
+    from attendant.engine.queue_phase import MUSIC_ON_HOLD
     call = queued(office)
     actions = call.send(QueueAnnouncement((("position", 2), ("wait", 1))))
     play = of_type(actions, act.Play)[0]

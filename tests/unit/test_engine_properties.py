@@ -42,7 +42,8 @@ from attendant.engine.events import (
     TimerFired,
     TransferResult,
 )
-from attendant.engine.machine import TRANSITIONS, CallState, Phase, initial_state, step
+from attendant.engine.machine import TRANSITIONS, step
+from attendant.engine.state import CallState, Phase, initial_state
 from attendant.model import Disconnect, Flow
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from attendant.engine.events import Digit
-from attendant.engine.machine import CallState, Phase
+from attendant.engine.state import CallState, Phase
 from attendant.storage import CallLog
 from attendant.storage.writer import StorageWriter
 

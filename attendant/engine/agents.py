@@ -1,0 +1,142 @@
+"""Queue agents calling in: who a caller is (:func:`agent_for_caller`), their feature
+codes (sign in and out, opt in and out of a queue) and the PIN those codes ask for
+when the call is not from a trusted source.
+"""
+
+from __future__ import annotations
+
+from attendant.engine import actions as act
+from attendant.engine.events import Digit, PinChecked
+from attendant.engine.playback import (
+    arm_timer,
+    current_menu,
+    goodbye,
+    interrupt,
+    say,
+    start_play,
+    system,
+)
+from attendant.engine.state import CallState, Phase, Result, update
+from attendant.model import AgentFeature, Flow
+
+
+def sip_user(uri: str) -> str:
+    """The user part of a ``sip:`` URI (``sip:anna@pbx;transport=tcp`` -> ``anna``)."""
+    rest = uri.split(":", 1)[1] if ":" in uri else uri
+    return rest.split("@", 1)[0].split(";", 1)[0] if "@" in rest else ""
+
+
+def agent_for_caller(flow: Flow, caller: str, *, agents_only: bool = False) -> str | None:
+    """The directory user calling from ``caller``: their extension, their ``sip:`` URI's user
+    or one of their ``phones`` (with ``agents_only``, the first such user who answers a
+    queue). None when nobody matches (or the caller is unknown)."""
+    if not caller:
+        return None
+    for user in flow.users.values():
+        if (caller == user.extension or caller in user.phones or (
+                user.sip is not None and caller == sip_user(user.sip))) and (
+                not agents_only or is_agent(flow, user.key)):
+            return user.key
+    return None
+
+
+def is_agent(flow: Flow, user: str) -> bool:
+    """Whether ``user`` answers some queue (listed, or through a department)."""
+    for queue in flow.queues.values():
+        for agent in queue.agents:
+            if agent.kind == "user" and agent.key == user:
+                return True
+            dept = flow.departments.get(agent.key) if agent.kind == "department" else None
+            if dept is not None and (user in dept.members
+                                     or agent.key in flow.users[user].departments):
+                return True
+    return False
+
+
+_AGENT_PROMPTS = {"sign_in": "agent_signed_in", "sign_out": "agent_signed_out",
+                  "opt_in": "agent_opted_in", "opt_out": "agent_opted_out"}
+
+
+#: How transcripts and call outcomes word an agent command.
+AGENT_COMMAND_WORDS = {"sign_in": "signs in", "sign_out": "signs out",
+                       "opt_in": "opts in to", "opt_out": "opts out of"}
+
+
+def agent_feature(flow: Flow, state: CallState, route: AgentFeature,
+                  preface: tuple[act.Say, ...]) -> Result:
+    """An agent's feature code: tell the queues, confirm, say goodbye."""
+    user = agent_for_caller(flow, state.caller, agents_only=True)
+    opting = route.command in ("opt_in", "opt_out")
+    if user is None or (opting and route.queue not in flow.queues):
+        said = say(flow, state, system(flow, "agent_unknown"))
+        return goodbye(flow, state, None, (*preface, said),
+                       f"feature code {route.command}: caller {state.caller or '?'} is not an "
+                       "agent")
+    if state.trusted:
+        return agent_command(flow, state, user, route, preface)
+    if flow.users[user].pin is None:
+        said = say(flow, state, system(flow, "pin_not_set"))
+        return goodbye(flow, state, None, (*preface, said),
+                       f"feature code {route.command} refused: agent {user} has no PIN and "
+                       "the call is not from a trusted source")
+    return ask_pin(flow, update(state, feature=route, pin_tries=0), preface)
+
+
+def agent_command(flow: Flow, state: CallState, user: str, route: AgentFeature,
+                  preface: tuple[act.Say, ...]) -> Result:
+    """The feature code is allowed: tell the queues, confirm, say goodbye."""
+    queue = route.queue if route.command in ("opt_in", "opt_out") else None
+    said = say(flow, state, system(flow, _AGENT_PROMPTS[route.command]))
+    reason = f"agent {user} {AGENT_COMMAND_WORDS[route.command]}" + (f" {queue}" if queue else "")
+    state, out = goodbye(flow, update(state, feature=None), None, (*preface, said), reason)
+    return state, [act.AgentCommand(user, route.command, queue), *out]
+
+
+#: Wrong PINs one call may enter before it is ended.
+MAX_PIN_TRIES = 3
+
+
+#: Digits kept of a PIN being typed (more are ignored; the check then fails).
+MAX_PIN_DIGITS = 12
+
+
+def ask_pin(flow: Flow, state: CallState, preface: tuple[act.Say, ...]) -> Result:
+    return start_play(state, (*preface, say(flow, state, system(flow, "pin_prompt"))),
+                      phase=Phase.PIN_ENTRY, buffer="")
+
+
+def pin_digit(flow: Flow, state: CallState, event: Digit) -> Result:
+    out = interrupt(state)
+    state = update(state, playing=None, timer=None)
+    if event.key == "#":
+        user = agent_for_caller(flow, state.caller, agents_only=True) or ""
+        # The digits leave the state at once: nothing else keeps or logs them.
+        return update(state, phase=Phase.PIN_CHECK, buffer=""), [
+            *out, act.VerifyPin(user, state.buffer)]
+    if event.key.isdigit() and len(state.buffer) < MAX_PIN_DIGITS:
+        state = update(state, buffer=state.buffer + event.key)
+    state, timer = arm_timer(state, "pin", current_menu(flow, state).timeout)
+    return state, out + timer
+
+
+def pin_checked(flow: Flow, state: CallState, event: PinChecked) -> Result:
+    route = state.feature
+    user = agent_for_caller(flow, state.caller, agents_only=True)
+    if route is None or user is None:
+        return goodbye(flow, state, None, (), "feature code lost its agent")
+    if event.ok:
+        return agent_command(flow, state, user, route, ())
+    tries = state.pin_tries + 1
+    wrong = (say(flow, state, system(flow, "pin_wrong")),)
+    if tries >= MAX_PIN_TRIES:
+        return goodbye(flow, update(state, feature=None), None, wrong,
+                       f"feature code {route.command} refused: wrong PIN {tries} times "
+                       f"for agent {user}")
+    return ask_pin(flow, update(state, pin_tries=tries), wrong)
+
+
+def pin_timeout(flow: Flow, state: CallState) -> Result:
+    route = state.feature
+    command = route.command if route is not None else "?"
+    return goodbye(flow, update(state, feature=None), None, (),
+                   f"feature code {command}: no PIN entered")

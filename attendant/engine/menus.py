@@ -1,0 +1,148 @@
+"""Menus: what typed keys mean (an option, a longer option, an extension), and what
+happens on an invalid key or on silence, up to the menu's maximum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+from attendant.engine import directory, routes, transfers
+from attendant.engine.events import DTMF_KEYS, Digit
+from attendant.engine.playback import (
+    arm_timer,
+    current_menu,
+    interrupt,
+    remember,
+    say,
+    stop_playback,
+    system,
+)
+from attendant.engine.state import CallState, Phase, Result, update
+from attendant.model import Disconnect, Flow, Menu, Operator, Repeat, Route
+
+
+class MenuTable(NamedTuple):
+    """What :func:`resolve_menu` needs of a menu, made once per flow (see ``Flow.memo``)."""
+
+    menu: Menu
+    #: ``menu.choices()``: every key sequence that does something, defaults included.
+    choices: Mapping[str, Route]
+    #: Every proper prefix of those key sequences: typed so far, a longer one may follow.
+    prefixes: frozenset[str]
+
+
+def menu_table(flow: Flow, state: CallState) -> MenuTable:
+    key = ("menu", state.menu)
+    table: MenuTable | None = flow.memo.get(key)
+    if table is None:
+        menu = current_menu(flow, state)
+        choices = menu.choices()
+        table = MenuTable(menu, choices, proper_prefixes(choices))
+        remember(flow, key, table)
+    return table
+
+
+def extension_prefixes(flow: Flow) -> frozenset[str]:
+    """Every proper prefix of an extension: typed so far, a longer extension may follow."""
+    prefixes: frozenset[str] | None = flow.memo.get("extension prefixes")
+    if prefixes is None:
+        prefixes = proper_prefixes(flow.extensions)
+        remember(flow, "extension prefixes", prefixes)
+    return prefixes
+
+
+def proper_prefixes(keys: Iterable[str]) -> frozenset[str]:
+    # ``buffer in proper_prefixes(keys)`` is ``any(k != buffer and k.startswith(buffer)...)``.
+    return frozenset(key[:i] for key in keys for i in range(len(key)))
+
+
+def on_max(flow: Flow, state: CallState, menu: Menu) -> Route:
+    if menu.on_max is not None:
+        return menu.on_max
+    if flow.attendants[state.attendant].operator is not None:
+        return Operator()
+    return Disconnect()
+
+
+def invalid_entry(flow: Flow, state: CallState, prompt_name: str = "invalid") -> Result:
+    menu = current_menu(flow, state)
+    invalid = state.invalid + 1
+    state = update(state, invalid=invalid, buffer="", timeouts=0)
+    sorry_prompt = (menu.invalid_prompt if prompt_name == "invalid" else None) or system(
+        flow, prompt_name)
+    sorry = (say(flow, state, sorry_prompt),)
+    if invalid >= menu.max_invalid:
+        return routes.run(flow, update(state, invalid=0), on_max(flow, state, menu), sorry)
+    if state.phase is Phase.MENU:
+        return routes.run(flow, state, menu.on_invalid, sorry)
+    return directory.retry_entry(flow, state, sorry)
+
+
+def no_input(flow: Flow, state: CallState) -> Result:
+    menu = current_menu(flow, state)
+    timeouts = state.timeouts + 1
+    state = update(state, timeouts=timeouts, timer=None, buffer="")
+    if timeouts >= menu.max_timeouts:
+        sorry = (say(flow, state, menu.no_input_prompt or system(flow, "no_input")),)
+        return routes.run(flow, update(state, timeouts=0), on_max(flow, state, menu), sorry)
+    preface = (say(flow, state, menu.no_input_prompt),) if menu.no_input_prompt else ()
+    if state.phase is Phase.MENU:
+        return routes.run(flow, state, menu.on_no_input, preface)
+    return directory.retry_entry(flow, state, preface)
+
+
+def menu_digit(flow: Flow, state: CallState, event: Digit) -> Result:
+    if state.playing is not None and not state.barge_in:
+        return state, []  # this prompt cannot be interrupted; the key is dropped
+    out = interrupt(state)
+    if event.key not in DTMF_KEYS:
+        result = invalid_entry(flow, update(state, playing=None, timer=None))
+        return result[0], out + result[1]
+    state = update(state, playing=None, timer=None, buffer=state.buffer + event.key, timeouts=0)
+    result = resolve_menu(flow, state, final=False)
+    return result[0], out + result[1]
+
+
+def resolve_menu(flow: Flow, state: CallState, final: bool) -> Result:
+    """Decide what the digits typed so far in a menu mean, or wait for more."""
+    if state.phase is not Phase.MENU:
+        return directory.resolve_entry(flow, state, final)
+    menu, choices, prefixes = menu_table(flow, state)
+    buffer = state.buffer
+    entry = menu.extension_dialing
+    if entry is not None and len(buffer) > 1 and buffer.endswith(entry.terminator):
+        number = buffer[:-1]
+        target = transfers.extension_owner(flow, number)
+        if target is not None:
+            name = directory.name_of(flow, state, target)
+            return transfers.announce_transfer(flow, state, target, name)
+        if number in choices:
+            return routes.run(flow, state, choices[number])
+        return invalid_entry(flow, state, "no_such_extension")
+    exact = choices.get(buffer)
+    longer_option = buffer in prefixes
+    extension_prefix = entry is not None and buffer in extension_prefixes(flow)
+    is_extension = entry is not None and buffer in flow.extensions and (
+        entry.length is None or len(buffer) == entry.length
+    )
+    if entry is not None and entry.length is not None and len(buffer) >= entry.length:
+        extension_prefix = False
+    if not final and (longer_option or extension_prefix):
+        return arm_timer(state, "digits", menu.inter_digit_timeout)
+    if exact is not None:
+        return routes.run(flow, state, exact)
+    if is_extension:
+        target = transfers.extension_owner(flow, buffer)
+        assert target is not None
+        name = directory.name_of(flow, state, target)
+        return transfers.announce_transfer(flow, state, target, name)
+    return invalid_entry(flow, state)
+
+
+def announce_digit(flow: Flow, state: CallState, event: Digit) -> Result:
+    if state.playing is None or not state.barge_in:
+        return state, []
+    state, out = stop_playback(state)
+    result = routes.run(flow, state, state.pending or Repeat())
+    return result[0], out + result[1]
