@@ -16,7 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from attendant.engine.tables import EngineTables
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -74,6 +77,18 @@ class Number:
 Fragment = Text | File | Silence | Digits | Number
 
 
+def localise(fragment: Fragment, language: str) -> Fragment:
+    """Text and digits written without a language are spoken in ``language``, the language
+    of the variant they belong to (or of the caller, for names read at run time)."""
+    # Direct construction: dataclasses.replace is several times slower, and the engine
+    # localises on every prompt it has not met before.
+    if isinstance(fragment, Text) and fragment.language is None:
+        return Text(fragment.text, language, fragment.voice)
+    if isinstance(fragment, Digits) and fragment.language is None:
+        return Digits(fragment.digits, language)
+    return fragment
+
+
 @dataclass(frozen=True, slots=True)
 class Prompt:
     """Something callers hear, with a variant per language.
@@ -86,20 +101,22 @@ class Prompt:
     id: str
     variants: tuple[tuple[str | None, tuple[Fragment, ...]], ...]
 
-    def for_language(
-        self, language: str, default_language: str
-    ) -> tuple[str, tuple[Fragment, ...]]:
-        """The fragments a caller speaking ``language`` hears, and that variant's language."""
+    def variant(self, language: str,
+                default_language: str) -> tuple[str | None, str, tuple[Fragment, ...]]:
+        """What a caller speaking ``language`` hears: (variant key, the language it is spoken
+        in, its fragments). The one rule, used by the engine, the prompt builder and the
+        checks: the caller's language, else the attendant's default, else the variant
+        without a language (spoken in the default), else the first variant."""
         # A prompt has one or two variants: scanning them beats building a dict per call.
         for wanted in (language, default_language):
             for lang, fragments in self.variants:
                 if lang == wanted:
-                    return wanted, fragments
+                    return lang, wanted, fragments
         for lang, fragments in self.variants:
             if lang is None:
-                return default_language, fragments
+                return None, default_language, fragments
         first, fragments = self.variants[0]
-        return first or default_language, fragments
+        return first, first or default_language, fragments
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -517,7 +534,7 @@ class Flow:
 
     ``names`` and ``extensions`` are the dial-by-name and dial-by-extension
     indexes the compiler builds; ``root`` is the folder file prompts are
-    relative to. ``memo`` is not configuration: see its comment.
+    relative to. ``tables`` is not configuration: see its comment.
     """
 
     root: str
@@ -535,11 +552,16 @@ class Flow:
     names: tuple[tuple[str, str, str], ...] = ()
     sources: tuple[str, ...] = ()
     speech: Speech = Speech()
-    #: What the engine derives from the fields above on first use (each menu's key table,
-    #: prompts resolved per language), so that no call step recomputes it. A cache of pure
-    #: functions of this flow, not configuration: outside ``__init__``, equality, repr and
-    #: JSON, and empty again in every new Flow (``dataclasses.replace`` included).
-    memo: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    #: What the engine reads on every step (each menu's key table, every prompt resolved per
+    #: language), made from the fields above when the flow is made, so that no step
+    #: recomputes it and nothing writes to a flow afterwards (:mod:`attendant.engine.tables`).
+    #: Not configuration: outside ``__init__``, equality, repr and JSON.
+    tables: EngineTables = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Imported here: the engine imports this module.
+        from attendant.engine.tables import build
+        object.__setattr__(self, "tables", build(self))
 
     def attendant_for(self, called: str | None) -> Attendant:
         """The attendant answering ``called`` (the first one when nothing matches)."""

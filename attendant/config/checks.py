@@ -350,9 +350,8 @@ class Checker:
             return
         missing = [lang for lang in attendant.languages if lang not in prompt.languages]
         if missing:
-            # Prompt.for_language falls back to the attendant's default language, then the first.
-            heard = (attendant.default_language if attendant.default_language in prompt.languages
-                     else prompt.languages[0])
+            # The engine's rule (Prompt.variant): what every missing language hears.
+            _, heard, _ = prompt.variant(missing[0], attendant.default_language)
             self.warn((*path, "prompt"),
                       f"prompt has no {', '.join(missing)} version; those callers hear the "
                       f"{heard} one",

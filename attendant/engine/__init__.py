@@ -35,6 +35,8 @@ One job per module, in the order a call meets them:
 - ``queue_phase``: waiting in a queue.
 - ``voicemail_phase``: leaving a message.
 - ``agents``: agents' feature codes and their PIN.
+- ``tables``: what a step reads of the flow, made once when the flow is made (a
+  compiled flow is never written afterwards).
 
 The phase modules call each other through their modules (``routes.run(...)``), never
 through names imported at load time, because a route may lead to any phase and any

@@ -18,12 +18,7 @@ from attendant.engine.playback import (
 )
 from attendant.engine.state import CallState, Phase, Result, update
 from attendant.model import AgentFeature, Flow
-
-
-def sip_user(uri: str) -> str:
-    """The user part of a ``sip:`` URI (``sip:anna@pbx;transport=tcp`` -> ``anna``)."""
-    rest = uri.split(":", 1)[1] if ":" in uri else uri
-    return rest.split("@", 1)[0].split(";", 1)[0] if "@" in rest else ""
+from attendant.uris import address_user
 
 
 def agent_for_caller(flow: Flow, caller: str, *, agents_only: bool = False) -> str | None:
@@ -34,7 +29,7 @@ def agent_for_caller(flow: Flow, caller: str, *, agents_only: bool = False) -> s
         return None
     for user in flow.users.values():
         if (caller == user.extension or caller in user.phones or (
-                user.sip is not None and caller == sip_user(user.sip))) and (
+                user.sip is not None and caller == address_user(user.sip))) and (
                 not agents_only or is_agent(flow, user.key)):
             return user.key
     return None

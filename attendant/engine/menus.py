@@ -4,57 +4,26 @@ happens on an invalid key or on silence, up to the menu's maximum.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import NamedTuple
-
-from attendant.engine import directory, routes, transfers
+from attendant.engine import directory, routes, tables, transfers
 from attendant.engine.events import DTMF_KEYS, Digit
 from attendant.engine.playback import (
     arm_timer,
     current_menu,
     interrupt,
-    remember,
     say,
     stop_playback,
     system,
 )
 from attendant.engine.state import CallState, Phase, Result, update
+from attendant.engine.tables import MenuTable
 from attendant.model import Disconnect, Flow, Menu, Operator, Repeat, Route
 
 
-class MenuTable(NamedTuple):
-    """What :func:`resolve_menu` needs of a menu, made once per flow (see ``Flow.memo``)."""
-
-    menu: Menu
-    #: ``menu.choices()``: every key sequence that does something, defaults included.
-    choices: Mapping[str, Route]
-    #: Every proper prefix of those key sequences: typed so far, a longer one may follow.
-    prefixes: frozenset[str]
-
-
 def menu_table(flow: Flow, state: CallState) -> MenuTable:
-    key = ("menu", state.menu)
-    table: MenuTable | None = flow.memo.get(key)
+    table = flow.tables.menus.get(state.menu)
     if table is None:
-        menu = current_menu(flow, state)
-        choices = menu.choices()
-        table = MenuTable(menu, choices, proper_prefixes(choices))
-        remember(flow, key, table)
+        return tables.menu_table(current_menu(flow, state))
     return table
-
-
-def extension_prefixes(flow: Flow) -> frozenset[str]:
-    """Every proper prefix of an extension: typed so far, a longer extension may follow."""
-    prefixes: frozenset[str] | None = flow.memo.get("extension prefixes")
-    if prefixes is None:
-        prefixes = proper_prefixes(flow.extensions)
-        remember(flow, "extension prefixes", prefixes)
-    return prefixes
-
-
-def proper_prefixes(keys: Iterable[str]) -> frozenset[str]:
-    # ``buffer in proper_prefixes(keys)`` is ``any(k != buffer and k.startswith(buffer)...)``.
-    return frozenset(key[:i] for key in keys for i in range(len(key)))
 
 
 def on_max(flow: Flow, state: CallState, menu: Menu) -> Route:
@@ -122,7 +91,7 @@ def resolve_menu(flow: Flow, state: CallState, final: bool) -> Result:
         return invalid_entry(flow, state, "no_such_extension")
     exact = choices.get(buffer)
     longer_option = buffer in prefixes
-    extension_prefix = entry is not None and buffer in extension_prefixes(flow)
+    extension_prefix = entry is not None and buffer in flow.tables.extension_prefixes
     is_extension = entry is not None and buffer in flow.extensions and (
         entry.length is None or len(buffer) == entry.length
     )

@@ -12,11 +12,9 @@ from typing import Any
 
 from attendant.engine import actions as act
 from attendant.engine.state import CallState, Phase, Result, update
-from attendant.model import Digits, Flow, Fragment, Menu, Prompt, Text
+from attendant.engine.tables import DEFAULT_MENU, resolve
+from attendant.model import Flow, Menu, Prompt
 from attendant.system_prompts import DEFAULTS as SYSTEM_PROMPTS
-
-_DEFAULT_MENU = Menu("", Prompt("", ()), {})
-
 
 _STOP_PLAYBACK = act.StopPlayback()  # it has no fields: one instance serves every call
 
@@ -25,39 +23,16 @@ def system(flow: Flow, name: str) -> Prompt:
     return flow.system_prompts.get(name) or SYSTEM_PROMPTS[name]
 
 
-#: Entries of ``Flow.memo`` before it is emptied (only prompts that arrive in events, not
-#: from the flow, could keep adding entries).
-_MEMO_LIMIT = 4096
-
-
 def say(flow: Flow, state: CallState, prompt: Prompt) -> act.Say:
-    # The same (prompt, language, attendant) always gives the same Say: it is made once per
-    # flow and kept in ``flow.memo``. The key holds ``id(prompt)`` (hashing a prompt hashes
-    # every fragment); the entry holds the prompt itself, so that id stays this prompt's.
-    key = (id(prompt), state.language, state.attendant)
-    said: tuple[Prompt, act.Say] | None = flow.memo.get(key)
-    if said is not None and said[0] is prompt:
-        return said[1]
+    """The Say of ``prompt`` for this call's language and attendant: from the flow's
+    tables (:mod:`attendant.engine.tables`), made on the spot only for a prompt they lack."""
+    table = flow.tables.says.get((state.language, state.attendant))
+    if table is not None:
+        said = table.get(id(prompt))
+        if said is not None and said[0] is prompt:
+            return said[1]
     default = flow.attendants[state.attendant].default_language if state.attendant else "en-US"
-    language, fragments = prompt.for_language(state.language, default)
-    made = act.Say(prompt.id, language, tuple(_localise(f, language) for f in fragments))
-    remember(flow, key, (prompt, made))
-    return made
-
-
-def remember(flow: Flow, key: object, value: object) -> None:
-    if len(flow.memo) >= _MEMO_LIMIT:
-        flow.memo.clear()
-    flow.memo[key] = value
-
-
-def _localise(fragment: Fragment, language: str) -> Fragment:
-    # Direct construction: dataclasses.replace is several times slower, on every Play.
-    if isinstance(fragment, Text) and fragment.language is None:
-        return Text(fragment.text, language, fragment.voice)
-    if isinstance(fragment, Digits) and fragment.language is None:
-        return Digits(fragment.digits, language)
-    return fragment
+    return resolve(prompt, state.language, default)
 
 
 def start_play(state: CallState, items: tuple[act.Say, ...], barge_in: bool = True,
@@ -106,7 +81,7 @@ def stop_playback(state: CallState) -> Result:
 
 def current_menu(flow: Flow, state: CallState) -> Menu:
     menu = flow.menus.get(state.menu) if state.menu is not None else None
-    return _DEFAULT_MENU if menu is None else menu
+    return DEFAULT_MENU if menu is None else menu
 
 
 def timer_kind(state: CallState) -> str:

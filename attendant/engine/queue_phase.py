@@ -10,10 +10,8 @@ from attendant.engine import routes
 from attendant.engine.events import QueueAnnouncement, QueueOutcome
 from attendant.engine.playback import goodbye, say, start_play, stop_playback, system
 from attendant.engine.state import CallState, Phase, Result, update
-from attendant.model import Disconnect, File, Flow, Number, Prompt, ToQueue
-
-#: Music on hold when a queue has no ``music``: adapters play their music-on-hold file.
-MUSIC_ON_HOLD = Prompt("system.music_on_hold", ((None, (File("<music on hold>"),)),))
+from attendant.engine.tables import MUSIC_ON_HOLD
+from attendant.model import Disconnect, Flow, Number, Prompt, ToQueue
 
 
 def queue_music(flow: Flow, state: CallState) -> Prompt:

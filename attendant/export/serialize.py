@@ -2,8 +2,8 @@
 
 Every dataclass becomes an object with a ``"type"`` field naming it, so routes
 and prompt fragments stay distinguishable. Source positions are left out:
-they describe the files, not the flow; so is ``Flow.memo``, the engine's
-cache, and so are secrets (fields with ``repr=False``, such as a user's PIN hash).
+they describe the files, not the flow; so are ``Flow.tables`` (the engine's tables,
+made from the rest) and secrets (fields with ``repr=False``, such as a user's PIN hash).
 Output is deterministic.
 """
 
@@ -23,7 +23,7 @@ def to_data(value: Any) -> Any:
         data: dict[str, Any] = {"type": type(value).__name__}
         for f in dataclasses.fields(value):
             if f.name == "path" or not f.init or not f.repr:
-                continue  # positions; Flow.memo (derived); secrets such as User.pin
+                continue  # positions; Flow.tables (derived); secrets such as User.pin
             data[f.name] = to_data(getattr(value, f.name))
         return data
     if isinstance(value, Mapping):

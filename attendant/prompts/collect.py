@@ -11,26 +11,15 @@ and the digits 0-9 (for :class:`~attendant.model.Digits`). The result is what
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from attendant.engine.tables import flow_prompts
 from attendant.model import (
-    Announce,
-    DialByExtension,
-    DialByName,
-    Digits,
-    Disconnect,
     Flow,
     Fragment,
-    Prompt,
-    Route,
-    SetLanguage,
     Text,
-    ToDepartment,
-    ToExternal,
-    ToUser,
+    localise,
 )
-from attendant.system_prompts import DEFAULTS
 
 #: Prompt id prefix of the digits Digits fragments are read with (``digits.0`` ...).
 DIGIT_PREFIX = "digits."
@@ -48,77 +37,6 @@ class PromptJob:
     language: str
     fragments: tuple[Fragment, ...]
     variant: str | None = None
-
-
-def localise(fragment: Fragment, language: str) -> Fragment:
-    """Text and digits without a language are spoken in ``language`` (as the engine does)."""
-    if isinstance(fragment, Text | Digits) and fragment.language is None:
-        return replace(fragment, language=language)
-    return fragment
-
-
-def variant_for(prompt: Prompt, language: str, default: str
-                ) -> tuple[str | None, str, tuple[Fragment, ...]]:
-    """(variant key, language, fragments) a caller in ``language`` hears, like the engine."""
-    table = dict(prompt.variants)
-    for wanted in (language, default):
-        if wanted in table:
-            return wanted, wanted, table[wanted]
-    if None in table:
-        return None, default, table[None]
-    first, fragments = prompt.variants[0]
-    return first, first or default, fragments
-
-
-def _route_prompts(route: Route | None) -> Iterator[Prompt]:
-    while route is not None:
-        if isinstance(route, Announce):
-            yield route.prompt
-            route = route.then
-        elif isinstance(route, Disconnect | DialByName):
-            if route.prompt is not None:
-                yield route.prompt
-            return
-        elif isinstance(route, DialByExtension):
-            if route.entry.prompt is not None:
-                yield route.entry.prompt
-            return
-        elif isinstance(route, SetLanguage):
-            route = route.then
-        elif isinstance(route, ToUser | ToDepartment | ToExternal):
-            route = route.fallback
-        else:
-            return
-
-
-def flow_prompts(flow: Flow) -> Iterator[Prompt]:
-    """Every prompt the configuration writes, plus the system prompts in force."""
-    for attendant in flow.attendants.values():
-        for route in (attendant.business_hours, attendant.after_hours, attendant.operator,
-                      *(h.flow for h in attendant.holidays)):
-            yield from _route_prompts(route)
-    for menu in flow.menus.values():
-        yield menu.prompt
-        for extra in (menu.invalid_prompt, menu.no_input_prompt,
-                      menu.extension_dialing.prompt if menu.extension_dialing else None):
-            if extra is not None:
-                yield extra
-        for route in (*menu.options.values(), menu.on_no_input, menu.on_invalid, menu.on_max):
-            yield from _route_prompts(route)
-    for queue in flow.queues.values():
-        for prompt in (queue.greeting, queue.music):
-            if prompt is not None:
-                yield prompt
-        for route in (queue.on_overflow, queue.on_timeout, queue.on_no_agents):
-            yield from _route_prompts(route)
-    for box in flow.voicemail.values():
-        if box.greeting is not None:
-            yield box.greeting
-    for name, default in DEFAULTS.items():
-        yield flow.system_prompts.get(name) or default
-    for user in flow.users.values():
-        if user.name_prompt is not None:
-            yield user.name_prompt
 
 
 def languages(flow: Flow, extra: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
@@ -147,7 +65,7 @@ def collect(flow: Flow, extra: tuple[str, ...] = ()) -> list[PromptJob]:
 
     for prompt in flow_prompts(flow):
         for language, default in langs:
-            key, spoken, fragments = variant_for(prompt, language, default)
+            key, spoken, fragments = prompt.variant(language, default)
             add(PromptJob(prompt.id, spoken,
                           tuple(localise(f, spoken) for f in fragments), key))
     for language, _default in langs:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from attendant.engine.actions import Say
 from attendant.errors import PromptError
-from attendant.model import Speech, frozen_map
+from attendant.model import Speech, frozen_map, localise
 from attendant.prompts import audio
 from attendant.prompts.audio import AudioSegment
 from attendant.prompts.build import MANIFEST
-from attendant.prompts.collect import DIGIT_PREFIX, localise
+from attendant.prompts.collect import DIGIT_PREFIX
 from attendant.prompts.render import Renderer, RenderError
 
 #: Run-time speech remembered by :meth:`PromptStore.built` (forgotten all at once past this).

@@ -28,9 +28,10 @@ from attendant.engine.events import (
     TransferResult,
 )
 from attendant.engine.machine import step
-from attendant.engine.queue_phase import MUSIC_ON_HOLD, queue_music
+from attendant.engine.queue_phase import queue_music
 from attendant.engine.schedule import local_time, select
 from attendant.engine.state import CallState, Phase, initial_state
+from attendant.engine.tables import MUSIC_ON_HOLD
 from attendant.errors import SimulationError
 from attendant.model import Digits, File, Flow, Fragment, Number, Silence, Text
 from attendant.pins import verify_pin

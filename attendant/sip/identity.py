@@ -1,6 +1,7 @@
 """Who is calling and whom they called, read from SIP headers in one place.
 
-Everything here is pure text handling (no pjsua2), so it is unit-tested on its own.
+Everything here is pure text handling (no pjsua2), so it is unit-tested on its own;
+URIs are read by :mod:`attendant.uris`, the parser the engine uses too.
 
 A caller controls every byte of the From header, display name included, so the
 identity is only ever the *URI*: ``"sip:101@x" <sip:evil@203.0.113.9>`` is the user
@@ -14,49 +15,10 @@ from __future__ import annotations
 
 import re
 
-_SCHEME_USER = re.compile(r"(?:sips?|tel):([^@;?>\s]*)", re.IGNORECASE)
+from attendant.uris import address_user, uri_user
+
 _HEADER_LINE = re.compile(r"^([A-Za-z0-9!%*_+`'~.-]+)[ \t]*:[ \t]*(.*)$")
 _REQUEST_LINE = re.compile(r"^INVITE\s+(\S+)\s+SIP/2\.0", re.IGNORECASE)
-
-
-def addr_spec(value: str) -> str:
-    """The URI of a From/To/P-Asserted-Identity value, without display name or params.
-
-    ``"Anna" <sip:anna@host>;tag=x`` -> ``sip:anna@host``; ``sip:anna@host;tag=x`` ->
-    ``sip:anna@host``. A ``<`` inside a quoted display name is not the URI's. Returns ""
-    for a value with an opened but unclosed ``<``.
-    """
-    quoted = escaped = False
-    for index, char in enumerate(value):
-        if escaped:
-            escaped = False
-        elif quoted and char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == "<" and not quoted:
-            end = value.find(">", index + 1)
-            return value[index + 1:end].strip() if end >= 0 else ""
-    if quoted:
-        return ""  # an unterminated display name: no URI we could trust
-    return value.strip().split(";", 1)[0].strip()
-
-
-def uri_user(uri: str) -> str:
-    """The user of a ``sip:``/``sips:`` URI, or the number of a ``tel:`` URI; "" if none.
-
-    Only the URI's own user counts: ``sip:host`` (no user) gives "".
-    """
-    uri = uri.strip()
-    found = _SCHEME_USER.match(uri)
-    if found is None:
-        return ""
-    user = found.group(1)
-    if uri[:4].lower() == "tel:":
-        return user
-    if "@" not in uri[found.start(1):]:
-        return ""
-    return user.split(":", 1)[0]  # sip:user:password@host: never the password
 
 
 def split_message(message: str) -> tuple[str, dict[str, list[str]], str]:
@@ -99,7 +61,7 @@ def caller_user(remote_uri: str, message: str, *, trusted: bool) -> str:
     """
     if trusted:
         for value in header_values(message, "P-Asserted-Identity"):
-            user = uri_user(addr_spec(value.split(",", 1)[0]))
+            user = address_user(value.split(",", 1)[0])
             if user:
                 return user
-    return uri_user(addr_spec(remote_uri))
+    return address_user(remote_uri)

@@ -68,7 +68,7 @@ from attendant.queues.actions import QueueLog
 from attendant.sip.admission import Admission, LogThrottle, source_host
 from attendant.sip.call import Deliverable, GuardedCall, InboundCall, OutboundLeg
 from attendant.sip.endpoint import EndpointConfig, TimerHandle, Worker
-from attendant.sip.identity import addr_spec, caller_user, request_user, uri_user
+from attendant.sip.identity import caller_user, request_user
 from attendant.sip.invite_checks import Refusal, invite_problem
 from attendant.sip.pjsip_counters import UnreadableCounters
 from attendant.sip.queues import QueueRunner
@@ -77,6 +77,7 @@ from attendant.storage import StorageError, pidfile, printable
 from attendant.storage.calllog import CallLog
 from attendant.storage.voicemail import Message, Recording, VoicemailStore
 from attendant.storage.writer import StorageWriter
+from attendant.uris import address_user
 
 log = logging.getLogger("attendant.sip.server")
 
@@ -473,7 +474,7 @@ class Server:
         # Caller-supplied text: escaped once here, so logs, SQLite and status.json get
         # no terminal escape or line break from it.
         call.called = printable(choose_called(flow, request_user(message),
-                                              uri_user(addr_spec(str(info.localUri)))))
+                                              address_user(str(info.localUri))))
         call.caller = printable(caller_user(str(info.remoteUri), message,
                                             trusted=call.trusted))
         call_id = f"{self._run_id}-{call.session}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from attendant.engine.events import (
 )
 from attendant.engine.machine import step
 from attendant.engine.state import Phase, initial_state
-from attendant.model import Flow, Text
+from attendant.model import Flow, Text, frozen_map
 from attendant.pins import PinError, hash_pin, verify_pin
 
 MENU = """\
@@ -91,6 +92,14 @@ def said(actions: list[act.Action]) -> list[str]:
 def test_the_caller_is_matched_by_extension_sip_user_or_phones(flow: Flow, caller: str,
                                                                user: str | None) -> None:
     assert agent_for_caller(flow, caller) == user
+
+
+def test_a_sip_address_written_with_a_display_name_still_names_its_user(flow: Flow) -> None:
+    # One URI parser (attendant.uris) for the engine and the SIP adapter: the colon in the
+    # display name is not the scheme's.
+    anna = replace(flow.users["anna"], sip='"Anna: Sales" <sip:anna.s@pbx.example>')
+    patched = replace(flow, users=frozen_map({**flow.users, "anna": anna}))
+    assert agent_for_caller(patched, "anna.s") == "anna"
 
 
 @pytest.mark.parametrize(("keys", "command", "queue", "heard"), [

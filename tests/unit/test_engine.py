@@ -994,7 +994,7 @@ def queued(office: Flow) -> Call:
 
 def test_queue_announcement_plays_then_music_loops(office: Flow) -> None:
     from attendant.engine.events import QueueAnnouncement
-    from attendant.engine.queue_phase import MUSIC_ON_HOLD
+    from attendant.engine.tables import MUSIC_ON_HOLD
     call = queued(office)
     actions = call.send(QueueAnnouncement((("position", 2), ("wait", 1))))
     play = of_type(actions, act.Play)[0]

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import MappingProxyType
 from typing import TypeVar
 
 import pytest
@@ -421,3 +423,65 @@ def test_every_phase_takes_every_event_type_without_raising(
                 assert new.phase is Phase.ENDED
             elif (state.phase, type(event)) not in TRANSITIONS:
                 assert (new, actions) == (state, [])
+
+
+# --- a compiled flow is never written --------------------------------------------------
+
+#: Containers that could be written in place; none may be reachable from a flow.
+MUTABLE = (dict, list, set, bytearray)
+
+
+def _frozen_view(value: object, seen: dict[int, object] | None = None) -> object:
+    """Everything reachable from ``value`` (derived fields such as ``Flow.tables`` too) as
+    nested tuples, so two views differ if anything in ``value`` was written; fails on any
+    container that could be written in place."""
+    seen = {} if seen is None else seen
+    if id(value) in seen:
+        return seen[id(value)]
+    assert not isinstance(value, MUTABLE), f"a {type(value).__name__} inside a flow"
+    view: object
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        params = getattr(type(value), "__dataclass_params__", None)
+        assert params is not None
+        assert params.frozen, f"{type(value).__name__} is not frozen"
+        view = (type(value).__name__, *(
+            (f.name, _frozen_view(getattr(value, f.name), seen))
+            for f in dataclasses.fields(value)))
+    elif isinstance(value, Mapping):
+        assert isinstance(value, MappingProxyType), f"a {type(value).__name__} inside a flow"
+        view = ("map", *sorted(((repr(k), _frozen_view(v, seen)) for k, v in value.items()),
+                               key=lambda item: item[0]))
+    elif isinstance(value, tuple):
+        view = ("tuple", *(_frozen_view(v, seen) for v in value))
+    elif isinstance(value, frozenset):
+        view = ("frozenset", *sorted(repr(v) for v in value))
+    else:
+        view = repr(value)
+    seen[id(value)] = view
+    return view
+
+
+@pytest.mark.parametrize("name", FLOW_NAMES)
+def test_a_compiled_flow_holds_nothing_that_can_be_written(flows: dict[str, Flow],
+                                                           name: str) -> None:
+    flow = flows[name]
+    _frozen_view(flow)
+    assert flow.tables.says  # the engine's tables are made, not empty
+    assert flow.tables.menus
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(FLOW_NAMES),
+       scripts=st.lists(st.lists(recipes, min_size=10, max_size=60), min_size=5, max_size=10))
+def test_many_random_calls_write_nothing_to_the_flow(flows: dict[str, Flow], name: str,
+                                                     scripts: list[list[Recipe]]) -> None:
+    flow = flows[name]
+    before = _frozen_view(flow)
+    for number, script in enumerate(scripts):
+        driver = Driver(flow, initial_state())
+        driver.send(CallStarted(TUESDAY_10, called="2" if number % 3 == 2 else ""))
+        for recipe in script:
+            for event in resolve(recipe, flow, driver.state):
+                driver.send(event)
+    assert _frozen_view(flow) == before

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("pjsua2")  # attendant.sip's package imports it
 
-from attendant.sip.identity import addr_spec, caller_user, header_values, request_user, uri_user
+from attendant.sip.identity import caller_user, header_values, request_user
 from attendant.storage import printable
 
 INVITE = (
@@ -21,28 +21,6 @@ INVITE = (
     "\r\n"
     "P-Asserted-Identity: <sip:body@not.a.header>\r\n"
 )
-
-
-@pytest.mark.parametrize(("value", "uri"), [
-    ('"Anna" <sip:anna@host>;tag=x', "sip:anna@host"),
-    ("sip:anna@host;tag=x", "sip:anna@host"),
-    ('"sip:101@x" <sip:evil@203.0.113.9>', "sip:evil@203.0.113.9"),
-    ('"a <sip:101@x> b" <sip:evil@h>', "sip:evil@h"),  # "<" inside quotes is no URI
-    ('"a \\" <sip:101@x>" <sip:evil@h>', "sip:evil@h"),  # an escaped quote keeps it quoted
-    ('"unterminated <sip:101@x>', ""),
-    ("<sip:101@x", ""),
-])
-def test_addr_spec_ignores_the_display_name(value: str, uri: str) -> None:
-    assert addr_spec(value) == uri
-
-
-@pytest.mark.parametrize(("uri", "user"), [
-    ("sip:101@pbx", "101"), ("SIPS:anna@h:5061;transport=tls", "anna"),
-    ("tel:+15551230001;phone-context=x", "+15551230001"), ("sip:pbx.example", ""),
-    ("sip:anna:secret@h", "anna"), ("mailto:anna@h", ""), ("", ""),
-])
-def test_uri_user_takes_only_the_uris_own_user(uri: str, user: str) -> None:
-    assert uri_user(uri) == user
 
 
 def test_a_display_name_that_looks_like_an_extension_is_not_the_caller() -> None:

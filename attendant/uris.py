@@ -1,0 +1,59 @@
+"""SIP and tel URIs: the one parser of the parts the attendant reads.
+
+The engine matches a caller to a directory user by the user part of the user's
+``sip:`` address; the SIP adapter reads the caller and the number dialled from
+From, P-Asserted-Identity and the Request-URI. Both use these two functions, so a
+URI means the same thing to both. Pure text handling, unit-tested on its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SCHEME_USER = re.compile(r"(?:sips?|tel):([^@;?>\s]*)", re.IGNORECASE)
+
+
+def addr_spec(value: str) -> str:
+    """The URI of a From/To/P-Asserted-Identity value, without display name or params.
+
+    ``"Anna" <sip:anna@host>;tag=x`` -> ``sip:anna@host``; ``sip:anna@host;tag=x`` ->
+    ``sip:anna@host``. A ``<`` inside a quoted display name is not the URI's. Returns ""
+    for a value with an opened but unclosed ``<``.
+    """
+    quoted = escaped = False
+    for index, char in enumerate(value):
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "<" and not quoted:
+            end = value.find(">", index + 1)
+            return value[index + 1:end].strip() if end >= 0 else ""
+    if quoted:
+        return ""  # an unterminated display name: no URI we could trust
+    return value.strip().split(";", 1)[0].strip()
+
+
+def uri_user(uri: str) -> str:
+    """The user of a ``sip:``/``sips:`` URI, or the number of a ``tel:`` URI; "" if none.
+
+    Only the URI's own user counts: ``sip:host`` (no user) gives "".
+    """
+    uri = uri.strip()
+    found = _SCHEME_USER.match(uri)
+    if found is None:
+        return ""
+    user = found.group(1)
+    if uri[:4].lower() == "tel:":
+        return user
+    if "@" not in uri[found.start(1):]:
+        return ""
+    return user.split(":", 1)[0]  # sip:user:password@host: never the password
+
+
+def address_user(value: str) -> str:
+    """The user of an address as written in a header or a directory entry, display name
+    and all: ``"A: B" <sip:anna@pbx>`` -> ``anna``."""
+    return uri_user(addr_spec(value))

@@ -1,0 +1,40 @@
+"""SIP and tel URIs: one parser for the engine and the SIP adapter (attendant.uris)."""
+
+from __future__ import annotations
+
+import pytest
+
+from attendant.uris import addr_spec, address_user, uri_user
+
+
+@pytest.mark.parametrize(("value", "uri"), [
+    ('"Anna" <sip:anna@host>;tag=x', "sip:anna@host"),
+    ("sip:anna@host;tag=x", "sip:anna@host"),
+    ('"sip:101@x" <sip:evil@203.0.113.9>', "sip:evil@203.0.113.9"),
+    ('"a <sip:101@x> b" <sip:evil@h>', "sip:evil@h"),  # "<" inside quotes is no URI
+    ('"a \\" <sip:101@x>" <sip:evil@h>', "sip:evil@h"),  # an escaped quote keeps it quoted
+    ('"unterminated <sip:101@x>', ""),
+    ("<sip:101@x", ""),
+])
+def test_addr_spec_ignores_the_display_name(value: str, uri: str) -> None:
+    assert addr_spec(value) == uri
+
+
+@pytest.mark.parametrize(("uri", "user"), [
+    ("sip:101@pbx", "101"), ("SIPS:anna@h:5061;transport=tls", "anna"),
+    ("tel:+15551230001;phone-context=x", "+15551230001"), ("sip:pbx.example", ""),
+    ("sip:anna:secret@h", "anna"), ("mailto:anna@h", ""), ("", ""),
+])
+def test_uri_user_takes_only_the_uris_own_user(uri: str, user: str) -> None:
+    assert uri_user(uri) == user
+
+
+@pytest.mark.parametrize(("value", "user"), [
+    ('"A: B" <sip:anna@pbx>', "anna"),  # a colon in the display name is not the scheme's
+    ("sip:anna@pbx;transport=tcp", "anna"),
+    ("<tel:+15551230001>", "+15551230001"),
+    ('"sip:101@x" <sip:evil@h>', "evil"),
+    ("sip:pbx.example", ""),
+])
+def test_address_user_reads_the_user_of_a_written_address(value: str, user: str) -> None:
+    assert address_user(value) == user
