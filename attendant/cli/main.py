@@ -211,7 +211,9 @@ def simulate(path: Path, at: str | None, caller: str, called: str, language: str
         if not keep_going:
             break
     state = sim.state
-    click.echo(f"-- outcome: {state.outcome or state.phase.value}")
+    # The wording, then the label the call log and the metrics would count it under.
+    label = f" [{state.ending}]" if state.outcome else ""
+    click.echo(f"-- outcome: {state.outcome or state.phase.value}{label}")
     if play is not None:
         from attendant.sim.audio import AudioSimulator
 

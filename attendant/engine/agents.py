@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from attendant.engine import actions as act
 from attendant.engine.events import Digit, PinChecked
+from attendant.engine.outcomes import Outcome
 from attendant.engine.playback import (
     arm_timer,
     current_menu,
@@ -66,14 +67,14 @@ def agent_feature(flow: Flow, state: CallState, route: AgentFeature,
         said = say(flow, state, system(flow, "agent_unknown"))
         return goodbye(flow, state, None, (*preface, said),
                        f"feature code {route.command}: caller {state.caller or '?'} is not an "
-                       "agent")
+                       "agent", Outcome.FEATURE_REFUSED)
     if state.trusted:
         return agent_command(flow, state, user, route, preface)
     if flow.users[user].pin is None:
         said = say(flow, state, system(flow, "pin_not_set"))
         return goodbye(flow, state, None, (*preface, said),
                        f"feature code {route.command} refused: agent {user} has no PIN and "
-                       "the call is not from a trusted source")
+                       "the call is not from a trusted source", Outcome.FEATURE_REFUSED)
     return ask_pin(flow, update(state, feature=route, pin_tries=0), preface)
 
 
@@ -83,14 +84,13 @@ def agent_command(flow: Flow, state: CallState, user: str, route: AgentFeature,
     queue = route.queue if route.command in ("opt_in", "opt_out") else None
     said = say(flow, state, system(flow, _AGENT_PROMPTS[route.command]))
     reason = f"agent {user} {AGENT_COMMAND_WORDS[route.command]}" + (f" {queue}" if queue else "")
-    state, out = goodbye(flow, update(state, feature=None), None, (*preface, said), reason)
+    state, out = goodbye(flow, update(state, feature=None), None, (*preface, said), reason,
+                         Outcome.AGENT_COMMAND)
     return state, [act.AgentCommand(user, route.command, queue), *out]
 
 
 #: Wrong PINs one call may enter before it is ended.
 MAX_PIN_TRIES = 3
-
-
 #: Digits kept of a PIN being typed (more are ignored; the check then fails).
 MAX_PIN_DIGITS = 12
 
@@ -118,7 +118,8 @@ def pin_checked(flow: Flow, state: CallState, event: PinChecked) -> Result:
     route = state.feature
     user = agent_for_caller(flow, state.caller, agents_only=True)
     if route is None or user is None:
-        return goodbye(flow, state, None, (), "feature code lost its agent")
+        return goodbye(flow, state, None, (), "feature code lost its agent",
+                       Outcome.FEATURE_REFUSED)
     if event.ok:
         return agent_command(flow, state, user, route, ())
     tries = state.pin_tries + 1
@@ -126,7 +127,7 @@ def pin_checked(flow: Flow, state: CallState, event: PinChecked) -> Result:
     if tries >= MAX_PIN_TRIES:
         return goodbye(flow, update(state, feature=None), None, wrong,
                        f"feature code {route.command} refused: wrong PIN {tries} times "
-                       f"for agent {user}")
+                       f"for agent {user}", Outcome.FEATURE_REFUSED)
     return ask_pin(flow, update(state, pin_tries=tries), wrong)
 
 
@@ -134,4 +135,4 @@ def pin_timeout(flow: Flow, state: CallState) -> Result:
     route = state.feature
     command = route.command if route is not None else "?"
     return goodbye(flow, update(state, feature=None), None, (),
-                   f"feature code {command}: no PIN entered")
+                   f"feature code {command}: no PIN entered", Outcome.FEATURE_REFUSED)

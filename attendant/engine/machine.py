@@ -34,6 +34,7 @@ from attendant.engine.events import (
     TimerFired,
     TransferResult,
 )
+from attendant.engine.outcomes import Outcome
 from attendant.engine.playback import arm_timer, current_menu, say, start_play, timer_kind
 from attendant.engine.state import CallState, Handler, Phase, Result, update
 from attendant.model import Flow, Repeat
@@ -78,9 +79,9 @@ _HUNG_UP_WHERE = {
 
 
 def _hangup(state: CallState) -> Result:
-    outcome = state.outcome
+    outcome, ending = state.outcome, state.ending
     if state.phase is Phase.RECORDING:
-        outcome = f"voicemail left for {state.box} (caller hung up)"
+        outcome, ending = f"voicemail left for {state.box} (caller hung up)", Outcome.VOICEMAIL
     elif state.phase not in (Phase.CONNECTED, Phase.GOODBYE):
         # During the goodbye the outcome is already decided (a message saved, say).
         if state.phase is Phase.MENU:
@@ -89,7 +90,9 @@ def _hangup(state: CallState) -> Result:
             where = _HUNG_UP_WHERE.get(state.phase) or (
                 f"during {state.phase.value.replace('_', ' ')}")
         outcome = f"caller hung up {where}"
-    ended = update(state, phase=Phase.ENDED, playing=None, timer=None, outcome=outcome)
+        ending = Outcome.ABANDONED if state.phase is Phase.QUEUED else Outcome.CALLER_HANGUP
+    ended = update(state, phase=Phase.ENDED, playing=None, timer=None, outcome=outcome,
+                   ending=ending)
     out: list[act.Action] = [act.CancelTimer(state.timer)] if state.timer else []
     if state.phase is Phase.RECORDING:
         out.append(act.StopRecording())

@@ -1,45 +1,52 @@
-"""How a call ended, in a few words: the engine's outcome strings sorted into labels.
+"""How a call ended, as one word from a closed set.
 
-The engine writes a free-text outcome (``"caller hung up in menu sales"``) on the
-call's state; the call log and the metrics both need it as one word from a small
-closed set (:data:`OUTCOMES`), so the mapping lives here beside the engine that
-writes those strings.
+The engine sets :class:`Outcome` on the call's state (``CallState.ending``) wherever it
+writes the outcome's wording (``CallState.outcome``, ``"caller hung up in menu sales"``):
+the wording is for people (transcripts, logs), the label for counting (the call log's
+``outcome_kind``, the metric ``attendant_calls_total{outcome}``). Only
+:attr:`Outcome.CALLER_GONE` is set by an adapter, which alone knows that a safety limit,
+not the caller, ended the call.
 """
 
 from __future__ import annotations
 
-#: Every value the ``outcome`` label can take.
-OUTCOMES = ("answered_transfer", "queued", "voicemail", "caller_hangup", "caller_gone",
-            "disconnected", "transfer_failed", "failed", "other")
-
-# Prefixes of the outcome strings attendant.engine.machine writes, in the order tested.
-_OUTCOME_PREFIXES = (
-    ("transferred to", "answered_transfer"),
-    ("queued in", "queued"),
-    ("voicemail left", "voicemail"),
-    ("voicemail failed", "failed"),
-    ("caller hung up", "caller_hangup"),
-    ("caller gone", "caller_gone"),
-    ("transfer failed", "transfer_failed"),
-    ("gave up after", "transfer_failed"),
-    ("disconnected", "disconnected"),
-    ("goodbye", "disconnected"),
-    ("voicemail for", "disconnected"),
-    ("no operator", "failed"),
-    ("routing loop", "failed"),
-    ("unknown", "failed"),
-)
+from enum import StrEnum
 
 
-def outcome_label(outcome: str) -> str:
-    """Map an engine outcome string (``CallState.outcome``) to one of :data:`OUTCOMES`.
+class Outcome(StrEnum):
+    """Every way a call can end; the value is the label metrics and the call log use."""
 
-    A value that already is a label (``"failed"`` from an adapter, say) is kept.
-    """
-    text = outcome.strip().lower()
-    if text in OUTCOMES:
-        return text
-    for prefix, label in _OUTCOME_PREFIXES:
-        if text.startswith(prefix):
-            return label
-    return "other"
+    #: Connected to a user, a department or an outside number.
+    ANSWERED_TRANSFER = "answered_transfer"
+    #: Answered by a queue's agent.
+    ANSWERED_BY_AGENT = "answered_by_agent"
+    #: Still waiting in a queue when the call ended other than by the caller hanging up.
+    QUEUED = "queued"
+    #: Hung up while waiting in a queue.
+    ABANDONED = "abandoned"
+    #: Left a queue with a callback request.
+    CALLBACK_REQUESTED = "callback_requested"
+    #: Left a voicemail message (also when the recording was cut short but kept).
+    VOICEMAIL = "voicemail"
+    #: The voicemail box was full, and nothing else was reached after.
+    VOICEMAIL_FULL = "voicemail_full"
+    #: Hung up in a menu, an announcement, an entry, while a transfer rang...
+    CALLER_HANGUP = "caller_hangup"
+    #: Ended by the adapter's safety limits (no media, no session refresh...).
+    CALLER_GONE = "caller_gone"
+    #: The flow said goodbye (a ``disconnect`` route, nothing more to replay).
+    DISCONNECTED = "disconnected"
+    #: Every transfer and fallback failed; the call ended.
+    TRANSFER_FAILED = "transfer_failed"
+    #: An agent's feature code was carried out (sign in or out, opt in or out).
+    AGENT_COMMAND = "agent_command"
+    #: A feature code was refused: not an agent, no PIN, wrong PIN, no PIN entered.
+    FEATURE_REFUSED = "feature_refused"
+    #: Something broke: storage failed, or the configuration leads nowhere.
+    FAILED = "failed"
+    #: The call never started (gone before the engine saw it).
+    NOT_STARTED = "not_started"
+
+
+#: Every value the ``outcome`` label can take, in a stable order.
+OUTCOMES = tuple(outcome.value for outcome in Outcome)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from attendant.engine import actions as act
+from attendant.engine.outcomes import Outcome
 from attendant.engine.state import CallState, Phase, Result, update
 from attendant.engine.tables import DEFAULT_MENU, resolve
 from attendant.model import Flow, Menu, Prompt
@@ -89,8 +90,12 @@ def timer_kind(state: CallState) -> str:
 
 
 def goodbye(flow: Flow, state: CallState, prompt: Prompt | None,
-            preface: tuple[act.Say, ...] = (), reason: str = "disconnected") -> Result:
+            preface: tuple[act.Say, ...] = (), reason: str = "disconnected",
+            ending: Outcome = Outcome.DISCONNECTED) -> Result:
+    """Say ``prompt`` (or goodbye) after ``preface``, then end the call: ``reason`` is the
+    outcome's wording, ``ending`` its label."""
     state, out = cancel_timer(state)
     items = (*preface, say(flow, state, prompt or system(flow, "goodbye")))
-    state, play = start_play(state, items, False, phase=Phase.GOODBYE, outcome=reason)
+    state, play = start_play(state, items, False, phase=Phase.GOODBYE, outcome=reason,
+                             ending=ending)
     return state, out + play

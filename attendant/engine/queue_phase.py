@@ -8,6 +8,7 @@ from __future__ import annotations
 from attendant.engine import actions as act
 from attendant.engine import routes
 from attendant.engine.events import QueueAnnouncement, QueueOutcome
+from attendant.engine.outcomes import Outcome
 from attendant.engine.playback import goodbye, say, start_play, stop_playback, system
 from attendant.engine.state import CallState, Phase, Result, update
 from attendant.engine.tables import MUSIC_ON_HOLD
@@ -60,10 +61,12 @@ def queue_outcome(flow: Flow, state: CallState, event: QueueOutcome) -> Result:
     state = update(state, queue_music=False)
     if event.kind == "connected":
         return update(state, phase=Phase.CONNECTED,
-                      outcome=f"answered by {event.agent} from queue {queue}"), out
+                      outcome=f"answered by {event.agent} from queue {queue}",
+                      ending=Outcome.ANSWERED_BY_AGENT), out
     if event.kind == "callback":
         result = goodbye(flow, state, system(flow, "queue_callback_confirm"),
-                         reason=f"callback requested from queue {queue}")
+                         reason=f"callback requested from queue {queue}",
+                         ending=Outcome.CALLBACK_REQUESTED)
     else:
         result = routes.run(flow, state, event.route or Disconnect())
     return result[0], out + result[1]

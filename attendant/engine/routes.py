@@ -13,6 +13,7 @@ from typing import Any
 
 from attendant.engine import actions as act
 from attendant.engine import agents, directory, schedule, transfers, voicemail_phase
+from attendant.engine.outcomes import Outcome
 from attendant.engine.playback import goodbye, say, start_play, system
 from attendant.engine.state import CallState, Phase, Result, update
 from attendant.model import (
@@ -43,7 +44,8 @@ def run(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say, ...]
         depth: int = 0) -> Result:
     """Carry out a route. ``preface`` is played first (an "invalid choice" message, say)."""
     if depth > MAX_ROUTE_DEPTH:
-        return goodbye(flow, state, None, preface, "routing loop in configuration")
+        return goodbye(flow, state, None, preface, "routing loop in configuration",
+                       Outcome.FAILED)
     timer = state.timer
     if timer is not None or state.buffer or state.pending is not None:
         state = update(state, timer=None, buffer="", pending=None)
@@ -88,7 +90,7 @@ def _route_main_menu(flow: Flow, state: CallState, attendant: Attendant, route: 
 def _route_operator(flow: Flow, state: CallState, attendant: Attendant, route: Operator,
                     preface: tuple[act.Say, ...], depth: int) -> Result:
     if attendant.operator is None:
-        return goodbye(flow, state, None, preface, "no operator configured")
+        return goodbye(flow, state, None, preface, "no operator configured", Outcome.FAILED)
     return run(flow, state, attendant.operator, preface, depth + 1)
 
 
@@ -113,7 +115,7 @@ def _route_attendant(flow: Flow, state: CallState, attendant: Attendant, route: 
                      preface: tuple[act.Say, ...], depth: int) -> Result:
     other = flow.attendants.get(route.attendant)
     if other is None:
-        return goodbye(flow, state, None, preface, "unknown attendant")
+        return goodbye(flow, state, None, preface, "unknown attendant", Outcome.FAILED)
     label, entry = schedule.select(other, state.started or datetime(2000, 1, 1))
     language = state.language if state.language in other.languages else other.default_language
     state = update(state, attendant=other.key, flow_label=label, entry=entry, stack=(),
@@ -150,7 +152,7 @@ def _route_queue(flow: Flow, state: CallState, attendant: Attendant, route: ToQu
     if preface:
         state, played = start_play(state, preface)
     state = update(state, phase=Phase.QUEUED, handover=route,
-                   outcome=f"queued in {route.queue}")
+                   outcome=f"queued in {route.queue}", ending=Outcome.QUEUED)
     return state, [*played, act.EnqueueCall(route.queue, route.priority)]
 
 
@@ -175,7 +177,7 @@ def enter_menu(flow: Flow, state: CallState, name: str, preface: tuple[act.Say, 
     if menu is None:
         if stack is not None:
             state = update(state, stack=stack)
-        return goodbye(flow, state, None, preface, f"unknown menu {name}")
+        return goodbye(flow, state, None, preface, f"unknown menu {name}", Outcome.FAILED)
     items = (*preface, say(flow, state, menu.prompt))
     changes: dict[str, Any] = {"phase": Phase.MENU, "menu": name, "buffer": "",
                                "dial": menu.extension_dialing, "candidates": ()}

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from attendant.engine import actions as act
+from attendant.engine.outcomes import Outcome
 from attendant.model import AgentFeature, DialByName, ExtensionEntry, Flow, Route
 
 
@@ -67,6 +68,8 @@ class CallState(NamedTuple):
     failed_transfers: int = 0
     box: str | None = None
     outcome: str = ""
+    #: The outcome as a label from a closed set (``outcome`` is its wording).
+    ending: Outcome = Outcome.NOT_STARTED
     #: In a queue: music on hold plays (again) whenever a prompt ends.
     queue_music: bool = False
     #: From a trusted source (``CallStarted.trusted``): feature codes need no PIN.

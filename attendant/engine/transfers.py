@@ -8,6 +8,7 @@ from __future__ import annotations
 from attendant.engine import actions as act
 from attendant.engine import routes
 from attendant.engine.events import TransferResult
+from attendant.engine.outcomes import Outcome
 from attendant.engine.playback import goodbye, say, start_play, system
 from attendant.engine.state import CallState, Phase, Result, update
 from attendant.model import (
@@ -35,7 +36,8 @@ def transfer(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say,
     if preface:
         state, out = start_play(state, preface)
     state = update(state, phase=Phase.TRANSFERRING, handover=route,
-                   outcome=f"transferred to {action.kind} {action.key}")
+                   outcome=f"transferred to {action.kind} {action.key}",
+                   ending=Outcome.ANSWERED_TRANSFER)
     return state, [*out, action]
 
 
@@ -87,10 +89,12 @@ def fallback_for(flow: Flow, state: CallState, route: Route | None) -> Route:
 
 def transfer_failed(flow: Flow, state: CallState, reason: str, depth: int = 0) -> Result:
     failures = state.failed_transfers + 1
-    state = update(state, failed_transfers=failures, outcome=f"transfer failed ({reason})")
+    state = update(state, failed_transfers=failures, outcome=f"transfer failed ({reason})",
+                   ending=Outcome.TRANSFER_FAILED)
     sorry = (say(flow, state, system(flow, "unavailable")),)
     if failures >= MAX_FAILED_TRANSFERS:
-        return goodbye(flow, state, None, sorry, f"gave up after {failures} failed transfers")
+        return goodbye(flow, state, None, sorry, f"gave up after {failures} failed transfers",
+                       Outcome.TRANSFER_FAILED)
     fallback = fallback_for(flow, state, state.handover)
     return routes.run(flow, state, fallback, sorry, depth + 1)
 

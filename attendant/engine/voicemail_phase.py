@@ -7,6 +7,7 @@ from __future__ import annotations
 from attendant.engine import actions as act
 from attendant.engine import routes
 from attendant.engine.events import Digit, RecordingFinished
+from attendant.engine.outcomes import Outcome
 from attendant.engine.playback import (
     arm_timer,
     cancel_timer,
@@ -23,10 +24,12 @@ from attendant.model import Flow
 def enter_voicemail(flow: Flow, state: CallState, key: str, preface: tuple[act.Say, ...]) -> Result:
     box = flow.voicemail.get(key)
     if box is None:
-        return goodbye(flow, state, None, preface, f"unknown voicemail box {key}")
+        return goodbye(flow, state, None, preface, f"unknown voicemail box {key}",
+                       Outcome.FAILED)
     greeting = box.greeting or system(flow, "voicemail_greeting")
     return start_play(state, (*preface, say(flow, state, greeting)), phase=Phase.VOICEMAIL_GREETING,
-                      box=key, outcome=f"voicemail for {key} (no message)")
+                      box=key, outcome=f"voicemail for {key} (no message)",
+                      ending=Outcome.DISCONNECTED)
 
 
 def beep(flow: Flow, state: CallState) -> Result:
@@ -44,7 +47,8 @@ def greeting_digit(flow: Flow, state: CallState, event: Digit) -> Result:
 
 def record(flow: Flow, state: CallState) -> Result:
     box = flow.voicemail[state.box or ""]
-    state = update(state, phase=Phase.RECORDING, outcome=f"voicemail left for {box.key}")
+    state = update(state, phase=Phase.RECORDING, outcome=f"voicemail left for {box.key}",
+                   ending=Outcome.VOICEMAIL)
     state, timer = arm_timer(state, "record", box.max_seconds)
     return state, [act.RecordVoicemail(box.key, box.max_seconds), *timer]
 
@@ -78,7 +82,8 @@ def recording_finished(flow: Flow, state: CallState, event: RecordingFinished) -
     box = state.box or "?"
     outcome = (f"voicemail left for {box} (cut short: {event.error})" if event.seconds > 0
                else f"voicemail failed for {box}: {event.error}")
-    state, out = cancel_timer(update(state, outcome=outcome))
+    ending = Outcome.VOICEMAIL if event.seconds > 0 else Outcome.FAILED
+    state, out = cancel_timer(update(state, outcome=outcome, ending=ending))
     state, play = start_play(state, (say(flow, state, system(flow, "voicemail_failed")),), False,
                              phase=Phase.GOODBYE)
     return state, out + play
@@ -87,10 +92,12 @@ def recording_finished(flow: Flow, state: CallState, event: RecordingFinished) -
 def box_full(flow: Flow, state: CallState, why: str) -> Result:
     """The box takes no more messages: say so, then its ``when_full`` route or goodbye."""
     box = flow.voicemail[state.box or ""]
-    state, out = cancel_timer(update(state, outcome=f"voicemail box {box.key} full"))
+    state, out = cancel_timer(update(state, outcome=f"voicemail box {box.key} full",
+                                        ending=Outcome.VOICEMAIL_FULL))
     sorry = (say(flow, state, system(flow, "voicemail_full")),)
     if box.when_full is None:
-        result = goodbye(flow, state, None, sorry, f"voicemail box {box.key} full ({why})")
+        result = goodbye(flow, state, None, sorry, f"voicemail box {box.key} full ({why})",
+                         Outcome.VOICEMAIL_FULL)
     else:
         result = routes.run(flow, state, box.when_full, sorry)
     return result[0], out + result[1]

@@ -20,11 +20,11 @@ Exported names (``namespace`` defaults to ``attendant``)::
     attendant_sip_unreadable_total{outcome}      counter    messages pjsip could not parse:
                                                             answered (400/416/505) or dropped
 
-Label values are always from a small closed set: free-text outcomes from the
-engine (``"caller hung up in menu sales"``) go through :func:`outcome_label`,
-transfer reasons through :func:`transfer_label`, and box names are capped at
-``max_box_labels`` distinct values (any more count as ``other``), so a
-misbehaving adapter cannot create unbounded series.
+Label values are always from a small closed set: a call's outcome is the engine's
+:class:`~attendant.engine.outcomes.Outcome` (not its wording), transfer reasons
+through :func:`transfer_label`, and box names are capped at ``max_box_labels``
+distinct values (any more count as ``other``), so a misbehaving adapter cannot create
+unbounded series.
 
 All methods are thread-safe (prometheus-client metrics are), so pjsip callbacks
 may call them directly.
@@ -43,7 +43,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
-from attendant.engine.outcomes import OUTCOMES, outcome_label
+from attendant.engine.outcomes import OUTCOMES, Outcome
 
 #: Every value the ``result`` label of transfers can take.
 TRANSFER_RESULTS = ("answered", "busy", "no_answer", "unreachable", "rejected", "failed")
@@ -157,9 +157,9 @@ class Metrics:
             self._active += 1
             self.active_calls.set(self._active)
 
-    def call_ended(self, outcome: str) -> str:
+    def call_ended(self, outcome: Outcome) -> str:
         """A call ended; count it under its outcome label and return that label."""
-        label = outcome_label(outcome)
+        label = outcome.value
         with self._lock:
             # Never below zero, even if an adapter reports an end without a start.
             self._active = max(0, self._active - 1)

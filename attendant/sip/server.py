@@ -56,6 +56,7 @@ from attendant.config.diagnostics import format_text
 from attendant.config.source_map import PromptSite, PromptSiteKey
 from attendant.engine.actions import Action, AgentCommand, EnqueueCall, Say, VerifyPin
 from attendant.engine.events import CallStarted, Event, PinChecked, TransferResult
+from attendant.engine.outcomes import Outcome
 from attendant.engine.state import CallState, Phase
 from attendant.errors import PromptError
 from attendant.model import Flow
@@ -760,15 +761,15 @@ class Server:
             self.admission.release(call.source)
         call_id = self._call_ids.pop(call.session, "")
         self.queues.call_ended(call.session, call_id)
-        outcome = call.state.outcome
+        outcome, kind = call.state.outcome, call.state.ending
         if not outcome and call.state.phase is Phase.NEW:
             outcome = NOT_STARTED
         if call.ended_by:
             # The engine saw a hang-up; the truth is that a safety limit ended the call.
-            outcome = f"caller gone: {call.ended_by}"
-        self.metrics.call_ended(outcome)
+            outcome, kind = f"caller gone: {call.ended_by}", Outcome.CALLER_GONE
+        self.metrics.call_ended(kind)
         if call_id:
-            self._record(self.call_log.call_ended, call_id, outcome)
+            self._record(self.call_log.call_ended, call_id, outcome, kind)
             self.writer.wake()  # its row now, not at the next period
         self._forget_unused_stores()
         stats = call.stats

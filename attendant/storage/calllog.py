@@ -58,7 +58,7 @@ from attendant.engine.events import (
     TimerFired,
     TransferResult,
 )
-from attendant.engine.outcomes import outcome_label
+from attendant.engine.outcomes import Outcome
 from attendant.engine.state import CallState, Phase
 from attendant.storage._common import (
     StorageError,
@@ -494,16 +494,18 @@ class CallLog:
             self._append({"ts": iso(utc_now()), "type": "queue", "queue": queue,
                           "call_id": call_id, "agent": agent, "message": message})
 
-    def call_ended(self, call_id: str, outcome: str, ended_at: datetime | None = None) -> None:
-        """Log the end of a call with its outcome (``CallState.outcome``) and close its row."""
+    def call_ended(self, call_id: str, outcome: str, kind: Outcome,
+                   ended_at: datetime | None = None) -> None:
+        """Log the end of a call and close its row: ``outcome`` is the wording
+        (``CallState.outcome``), ``kind`` the label (``CallState.ending``)."""
         self._check_id(call_id)
         at = to_utc(ended_at, "ended_at") if ended_at is not None else utc_now()
-        kind = outcome_label(outcome)
+        label = Outcome(kind).value
         with self._file_lock:
             self._append({"ts": iso(at), "type": "end", "call_id": call_id,
-                          "outcome": outcome, "outcome_kind": kind})
+                          "outcome": outcome, "outcome_kind": label})
             # After its start and steps; kept for a retry if the commit fails.
-            self._write_row(_UPSERT_ENDED, (call_id, iso(at), iso(at), outcome, kind))
+            self._write_row(_UPSERT_ENDED, (call_id, iso(at), iso(at), outcome, label))
 
     def recover(self, outcome: str = "interrupted: attendant stopped during the call") -> int:
         """Close rows a crash left open (no ``ended_at``); return how many.
@@ -519,7 +521,8 @@ class CallLog:
             with transaction(conn):
                 cur = conn.execute(
                     "UPDATE calls SET ended_at = coalesce(last_step_at, started_at), "
-                    "outcome = ?, outcome_kind = 'failed' WHERE ended_at IS NULL", (outcome,))
+                    "outcome = ?, outcome_kind = ? WHERE ended_at IS NULL",
+                    (outcome, Outcome.FAILED.value))
             return cur.rowcount
 
     # --- reading --------------------------------------------------------------------

@@ -17,6 +17,7 @@ from attendant.config.compiler import load_flow
 from attendant.engine import actions as act
 from attendant.engine.events import CallStarted, Digit, Hangup, PromptFinished
 from attendant.engine.machine import step
+from attendant.engine.outcomes import Outcome
 from attendant.engine.state import CallState, Phase, initial_state
 from attendant.storage import CallLog, StorageError, action_name
 
@@ -65,7 +66,7 @@ def test_a_real_call_through_the_engine_is_logged_and_summarised(log: CallLog) -
     for event in (PromptFinished(play.token), Digit("9"), Hangup()):
         state, actions = step(flow, state, event)
         log.record_step("call-42", event, state, actions)
-    log.call_ended("call-42", state.outcome)
+    log.call_ended("call-42", state.outcome, state.ending)
     lines = lines_of(log.jsonl_path)
     assert [line["type"] for line in lines] == ["start", "step", "step", "step", "step", "end"]
     assert [line.get("event") for line in lines[1:5]] == [
@@ -91,7 +92,7 @@ def test_sqlite_row_is_readable_by_another_connection_at_once(log: CallLog) -> N
         row = other.execute("SELECT caller, called, steps, last_menu, ended_at FROM calls "
                             "WHERE call_id = 'c2'").fetchone()
         assert row == ("+1", "200", 1, "sales", None)
-        log.call_ended("c2", "voicemail left for sales", ended_at=T0)
+        log.call_ended("c2", "voicemail left for sales", Outcome.VOICEMAIL, ended_at=T0)
         row = other.execute("SELECT outcome, outcome_kind, ended_at FROM calls").fetchone()
         assert row == ("voicemail left for sales", "voicemail", "2026-03-14T09:00:00.000Z")
     finally:
@@ -107,7 +108,7 @@ def test_concurrent_calls_from_many_threads(log: CallLog) -> None:
         for i in range(steps):
             log.record_step(call_id, Digit(str(i % 10)),
                             CallState(phase=Phase.MENU, menu=f"m{n}", buffer=str(i)), [])
-        log.call_ended(call_id, "caller hung up in menu m")
+        log.call_ended(call_id, "caller hung up in menu m", Outcome.CALLER_HANGUP)
 
     threads = [threading.Thread(target=one_call, args=(n,)) for n in range(calls)]
     for t in threads:
@@ -132,6 +133,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from attendant.engine.state import CallState, Phase
 from attendant.engine.events import Digit
+from attendant.engine.outcomes import Outcome
 from attendant.storage import CallLog
 
 T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
@@ -140,7 +142,7 @@ log.call_started("open", caller="+1", started_at=T0)
 log.record_step("open", Digit("1"), CallState(phase=Phase.MENU, menu="main"), [],
                 at=datetime(2026, 3, 14, 9, 1, tzinfo=UTC))
 log.call_started("done", caller="+2", started_at=T0)
-log.call_ended("done", "queued in sales", ended_at=T0)
+log.call_ended("done", "queued in sales", Outcome.QUEUED, ended_at=T0)
 os.kill(os.getpid(), signal.SIGKILL)  # no close(), no atexit, no flush at exit
 """
 
@@ -173,7 +175,7 @@ def test_close_is_idempotent_and_later_writes_fail_clearly(tmp_path: Path) -> No
         log.record_step("c", Hangup(), CallState(), [])
     # Reopening appends to the same file.
     with CallLog(tmp_path) as again:
-        again.call_ended("c", "disconnected", ended_at=T0)
+        again.call_ended("c", "disconnected", Outcome.DISCONNECTED, ended_at=T0)
     assert [line["type"] for line in lines_of(tmp_path / "calls.jsonl")] == ["start", "end"]
 
 
@@ -219,7 +221,7 @@ def test_deferred_rows_wait_for_flush_rows_even_at_the_call_end_and_close_commit
     deferred = CallLog(tmp_path, defer_rows=True)
     deferred.call_started("ended", caller="+4", started_at=T0)
     deferred.record_step("ended", Digit("1"), CallState(phase=Phase.MENU, menu="main"), [])
-    deferred.call_ended("ended", "caller hung up in menu main", ended_at=T0)
+    deferred.call_ended("ended", "caller hung up in menu main", Outcome.CALLER_HANGUP, ended_at=T0)
     other = sqlite3.connect(deferred.db_path)
     try:
         # The SIP worker's call end does not touch SQLite: the writer thread commits.
@@ -266,7 +268,7 @@ def test_calls_jsonl_rotates_by_size_and_keeps_the_newest_files(tmp_path: Path) 
     for n in range(40):
         clock.now += 1
         calllog.call_started(f"c{n}", caller="+1555", called="100", started_at=T0)
-        calllog.call_ended(f"c{n}", "caller hung up in menu welcome")
+        calllog.call_ended(f"c{n}", "caller hung up in menu welcome", Outcome.CALLER_HANGUP)
     calllog.close()
     rotated = sorted(tmp_path.glob("calls-*.jsonl"))
     assert len(rotated) == 2
@@ -305,7 +307,7 @@ def test_a_call_ending_while_the_database_is_locked_keeps_its_row_for_later(
     calllog.call_started("c1", caller="+1555", started_at=T0)
     calllog._conn.execute("PRAGMA busy_timeout=50")  # fail fast in the test
     holder = _locked(tmp_path / "calls.sqlite3")
-    calllog.call_ended("c1", "caller hung up in menu welcome", ended_at=T0)
+    calllog.call_ended("c1", "caller hung up in menu welcome", Outcome.CALLER_HANGUP, ended_at=T0)
     with pytest.raises(StorageError, match=r"2 row write.*waiting"):
         calllog.flush_rows()
     holder.rollback()
@@ -325,7 +327,7 @@ def test_rows_still_locked_out_at_close_are_spooled_and_replayed_at_the_next_sta
     calllog._conn.execute("PRAGMA busy_timeout=50")
     holder = _locked(tmp_path / "calls.sqlite3")
     calllog.call_started("c2", caller="+1666", started_at=T0)
-    calllog.call_ended("c2", "voicemail left for office", ended_at=T0)
+    calllog.call_ended("c2", "voicemail left for office", Outcome.VOICEMAIL, ended_at=T0)
     with pytest.raises(StorageError):
         calllog.flush_rows()
     with pytest.raises(StorageError):

@@ -184,7 +184,7 @@ def test_simulate_scripted_caller() -> None:
     assert any("caller presses 1" in line for line in lines)
     assert any("transfer to user maria" in line for line in lines)
     assert any(line.startswith("[00:06.0] caller hangs up") for line in lines)
-    assert lines[-1] == "-- outcome: caller hung up while the transfer was ringing"
+    assert lines[-1] == "-- outcome: caller hung up while the transfer was ringing [caller_hangup]"
 
 
 def test_simulate_after_hours_voicemail() -> None:
@@ -193,7 +193,7 @@ def test_simulate_after_hours_voicemail() -> None:
     assert result.exit_code == 0, result.output
     assert "after hours" in result.stdout
     assert "recording a message for office" in result.stdout
-    assert result.stdout.rstrip().endswith("-- outcome: voicemail left for office")
+    assert result.stdout.rstrip().endswith("-- outcome: voicemail left for office [voicemail]")
 
 
 def test_simulate_reports_nonsense_and_carries_on() -> None:
@@ -202,7 +202,7 @@ def test_simulate_reports_nonsense_and_carries_on() -> None:
     assert result.exit_code == 0
     assert 'I did not understand "dance"' in result.output
     assert "nothing is ringing" in result.output
-    assert "-- outcome: caller hung up in menu welcome" in result.stdout
+    assert "-- outcome: caller hung up in menu welcome [caller_hangup]" in result.stdout
 
 
 @pytest.mark.parametrize("at", ["yesterday", "2026-13-01T10:00", "10:00 tomorrow"])

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from attendant.engine.events import Digit
+from attendant.engine.outcomes import Outcome
 from attendant.engine.state import CallState, Phase
 from attendant.storage import CallLog
 from attendant.storage.writer import StorageWriter
@@ -43,7 +44,7 @@ def call_log(tmp_path: Path) -> Iterator[CallLog]:
 def _one_call(log: CallLog, call_id: str) -> None:
     log.call_started(call_id, caller="+1555", started_at=T0)
     log.record_step(call_id, Digit("1"), CallState(phase=Phase.MENU, menu="main"), [])
-    log.call_ended(call_id, "caller hung up in menu main", ended_at=T0)
+    log.call_ended(call_id, "caller hung up in menu main", Outcome.CALLER_HANGUP, ended_at=T0)
 
 
 def test_calls_are_logged_without_waiting_while_the_writer_is_stuck_on_a_locked_database(
