@@ -741,12 +741,44 @@ def name_entry(office: Flow) -> Call:
     return call
 
 
-def test_dial_by_name_unique_match_transfers(office: Flow) -> None:
+SPELL = ("Please spell the name of the person you are calling using your keypad, then press "
+         "pound. Press star to go back.")
+#: Spelling a name in the office directory: keys, what the caller hears (all of it), where
+#: the call is then, and the invalid count. Alice Smith, Bob Smithers, Carol Smyth, Dave
+#: Jones;
+#: Olga the operator is left out of the directory (``dial_by_name: false``).
+NAME_ENTRY = [
+    # JON: one match, transferred with the name said
+    ("566#", ["Please hold while I transfer your call.", "Dave Jones"], Phase.ANNOUNCE, 0),
+    # SMI: two matches, a choice offered
+    ("764#", ["For", "Alice Smith", "press", "1", "For", "Bob Smithers", "press", "2",
+              "Press star to spell again."], Phase.NAME_CHOICE, 0),
+    # SM: more than max_matches (2); the letters are kept so more can be added
+    ("76#", ["Several people match. Please enter more letters."], Phase.NAME_ENTRY, 0),
+    # fewer than min_digits (2)
+    ("7#", ["Please enter a few more letters.", SPELL], Phase.NAME_ENTRY, 1),
+    ("999#", ["Sorry, nobody matches that name.", SPELL], Phase.NAME_ENTRY, 1),
+    # OLGA, the operator, opted out of the directory
+    ("6546#", ["Sorry, nobody matches that name.", SPELL], Phase.NAME_ENTRY, 1),
+]
+
+
+@pytest.mark.parametrize(("keys", "heard", "phase", "invalid"), NAME_ENTRY)
+def test_dial_by_name_answers_what_was_spelled(office: Flow, keys: str, heard: list[str],
+                                               phase: Phase, invalid: int) -> None:
     call = name_entry(office)
-    actions = call.press("566#")  # JON: Dave Jones
-    assert said(actions) == ["Please hold while I transfer your call.", "Dave Jones"]
+    assert said(call.press(keys)) == heard
+    assert call.state.phase is phase
+    assert call.state.invalid == invalid
+
+
+@pytest.mark.parametrize(("keys", "choose", "user"), [("566#", "", "dave"), ("764#", "2", "bob")])
+def test_dial_by_name_transfers_to_the_one_found_or_chosen(office: Flow, keys: str, choose: str,
+                                                           user: str) -> None:
+    call = name_entry(office)
+    call.press(keys + choose)
     call.finish()
-    assert [t.key for t in of_type(call.last, act.Transfer)] == ["dave"]
+    assert [t.key for t in of_type(call.last, act.Transfer)] == [user]
 
 
 def test_dial_by_name_resolves_on_inter_digit_timeout(office: Flow) -> None:
@@ -759,19 +791,6 @@ def test_dial_by_name_resolves_on_inter_digit_timeout(office: Flow) -> None:
     assert [t.key for t in of_type(call.last, act.Transfer)] == ["dave"]
 
 
-def test_dial_by_name_several_matches_offer_a_choice(office: Flow) -> None:
-    call = name_entry(office)
-    actions = call.press("764#")  # SMI: Alice Smith, Bob Smithers
-    assert call.state.phase is Phase.NAME_CHOICE
-    assert call.state.candidates == ("alice", "bob")
-    assert said(actions) == ["For", "Alice Smith", "press", "1",
-                             "For", "Bob Smithers", "press", "2",
-                             "Press star to spell again."]
-    call.press("2")
-    call.finish()
-    assert [t.key for t in of_type(call.last, act.Transfer)] == ["bob"]
-
-
 def test_dial_by_name_choice_out_of_range_is_invalid(office: Flow) -> None:
     call = name_entry(office)
     call.press("764#")
@@ -781,33 +800,6 @@ def test_dial_by_name_choice_out_of_range_is_invalid(office: Flow) -> None:
     actions = call.press("*")
     assert call.state.phase is Phase.NAME_ENTRY
     assert said(actions)[0].startswith("Please spell the name")
-
-
-def test_dial_by_name_too_many_matches(office: Flow) -> None:
-    call = name_entry(office)
-    actions = call.press("76#")  # SM: Smith, Smithers, Smyth > max_matches 2
-    assert said(actions) == ["Several people match. Please enter more letters."]
-    assert call.state.phase is Phase.NAME_ENTRY
-
-
-def test_dial_by_name_too_few_letters(office: Flow) -> None:
-    call = name_entry(office)
-    actions = call.press("7#")
-    assert said(actions)[0] == "Please enter a few more letters."
-    assert call.state.phase is Phase.NAME_ENTRY
-
-
-def test_dial_by_name_no_match(office: Flow) -> None:
-    call = name_entry(office)
-    actions = call.press("999#")
-    assert said(actions)[0] == "Sorry, nobody matches that name."
-    assert call.state.invalid == 1
-
-
-def test_dial_by_name_excludes_users_opted_out(office: Flow) -> None:
-    call = name_entry(office)
-    actions = call.press("6546#")  # OLGA, the operator, is not in the directory
-    assert said(actions)[0] == "Sorry, nobody matches that name."
 
 
 def test_star_in_name_entry_returns_to_the_same_menu(office: Flow) -> None:
@@ -858,53 +850,43 @@ def test_department_transfer_rings_members(office: Flow) -> None:
     assert transfer.destinations == ("sip:bob@example.test", "sip:carol@example.test")
 
 
-def test_failed_transfer_uses_route_fallback_first(office: Flow) -> None:
+SORRY = "Sorry, nobody is available to take your call."
+LEAVE_A_MESSAGE = "Please leave a message after the tone. Press pound when you are done."
+#: Where a failed transfer goes, in order (docs/menu-language.md): the route's own
+#: fallback, the user's or department's voicemail box, the operator, the menu again.
+#: Keys from the main menu, the transfer's kind and key, how it failed, then what the
+#: caller hears, the phase, the voicemail box and the next transfer (if any).
+FALLBACKS = [
+    # the external number's route fallback (voicemail general) comes first
+    ("24", ("external", "+33100000000"), "busy", [SORRY, LEAVE_A_MESSAGE],
+     Phase.VOICEMAIL_GREETING, "general", None),
+    # alice has her own voicemail box
+    ("1", ("user", "alice"), "no_answer", [SORRY, LEAVE_A_MESSAGE],
+     Phase.VOICEMAIL_GREETING, "alice", None),
+    # the department's box
+    ("23", ("department", "team"), "no_answer", [SORRY, LEAVE_A_MESSAGE],
+     Phase.VOICEMAIL_GREETING, "general", None),
+    # bob has no box: the operator
+    ("21", ("user", "bob"), "busy", [SORRY], Phase.TRANSFERRING, None, "op"),
+    # the operator failed: the menu again
+    ("0", ("user", "op"), "busy", [SORRY, "Main menu."], Phase.MENU, None, None),
+]
+
+
+@pytest.mark.parametrize(("keys", "target", "reason", "heard", "phase", "box", "then"),
+                         FALLBACKS)
+def test_a_failed_transfer_takes_the_first_fallback_that_exists(
+        office: Flow, keys: str, target: tuple[str, str], reason: str, heard: list[str],
+        phase: Phase, box: str | None, then: str | None) -> None:
     call = Call(office)
     call.start()
-    call.press("2")
-    transfer = transfer_from(call, "4")
-    assert transfer.kind == "external"
-    actions = call.send(TransferResult(answered=False, reason="busy"))
-    assert said(actions)[0] == "Sorry, nobody is available to take your call."
-    assert call.state.phase is Phase.VOICEMAIL_GREETING
-    assert call.state.box == "general"
-
-
-def test_failed_transfer_to_user_goes_to_their_voicemail(office: Flow) -> None:
-    call = Call(office)
-    call.start()
-    transfer_from(call, "1")
-    call.send(TransferResult(answered=False, reason="no_answer"))
-    assert call.state.phase is Phase.VOICEMAIL_GREETING
-    assert call.state.box == "alice"
-
-
-def test_failed_department_transfer_goes_to_department_voicemail(office: Flow) -> None:
-    call = Call(office)
-    call.start()
-    call.press("2")
-    transfer_from(call, "3")
-    call.send(TransferResult(answered=False, reason="no_answer"))
-    assert call.state.box == "general"
-
-
-def test_failed_transfer_without_voicemail_goes_to_operator(office: Flow) -> None:
-    call = Call(office)
-    call.start()
-    call.press("2")
-    transfer_from(call, "1")  # bob: no voicemail box
-    call.send(TransferResult(answered=False, reason="busy"))
-    assert call.state.phase is Phase.TRANSFERRING
-    assert [t.key for t in of_type(call.last, act.Transfer)] == ["op"]
-
-
-def test_failed_operator_transfer_repeats_the_menu(office: Flow) -> None:
-    call = Call(office)
-    call.start()
-    transfer_from(call, "0")
-    actions = call.send(TransferResult(answered=False, reason="busy"))
-    assert call.state.phase is Phase.MENU
-    assert said(actions) == ["Sorry, nobody is available to take your call.", "Main menu."]
+    call.press(keys[:-1])
+    transfer = transfer_from(call, keys[-1])
+    assert (transfer.kind, transfer.key) == target
+    assert said(call.send(TransferResult(answered=False, reason=reason))) == heard
+    assert call.state.phase is phase
+    assert call.state.box == box
+    assert [t.key for t in of_type(call.last, act.Transfer)] == ([then] if then else [])
 
 
 def test_failed_transfer_with_no_menu_says_goodbye(build: Build) -> None:
