@@ -35,6 +35,7 @@ One job per module, in the order a call meets them:
 - ``queue_phase``: waiting in a queue.
 - ``voicemail_phase``: leaving a message.
 - ``agents``: agents' feature codes and their PIN.
+- ``outcomes``: the closed set of ways a call ends (``CallState.ending``).
 - ``tables``: what a step reads of the flow, made once when the flow is made (a
   compiled flow is never written afterwards).
 
