@@ -563,6 +563,28 @@ class Flow:
         from attendant.engine.tables import build
         object.__setattr__(self, "tables", build(self))
 
+    def called(self, *candidates: str) -> str:
+        """Which of the numbers a call names (the Request-URI's user, the To user...) it is
+        for: the first one some attendant answers to, else the first one given."""
+        for user in candidates:
+            if user and any(user in a.answers or user == a.key
+                            for a in self.attendants.values()):
+                return user
+        return next((c for c in candidates if c), "")
+
+    def voicemail_recipients(self, box: str) -> list[str]:
+        """E-mail addresses for voicemail ``box``: its ``email:`` list, then its owners'
+        addresses, each once (none for a box the flow does not have)."""
+        found = self.voicemail.get(box)
+        if found is None:
+            return []
+        addresses = list(found.email)
+        for owner in found.owners:
+            user = self.users.get(owner)
+            if user is not None and user.email:
+                addresses.append(user.email)
+        return list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
+
     def attendant_for(self, called: str | None) -> Attendant:
         """The attendant answering ``called`` (the first one when nothing matches)."""
         if called:

@@ -43,7 +43,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,6 +67,14 @@ from attendant.queues.events import (
     QueueEvent,
     QueueTimerFired,
     RingOutcome,
+)
+from attendant.queues.report import (
+    Counts,
+    QueueCounts,
+    agent_state,
+    counted,
+    queue_figures,
+    reinitialise,
 )
 from attendant.sip.call import CallHost, InboundCall, OutboundLeg, dial, transfer_failure
 from attendant.sip.endpoint import TimerHandle
@@ -132,17 +140,6 @@ class _Callback:
     done: bool = False
 
 
-@dataclass
-class _Counts:
-    """What a queue has done since the server started (kept across reloads)."""
-
-    answered: int = 0
-    answered_in_time: int = 0
-    abandoned: int = 0
-    routed: dict[str, int] = field(default_factory=dict)
-    callbacks: int = 0
-
-
 _OUTCOMES: dict[str, RingOutcome] = {"busy": "busy", "rejected": "rejected",
                                      "no_answer": "no_answer"}
 
@@ -151,32 +148,6 @@ def ring_outcome(code: int) -> RingOutcome:
     """How an agent's leg that ended with SIP status ``code`` missed, mapped as for
     transfers: 486/600 busy, 603 rejected, 408/480/487 no answer, else unreachable."""
     return _OUTCOMES.get(transfer_failure(code), "unreachable")
-
-
-def agent_state(agent: core.AgentState | None, queue: str) -> str:
-    """An agent's state for operators: available, ringing, busy, wrap-up, resting, paused,
-    opted out or signed out."""
-    if agent is None or not agent.signed_in:
-        return "signed out"
-    if agent.paused:
-        return "paused"
-    busy = {core.AGENT_RINGING: "ringing", core.BUSY: "busy", core.WRAP_UP: "wrap-up"}
-    if agent.activity in busy:
-        return busy[agent.activity]
-    if queue in agent.opted_out:
-        return "opted out"
-    return "resting" if agent.activity == core.COOLING else "available"
-
-
-def reinitialise(old: core.QueueState, flow: Flow, now: float) -> core.QueueState:
-    """The state for a new flow: agents and callers carried over; agents new to the
-    configuration signed in (as at a start); queues new to it get fresh statistics."""
-    fresh = core.initial_state(flow, at=now)
-    agents = dict(old.agents)
-    for key, agent in fresh.agents.items():
-        agents.setdefault(key, agent)
-    stats = {**fresh.stats, **{k: v for k, v in old.stats.items() if k in flow.queues}}
-    return replace(old, agents=frozen_map(agents), stats=frozen_map(stats))
 
 
 class QueueRunner:
@@ -191,13 +162,12 @@ class QueueRunner:
         self.control_dir = data_dir / CONTROL_DIR
         self._bad_entries: set[str] = set()  # names already reported as unusable
         self.sessions: dict[str, int] = {}  # call id -> session, callers on the line
-        self.joined: dict[str, float] = {}  # call id -> when they joined (service level)
         self.connected: dict[int, str] = {}  # session -> agent, queue calls in progress
         self.legs: dict[int, _AgentLeg] = {}  # leg serial -> agent leg
         self.rings: dict[tuple[int, str], int] = {}  # (ring id, agent) -> leg serial
         self.callbacks: dict[str, _Callback] = {}  # call id -> callback being placed
         self.timers: dict[str, TimerHandle] = {}
-        self.counts: dict[str, _Counts] = {}
+        self.counts: Counts = frozen_map()
         self.results: list[dict[str, Any]] = []
         self._pending: list[QueueEvent] = []
         self._draining = False
@@ -308,7 +278,6 @@ class QueueRunner:
     def enqueue(self, call: InboundCall, call_id: str, action: act.EnqueueCall) -> None:
         """``EnqueueCall`` from ``call``'s engine: the caller joins the queue."""
         self.sessions[call_id] = call.session
-        self.joined[call_id] = self.clock()
         self.submit(CallerJoined(call_id, action.queue, self.clock(), action.priority,
                                  call.caller, call.state.language))
 
@@ -359,30 +328,18 @@ class QueueRunner:
         self._changed()
 
     def _step(self, event: QueueEvent) -> None:
-        if isinstance(event, CallerLeft):
-            caller = self.state.callers.get(event.call_id)
-            if caller is not None and caller.status in (core.WAITING, core.RINGING):
-                self._count(caller.queue).abandoned += 1
+        before = self.state
         try:
-            self.state, actions = core.step(self.flow, self.state, event)
+            self.state, actions = core.step(self.flow, before, event)
         except Exception:
             log.exception("queue core failed on %s", event)
             return
+        self.counts = counted(self.counts, self.flow, before, event, actions)
         for action in actions:
             try:
                 self._apply(action)
             except Exception:
                 log.exception("cannot carry out %s", action)
-
-    def _count(self, queue: str) -> _Counts:
-        return self.counts.setdefault(queue, _Counts())
-
-    def _in_time(self, queue: str, waited: float) -> bool:
-        """Whether an answer after ``waited`` seconds counts for ``queue``'s service level
-        (its ``service_level_seconds``). Decided when the caller is answered, so counts made
-        before a reload keep the threshold of their time."""
-        found = self.flow.queues.get(queue)  # always there: the core connects known queues
-        return found is not None and waited <= found.service_level_seconds
 
     def _apply(self, action: qa.QueueAction) -> None:
         if isinstance(action, qa.QueueStartTimer):
@@ -412,11 +369,8 @@ class QueueRunner:
         elif isinstance(action, qa.ConnectCaller):
             self._connect(action)
         elif isinstance(action, qa.RouteCaller):
-            self._count(action.queue).routed[action.reason] = (
-                self._count(action.queue).routed.get(action.reason, 0) + 1)
             self._to_caller(action.call_id, QueueOutcome("route", action.route), last=True)
         elif isinstance(action, qa.CallbackAccepted):
-            self._count(action.queue).callbacks += 1
             self._to_caller(action.call_id, QueueOutcome("callback"), last=True)
         else:
             assert isinstance(action, qa.PlaceCallback)
@@ -431,7 +385,6 @@ class QueueRunner:
         session = self.sessions.get(call_id)
         if last:
             self.sessions.pop(call_id, None)
-            self.joined.pop(call_id, None)
         if session is not None:
             self.host.deliver(session, event)
 
@@ -477,11 +430,6 @@ class QueueRunner:
         leg = self._take_leg(action.ring_id, action.agent)
         session = self.sessions.get(action.call_id)
         call = self.host.calls.get(session) if session is not None else None
-        joined = self.joined.get(action.call_id)
-        counts = self._count(action.queue)
-        counts.answered += 1
-        if joined is not None and self._in_time(action.queue, self.clock() - joined):
-            counts.answered_in_time += 1
         self._to_caller(action.call_id, QueueOutcome("connected", agent=action.agent),
                         last=True)
         if leg is None or call is None or call.ended:
@@ -657,8 +605,6 @@ class QueueRunner:
             callers = sorted((c for c in self.state.callers.values() if c.queue == key),
                              key=core.caller_order)
             on_line = [c for c in callers if c.status in (core.WAITING, core.RINGING)]
-            counts = self._count(key)
-            done = counts.answered + counts.abandoned + counts.routed.get("timeout", 0)
             queues.append({
                 "queue": key, "name": queue.name, "routing": queue.routing,
                 "waiting": len(on_line),
@@ -667,15 +613,8 @@ class QueueRunner:
                 "callers": [self._caller(c, now) for c in callers],
                 "agents": [{"agent": a, "state": agent_state(self.state.agents.get(a), key)}
                            for a in core.queue_agents(self.flow, key)],
-                "answered": counts.answered, "abandoned": counts.abandoned,
-                "timed_out": counts.routed.get("timeout", 0),
-                "overflowed": counts.routed.get("overflow", 0),
-                "no_agents": counts.routed.get("no_agents", 0),
-                "left": counts.routed.get("leave", 0), "callbacks": counts.callbacks,
-                "answered_within": counts.answered_in_time,
-                "service_level_seconds": float(queue.service_level_seconds),
-                "service_level": round(100.0 * counts.answered_in_time / done, 1)
-                if done else None,
+                **queue_figures(self.counts.get(key, QueueCounts()),
+                                queue.service_level_seconds),
             })
         return {"queues": queues, "agent_commands": self.results}
 
@@ -688,5 +627,4 @@ class QueueRunner:
                 "rtp_to_caller": call.stats.caller_tx if call is not None else None}
 
 
-__all__ = ["COMMANDS", "CONTROL_DIR", "QueueHost", "QueueRunner", "agent_state",
-           "reinitialise", "ring_outcome"]
+__all__ = ["COMMANDS", "CONTROL_DIR", "QueueHost", "QueueRunner", "ring_outcome"]

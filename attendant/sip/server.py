@@ -177,29 +177,8 @@ def open_prompts(options: ServeOptions, flow: Flow,
     return store, []
 
 
-def recipients(flow: Flow, box: str) -> list[str]:
-    """E-mail addresses for voicemail ``box``: its ``email:`` list, then its owners'."""
-    found = flow.voicemail.get(box)
-    if found is None:
-        return []
-    addresses = list(found.email)
-    for owner in found.owners:
-        user = flow.users.get(owner)
-        if user is not None and user.email:
-            addresses.append(user.email)
-    return list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
-
-
 def _skipped_note(skipped: int) -> str:
     return f" ({skipped} more since the last such line)" if skipped else ""
-
-
-def choose_called(flow: Flow, *candidates: str) -> str:
-    """The first candidate some attendant answers to (else the first non-empty one)."""
-    for user in candidates:
-        if user and any(user in a.answers or user == a.key for a in flow.attendants.values()):
-            return user
-    return next((c for c in candidates if c), "")
 
 
 class _Account(pj.Account):  # type: ignore[misc]
@@ -336,7 +315,9 @@ class Server:
         else:
             self.notifier = VoicemailNotifier(
                 self.voicemail, smtp.host, smtp.port, smtp.sender,
-                lambda box: recipients(self.flow, box), use_starttls=smtp.starttls,
+                # A lambda, not the bound method: a reload replaces self.flow.
+                lambda box: self.flow.voicemail_recipients(box),  # noqa: PLW0108
+                use_starttls=smtp.starttls,
                 username=smtp.username, password=smtp.password, plain_login=smtp.plain_login)
             log.info("voicemail e-mail via %s:%d%s from %s", smtp.host, smtp.port,
                      " (STARTTLS)" if smtp.starttls else "", smtp.sender)
@@ -474,7 +455,7 @@ class Server:
         info = call.getInfo()
         # Caller-supplied text: escaped once here, so logs, SQLite and status.json get
         # no terminal escape or line break from it.
-        call.called = printable(choose_called(flow, request_user(message),
+        call.called = printable(flow.called(request_user(message),
                                               address_user(str(info.localUri))))
         call.caller = printable(caller_user(str(info.remoteUri), message,
                                             trusted=call.trusted))
