@@ -121,7 +121,20 @@ class Disconnect:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class QueueKey:
+    """The queued caller pressed ``key``: tell the queue, which decides what it means (its
+    leave key, its callback key, or nothing). Whatever plays goes on."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveQueue:
+    """The queued caller hung up: the queue loses them (they abandoned it)."""
+
+
 Action = (
     Play | StopPlayback | StartTimer | CancelTimer | Transfer | EnqueueCall | RecordVoicemail
-    | StopRecording | Disconnect | AgentCommand | VerifyPin
+    | StopRecording | Disconnect | AgentCommand | VerifyPin | QueueKey | LeaveQueue
 )

@@ -96,6 +96,8 @@ def _hangup(state: CallState) -> Result:
     out: list[act.Action] = [act.CancelTimer(state.timer)] if state.timer else []
     if state.phase is Phase.RECORDING:
         out.append(act.StopRecording())
+    elif state.phase is Phase.QUEUED:
+        out.append(act.LeaveQueue())
     return ended, out
 
 
@@ -172,5 +174,6 @@ TRANSITIONS: dict[tuple[Phase, type], Handler] = {
     (Phase.QUEUED, TransferResult): transfers.handover_result,
     (Phase.QUEUED, QueueAnnouncement): queue_phase.queue_announcement,
     (Phase.QUEUED, QueueOutcome): queue_phase.queue_outcome,
+    (Phase.QUEUED, Digit): queue_phase.queue_key,
     (Phase.CONNECTED, Digit): _ignore,
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from attendant.engine import actions as act
 from attendant.engine import routes
-from attendant.engine.events import QueueAnnouncement, QueueOutcome
+from attendant.engine.events import Digit, QueueAnnouncement, QueueOutcome
 from attendant.engine.outcomes import Outcome
 from attendant.engine.playback import goodbye, say, start_play, stop_playback, system
 from attendant.engine.state import CallState, Phase, Result, update
@@ -70,3 +70,8 @@ def queue_outcome(flow: Flow, state: CallState, event: QueueOutcome) -> Result:
     else:
         result = routes.run(flow, state, event.route or Disconnect())
     return result[0], out + result[1]
+
+
+def queue_key(flow: Flow, state: CallState, event: Digit) -> Result:
+    """A key while queued is the queue's to judge (leave, callback); the music goes on."""
+    return state, [act.QueueKey(event.key)]

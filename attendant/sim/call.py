@@ -111,7 +111,7 @@ class Simulator:
             if self.playing is not None:
                 if self.playing.barge_in:
                     note = " (interrupts the prompt)"
-                else:
+                elif not self._taken_now(key):
                     self._finish_prompts()
                     self._require_live()  # the prompt may have been the goodbye
                     note = " (after the prompt, which cannot be interrupted)"
@@ -119,6 +119,13 @@ class Simulator:
             before = self.state
             if not self._send(Digit(key)) and self.state == before:
                 self.lines[-1] += " (ignored here)"
+
+    def _taken_now(self, key: str) -> bool:
+        """Whether the engine acts on ``key`` while the prompt plays (a queue takes keys
+        over its music); else a caller must wait for the prompt to end. ``step`` is pure:
+        asking it changes nothing."""
+        state, actions = step(self.flow, self.state, Digit(key))
+        return bool(actions) or state != self.state
 
     def listen(self) -> None:
         """Let whatever is playing finish."""
@@ -203,7 +210,7 @@ class Simulator:
 
     def _is_music(self, play: act.Play) -> bool:
         """Music on hold in a queue plays until something happens; it never "finishes"."""
-        if self.state.phase is not Phase.QUEUED or not self.state.queue_music:
+        if not self.state.queue_music:  # set by the engine while a queue plays music
             return False
         return [i.prompt_id for i in play.items] == [queue_music(self.flow, self.state).id]
 
@@ -276,6 +283,8 @@ class Simulator:
                                                                             action.digits)
             self._line(f"PIN for {action.user or '?'}: {'right' if ok else 'wrong'}")
             self._send(PinChecked(ok))
+        elif isinstance(action, act.QueueKey | act.LeaveQueue):
+            pass  # for the queue core: the driver (sim/queues.py) passes them on
         else:
             assert isinstance(action, act.Disconnect)
             self.playing = None

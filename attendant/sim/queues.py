@@ -37,10 +37,9 @@ from attendant.errors import ScenarioError, SimulationError
 from attendant.model import Flow
 from attendant.queues import actions as qa
 from attendant.queues import core
+from attendant.queues.agent_commands import agent_event
 from attendant.queues.events import (
     AgentCallEnded,
-    AgentOptedIn,
-    AgentOptedOut,
     AgentRingResult,
     AgentSignedIn,
     AgentSignedOut,
@@ -256,21 +255,14 @@ class QueueWorld:
     def _do(self, name: str, sim: Simulator, step: Any) -> None:
         if step.kind == "press":
             for key in str(step.value):
-                if sim.state.phase is Phase.QUEUED:
-                    sim.lines.append(f"{self._stamp()} {name}: caller presses {key}")
-                    self._pending.append(CallerPressed(name, key, self.clock))
-                    self._drain()
-                else:
-                    sim.press(key)
-                    self._drain()
+                sim.press(key)
+                self._drain()
         elif step.kind == "listen":
             sim.listen()
         elif step.kind == "hangup":
             phase = sim.state.phase
             sim.hangup()
-            if phase is Phase.QUEUED:
-                self._pending.append(CallerLeft(name, self.clock))
-            elif phase is Phase.CONNECTED:
+            if phase is Phase.CONNECTED:
                 agent = next((a for a, c in self._talking.items() if c == name), None)
                 if agent is not None:
                     self._end_call(agent, by_caller=True)
@@ -282,8 +274,17 @@ class QueueWorld:
             sim.ringing = None  # the queue core, not a scripted transfer:, answers
             self._pending.append(CallerJoined(sim.label, action.queue, self.clock,
                                               action.priority, sim.caller, sim.state.language))
+        elif isinstance(action, act.QueueKey):
+            self._pending.append(CallerPressed(sim.label, action.key, self.clock))
+        elif isinstance(action, act.LeaveQueue):
+            self._pending.append(CallerLeft(sim.label, self.clock))
         elif isinstance(action, act.AgentCommand):
-            self._pending.append(agent_event(action, self.clock))
+            event = agent_event(self.flow, action.user, action.command, action.queue,
+                                self.clock)
+            if isinstance(event, str):
+                self._line(f"{sim.label}: agent command not applied: {event}")
+            else:
+                self._pending.append(event)
 
     # --- the queue core -----------------------------------------------------------------
 
@@ -383,18 +384,6 @@ class QueueWorld:
             if sim is not None and not sim.ended:
                 sim.deliver(Hangup())
         self._queue(AgentCallEnded(agent, self.clock))
-
-
-def agent_event(command: act.AgentCommand, at: float) -> QueueEvent:
-    """The queue core's event for an agent's feature code."""
-    if command.command == "sign_in":
-        return AgentSignedIn(command.user, at)
-    if command.command == "sign_out":
-        return AgentSignedOut(command.user, at)
-    queue = command.queue or ""
-    if command.command == "opt_in":
-        return AgentOptedIn(command.user, queue, at)
-    return AgentOptedOut(command.user, queue, at)
 
 
 def run_world(flow: Flow, at: datetime, agents: Mapping[str, AgentScript],

@@ -527,8 +527,6 @@ class InboundCall(GuardedCall):
                 self._stop_reason = "max_length"
         elif isinstance(event, Digit):
             self._stop_reason = "hash"
-            if self.state.phase is Phase.QUEUED:  # the engine ignores it; the queue may not
-                self.host.worker.post(self.host.queue_key, self.session, event.key)
         if isinstance(event, PromptFinished) and self._want is not None \
                 and self._want.token == event.token:
             self._want = None
@@ -572,6 +570,10 @@ class InboundCall(GuardedCall):
             self.host.worker.post(self.host.enqueue, self.session, action)  # sip/queues.py
         elif isinstance(action, act.AgentCommand):
             self.host.worker.post(self.host.agent_command, self.session, action)
+        elif isinstance(action, act.QueueKey):
+            self.host.worker.post(self.host.queue_key, self.session, action.key)
+        elif isinstance(action, act.LeaveQueue):
+            pass  # the queue runner hears of every end of a queued call (Server.call_ended)
         elif isinstance(action, act.VerifyPin):
             self.host.verify_pin(self.session, self.flow, action)
         elif isinstance(action, act.RecordVoicemail):

@@ -53,13 +53,10 @@ from attendant.engine.events import QueueAnnouncement, QueueOutcome
 from attendant.model import Flow, frozen_map
 from attendant.queues import actions as qa
 from attendant.queues import core
+from attendant.queues.agent_commands import COMMANDS, agent_event
 from attendant.queues.events import (
     AgentCallEnded,
-    AgentOptedIn,
-    AgentOptedOut,
     AgentRingResult,
-    AgentSignedIn,
-    AgentSignedOut,
     CallbackResult,
     CallerJoined,
     CallerLeft,
@@ -91,7 +88,6 @@ CONTROL_POLL_S = 0.5
 #: Seconds the status snapshot may lag behind a queue event.
 SNAPSHOT_THROTTLE_S = 0.2
 #: Agent commands and the core events they become.
-COMMANDS = ("signin", "signout", "optin", "optout")
 #: Results of agent commands kept in the snapshot (``attendant queues agent`` reads them).
 KEEP_RESULTS = 20
 #: Seconds after a callback's legs are bridged when their RTP counts go to the log.
@@ -561,7 +557,7 @@ class QueueRunner:
 
     def feature_code(self, call_id: str, action: act.AgentCommand) -> None:
         """An agent's feature code from call ``call_id``: the same path as a control file."""
-        command = action.command.replace("_", "")  # sign_in -> signin, as on the command line
+        command = action.command.replace("_", "")  # sign_in -> signin, as operators write it
         result = {"id": f"call-{call_id}", "agent": action.user, "command": command,
                   "queue": action.queue}
         result["result"] = self.apply_command(action.user, command, action.queue) or "applied"
@@ -572,19 +568,10 @@ class QueueRunner:
 
     def apply_command(self, agent: str, command: str, queue: Any) -> str:
         """Apply an agent command; "" when done, else why not."""
-        now = self.clock()
-        if agent not in core.all_agents(self.flow):
-            return f"unknown agent {agent!r}; agents: {', '.join(core.all_agents(self.flow))}"
-        if command in ("signin", "signout"):
-            self.submit(AgentSignedIn(agent, now) if command == "signin"
-                        else AgentSignedOut(agent, now))
-            return ""
-        if command not in ("optin", "optout"):
-            return f"unknown command {command!r}; use {', '.join(COMMANDS)}"
-        if not isinstance(queue, str) or queue not in self.flow.queues:
-            return f"unknown queue {queue!r}; queues: {', '.join(self.flow.queues)}"
-        self.submit(AgentOptedIn(agent, queue, now) if command == "optin"
-                    else AgentOptedOut(agent, queue, now))
+        event = agent_event(self.flow, agent, command, queue, self.clock())
+        if isinstance(event, str):
+            return event
+        self.submit(event)
         return ""
 
     # --- what operators see -------------------------------------------------------------

@@ -31,6 +31,7 @@ from attendant.engine.events import (
     TransferResult,
 )
 from attendant.engine.machine import step
+from attendant.engine.outcomes import Outcome
 from attendant.engine.state import CallState, Phase, initial_state
 from attendant.engine.transfers import MAX_FAILED_TRANSFERS
 from attendant.model import Digits, Flow, Number, Text
@@ -961,9 +962,26 @@ def test_queue_enqueues_with_priority(office: Flow) -> None:
     actions = call.press("3")
     assert act.EnqueueCall("sales", 7) in actions
     assert call.state.phase is Phase.QUEUED
-    assert call.press("1") == []
     call.send(TransferResult(answered=True))
     assert call.state.phase is Phase.CONNECTED
+
+
+def test_keys_while_queued_go_to_the_queue_and_the_music_goes_on(office: Flow) -> None:
+    call = Call(office)
+    call.start()
+    call.press("3")
+    before = call.state
+    assert call.press("1") == [act.QueueKey("1")]  # the queue judges it (leave, callback)
+    assert call.press("#") == [act.QueueKey("#")]
+    assert call.state == before
+
+
+def test_hanging_up_while_queued_leaves_the_queue(office: Flow) -> None:
+    call = Call(office)
+    call.start()
+    call.press("3")
+    assert act.LeaveQueue() in call.send(Hangup())
+    assert call.state.ending is Outcome.ABANDONED
 
 
 def queued(office: Flow) -> Call:
@@ -992,7 +1010,7 @@ def test_queue_announcement_plays_then_music_loops(office: Flow) -> None:
     # a new announcement interrupts the music
     actions = call.send(QueueAnnouncement((("wait_more", 3),)))
     assert isinstance(actions[0], act.StopPlayback)
-    assert call.press("2") == []  # keys while queued belong to the queue core
+    assert call.press("2") == [act.QueueKey("2")]  # keys while queued go to the queue core
 
 
 def test_queue_outcome_connected(office: Flow) -> None:
