@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pjsua2 as pj
 
@@ -42,149 +42,23 @@ from attendant.engine.events import (
 from attendant.engine.machine import step
 from attendant.engine.state import CallState, Phase, initial_state
 from attendant.model import Flow
-from attendant.sip.endpoint import TimerHandle, Worker
-from attendant.sip.safety import Safety
+from attendant.sip.endpoint import TimerHandle
+from attendant.sip.host import CallHost
+from attendant.sip.legs import (
+    GuardedCall,
+    OutboundLeg,
+    audio_entry,
+    audio_media,
+    call_setting,
+    dial,
+    error_text,
+    port_id,
+    serials,
+    transfer_failure,
+)
 from attendant.storage import printable
 
 log = logging.getLogger("attendant.sip.call")
-
-class CallHost(Protocol):
-    """What a call needs from the server that owns it."""
-
-    worker: Worker
-    account: Any
-    clock_rate: int
-
-    def deliver(self, session: int, event: Event) -> None:
-        """Feed ``event`` to the call with this session number, if it is still up."""
-
-    def render(self, items: tuple[act.Say, ...], flow: Flow) -> Future[list[Path]]:
-        """Render prompts of ``flow`` to WAV files off the worker thread."""
-
-    def music_on_hold(self, flow: Flow) -> Path | None:
-        """The looping music played while a transfer rings (None: a ringback tone)."""
-
-    def stepped(self, call: InboundCall, event: Event, state: CallState,
-                actions: tuple[act.Action, ...]) -> None:
-        """The engine took a step (call log, metrics); called before the actions run."""
-
-    def dtmf_applied(self, received_at: float) -> None:
-        """A key's actions were carried out; ``received_at`` is the callback's monotonic time."""
-
-    def recording_problem(self) -> str | None:
-        """Why a message cannot be recorded now (the disk nearly full), or None."""
-
-    def box_full(self, flow: Flow, box: str) -> str | None:
-        """Why ``box`` takes no more messages (its max_messages or max_mb), or None."""
-
-    def recording_failed(self) -> None:
-        """A message could not be recorded, or was cut short: count it."""
-
-    def begin_recording(self, box: str, caller: str, session: int) -> tuple[int, Path]:
-        """Register a message for ``box``: its id and the path to record to."""
-
-    def finish_recording(self, recording_id: int, reason: str) -> None:
-        """The recorder is destroyed: finalise the message (off the worker thread)."""
-
-    def destination_uri(self, destination: str) -> str:
-        """A SIP URI for a transfer destination (a URI, an extension or a number)."""
-
-    def call_ended(self, call: InboundCall) -> None:
-        """Drop every reference to ``call`` (called inside its DISCONNECTED callback)."""
-
-    def adopt_leg(self, leg: OutboundLeg) -> None:
-        """Keep ``leg`` alive until its own DISCONNECTED (its caller is gone)."""
-
-    def leg_event(self, session: int, serial: int, what: str, code: int) -> None:
-        """A transfer leg of call ``session`` changed state."""
-
-    def enqueue(self, session: int, action: act.EnqueueCall) -> None:
-        """The engine of call ``session`` asked for a queue (posted, never run inside feed)."""
-
-    def queue_key(self, session: int, key: str) -> None:
-        """Call ``session`` pressed ``key`` while queued (posted, never run inside feed)."""
-
-    def agent_command(self, session: int, action: act.AgentCommand) -> None:
-        """Call ``session`` dialled an agent feature code (posted, never run inside feed)."""
-
-    def verify_pin(self, session: int, flow: Flow, action: act.VerifyPin) -> None:
-        """Check a PIN off the worker thread; ``PinChecked`` is delivered to the call."""
-
-    @property
-    def safety(self) -> Safety:
-        """The timeouts that end calls whose caller vanished (``attendant serve`` options)."""
-
-    def refused(self, reason: str, detail: str, source: str) -> None:
-        """A peer at ``source`` asked for what the flow did not (REFER, Replaces...):
-        count it and log it."""
-
-    def dead_call(self, session: int, reason: str) -> None:
-        """Call ``session`` is being hung up by a safety timer (no ACK, no RTP, held)."""
-
-
-def transfer_failure(code: int) -> str:
-    """The engine's reason word for a SIP final status of an outgoing leg."""
-    if code in (486, 600):
-        return "busy"
-    if code == 603:
-        return "rejected"
-    if code in (408, 480, 487):
-        return "no_answer"
-    return "unreachable"
-
-
-def dial(host: CallHost, session: int, destination: str) -> OutboundLeg | None:
-    """Place an outgoing leg to ``destination`` for call ``session`` (transfers, queue
-    agents, callbacks); None when it cannot be placed (logged: report ``unreachable``)."""
-    try:
-        uri = host.destination_uri(destination)
-    except ValueError as exc:
-        log.warning("call %d: %s", session, exc)
-        return None
-    leg = OutboundLeg(host, session)
-    prm = pj.CallOpParam(True)
-    _call_setting(prm.opt)
-    try:
-        leg.makeCall(uri, prm)
-    except pj.Error as exc:
-        log.warning("call %d: cannot call %s: %s", session, uri, exc.info())
-        leg.ended = True
-        return None
-    log.info("call %d: ringing %s (leg %d)", session, uri, leg.serial)
-    return leg
-
-
-_PLAYABLE = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD)
-
-
-def _audio_entry(call: pj.Call) -> tuple[int, int] | None:
-    """(index, pjsua media status) of the call's audio stream; None without one."""
-    with contextlib.suppress(pj.Error):
-        info = call.getInfo()  # keep it referenced: ``media`` points into it (SWIG)
-        for media in info.media:
-            if media.type == pj.PJMEDIA_TYPE_AUDIO:
-                return int(media.index), int(media.status)
-    return None
-
-
-def _audio_media(call: pj.Call, entry: tuple[int, int] | None) -> Any:
-    """The call's audio port, also while the remote side holds us (``sendonly``/``inactive``):
-    prompts then play to a port nobody hears, so their end-of-file still moves the menu on."""
-    if entry is None or entry[1] not in _PLAYABLE:
-        return None
-    try:
-        return call.getAudioMedia(entry[0])
-    except pj.Error:
-        return None
-
-
-def _port_id(media: Any) -> int | None:
-    if media is None:
-        return None
-    try:
-        return int(media.getPortId())
-    except pj.Error:
-        return None
 
 
 def _seconds_of(paths: list[Path]) -> float:
@@ -197,82 +71,6 @@ def _seconds_of(paths: list[Path]) -> float:
         except (OSError, EOFError, wave.Error):
             total += 1.0
     return max(0.1, total)
-
-
-class GuardedCall(pj.Call):  # type: ignore[misc]
-    """A pjsua2 call whose peer-initiated requests are decided here, never by pjsua defaults.
-
-    pjsua obeys an in-dialog REFER by dialling its Refer-To itself, accepts an INVITE
-    with Replaces by creating a call outside our accept path, and follows 3xx redirects
-    of outgoing legs: toll fraud and crashes (docs/security.md). Every call object the
-    server creates derives from this class, so none of those defaults is ever in
-    charge. Each refusal is reported to the host, which logs and counts it.
-    """
-
-    host: CallHost
-
-    def _refuse(self, reason: str, detail: str, source: str = "") -> None:
-        host = getattr(self, "host", None)
-        if host is not None:
-            host.refused(reason, detail, source or self._peer())
-
-    def _peer(self) -> str:
-        """Who is on the other end, for a log line: the INVITE's source, else the remote URI."""
-        source = str(getattr(self, "source", ""))
-        if source:
-            return source
-        with contextlib.suppress(pj.Error):
-            return printable(str(self.getInfo().remoteUri))
-        return "?"
-
-    def onCallTransferRequest(self, prm: Any) -> None:
-        # A REFER from the peer. Our own transfers send REFER; we never act on one.
-        prm.statusCode = pj.PJSIP_SC_DECLINE
-        self._refuse("refer", f"REFER to {prm.dstUri} refused (603)")
-
-    def onCallReplaceRequest(self, prm: Any) -> None:
-        # Called on the call an INVITE with Replaces names. Our attended hand-over
-        # (refer_to) sends its Replaces INVITE to the agent's phone, never to us: no
-        # Replaces arriving here was asked for by the flow, so none may take a call over.
-        prm.statusCode = pj.PJSIP_SC_FORBIDDEN
-        prm.reason = "Replaces not allowed"
-        self._refuse("replaces", "INVITE with Replaces refused (403)",
-                     _rx_source(prm.rdata))
-
-    def onCallRedirected(self, prm: Any) -> int:
-        # A 3xx from a transfer target would make us dial whatever its Contact names.
-        self._refuse("redirect", f"3xx redirect to {prm.targetUri} not followed")
-        return int(pj.PJSIP_REDIRECT_STOP)
-
-    def onInstantMessage(self, prm: Any) -> None:
-        # Our pjsua build has already answered 405 (scripts/pjsua2/patches/0001-*).
-        self._refuse("message", "in-dialog MESSAGE refused (405)", _rx_source(prm.rdata))
-
-    def onTypingIndication(self, prm: Any) -> None:
-        self._refuse("message", "in-dialog MESSAGE (typing) refused (405)",
-                     _rx_source(prm.rdata))
-
-    def onCallRxOffer(self, prm: Any) -> None:
-        # A re-INVITE/UPDATE offer: answered with audio only, as every call was set up.
-        _call_setting(prm.opt)
-
-
-def _error_text(exc: Exception) -> str:
-    return exc.info() if isinstance(exc, pj.Error) else str(exc) or type(exc).__name__
-
-
-def _rx_source(rdata: Any) -> str:
-    """The ``host:port`` a received request came from ("" when pjsua2 does not say)."""
-    with contextlib.suppress(AttributeError, pj.Error):
-        return str(rdata.srcAddress)
-    return ""
-
-
-def _call_setting(opt: Any) -> None:
-    # pjsua 2.17 opens a text (RTT) stream by default: 2 more sockets per call for nothing.
-    opt.audioCount = 1
-    opt.videoCount = 0
-    opt.textCount = 0
 
 
 class _Player(pj.AudioMediaPlayer):  # type: ignore[misc]
@@ -316,16 +114,13 @@ class _Bridge:
     connected: bool = False
 
 
-_serials = iter(range(1, 1 << 62))
-
-
 class InboundCall(GuardedCall):
     """One caller, with its own engine state and the flow it started on."""
 
     def __init__(self, host: CallHost, call_id: int, flow: Flow, called: str, caller: str):
         super().__init__(host.account, call_id)
         self.host = host
-        self.session = next(_serials)
+        self.session = next(serials)
         self.flow = flow  # kept for the whole call: a reload does not change it
         self.called = called
         self.caller = caller
@@ -374,14 +169,14 @@ class InboundCall(GuardedCall):
             return
         prm = pj.CallOpParam(True)
         prm.statusCode = 200
-        _call_setting(prm.opt)
+        call_setting(prm.opt)
         try:
             self.answer(prm)
         except pj.Error as exc:
             # pjsua already refused the offer (488 for a c= address pjmedia rejects) and
             # ended the INVITE session: one refusal line, no traceback, nothing to answer.
             self._refuse("bad_sdp", f"INVITE refused: its SDP offer cannot be used "
-                                    f"({printable(_error_text(exc))})")
+                                    f"({printable(error_text(exc))})")
             return
         grace = self.host.safety.ack_grace
         if grace > 0 and not self._confirmed:
@@ -439,15 +234,15 @@ class InboundCall(GuardedCall):
     def onCallMediaState(self, prm: Any) -> None:
         if self.ended:
             return
-        entry = _audio_entry(self)
+        entry = audio_entry(self)
         held = entry is not None and entry[1] != pj.PJSUA_CALL_MEDIA_ACTIVE
         if held and self._held_since is None:
             self._held_since = time.monotonic()
             log.info("call %d: the caller put us on hold", self.session)
         elif not held:
             self._held_since = None
-        old, self._media = self._media, _audio_media(self, entry)
-        port = _port_id(self._media)
+        old, self._media = self._media, audio_media(self, entry)
+        port = port_id(self._media)
         if old is not None and self._media is not None and port != self._port:
             self._reattach(old)
         elif old is None and self._media is not None and self._recorder is not None:
@@ -667,7 +462,7 @@ class InboundCall(GuardedCall):
                 recorder = pj.AudioMediaRecorder()
                 recorder.createRecorder(str(path))
             except Exception as exc:  # the store is locked or gone, the folder unwritable...
-                problem = f"voicemail store unavailable ({_error_text(exc)})"
+                problem = f"voicemail store unavailable ({error_text(exc)})"
         if problem is not None:
             # Never silence: the engine apologises and ends the call.
             log.error("call %d: cannot record a message for %s: %s", self.session,
@@ -913,7 +708,7 @@ class InboundCall(GuardedCall):
 
     def _sample_caller(self) -> None:
         """Read the caller's RTP counts now (the media sweep needs only these)."""
-        entry = _audio_entry(self)
+        entry = audio_entry(self)
         if entry is not None:
             self._read_stream(self, entry[0])
 
@@ -990,63 +785,6 @@ class InboundCall(GuardedCall):
         self.host.call_ended(self)
 
 
-class OutboundLeg(GuardedCall):
-    """The outgoing call of a bridged transfer. Owned by its InboundCall, then the server."""
-
-    def __init__(self, host: CallHost, session: int):
-        super().__init__(host.account)
-        self.host = host
-        self.session = session
-        self.serial = next(_serials)
-        self.media: Any = None
-        self.ended = False
-        self._final_counts: tuple[int, int] | None = None
-
-    def onCallState(self, prm: Any) -> None:
-        info = self.getInfo()
-        if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
-            self.host.leg_event(self.session, self.serial, "confirmed", 200)
-        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
-            self.ended = True
-            self.media = None
-            self.host.leg_event(self.session, self.serial, "ended", int(info.lastStatusCode))
-
-    def onCallMediaState(self, prm: Any) -> None:
-        if not self.ended:
-            self.media = _audio_media(self, _audio_entry(self))
-            if self.media is not None:
-                self.host.leg_event(self.session, self.serial, "media", 0)
-
-    def onStreamDestroyed(self, prm: Any) -> None:
-        with contextlib.suppress(pj.Error):
-            rtcp = self.getStreamStat(prm.streamIdx).rtcp
-            self._final_counts = int(rtcp.rxStat.pkt), int(rtcp.txStat.pkt)
-
-    def rtp_counts(self) -> tuple[int, int]:
-        """RTP packets received and sent on this leg so far (the last counts once it ended)."""
-        if self.ended:
-            return self._final_counts or (0, 0)
-        try:
-            info = self.getInfo()  # kept alive: its media entries point into it
-            for media in info.media:
-                if media.type == pj.PJMEDIA_TYPE_AUDIO:
-                    rtcp = self.getStreamStat(media.index).rtcp
-                    return int(rtcp.rxStat.pkt), int(rtcp.txStat.pkt)
-        except pj.Error:
-            pass
-        return self._final_counts or (0, 0)
-
-    def cancel_ringing(self) -> None:
-        """Hang up (CANCEL while ringing, BYE once answered); DISCONNECTED follows."""
-        if self.ended:
-            return
-        prm = pj.CallOpParam(True)
-        try:
-            self.hangup(prm)
-        except pj.Error as exc:
-            log.debug("leg %d: hangup: %s", self.serial, exc.info())
-
-
 # Internal steps a call posts to itself through the worker queue.
 @dataclass(frozen=True, slots=True)
 class _Answer:
@@ -1079,4 +817,4 @@ class _Rendered:
 
 _Internal = _Answer | _Confirmed | _HangUp | _Rendered | _Dtmf
 Deliverable = Event | _Internal
-__all__ = ["CallHost", "Deliverable", "InboundCall", "OutboundLeg", "dial", "transfer_failure"]
+__all__ = ["Deliverable", "InboundCall"]

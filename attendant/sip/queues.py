@@ -13,7 +13,7 @@ pjsua2. It translates, as ``docs/queues.md`` ("How it works") lays out:
   the worker's heap) → ``QueueTimerFired``; agent commands from ``attendant queues
   agent`` (files in ``<data>/queue-control/``) → ``AgentSignedIn`` & co.
 * out of the core: ``RingAgents`` → one outgoing leg per agent
-  (:func:`attendant.sip.call.dial`, the transfer code); ``CancelRing`` → hang those
+  (:func:`attendant.sip.legs.dial`, the transfer code); ``CancelRing`` → hang those
   legs up; ``ConnectCaller`` → the caller's engine gets ``QueueOutcome("connected")``
   and the agent's leg is bridged to it (``mode: bridge``) or the caller is REFERred
   to it with Replaces (``mode: refer``); ``PlayToCaller`` → ``QueueAnnouncement``;
@@ -73,8 +73,10 @@ from attendant.queues.report import (
     queue_figures,
     reinitialise,
 )
-from attendant.sip.call import CallHost, InboundCall, OutboundLeg, dial, transfer_failure
+from attendant.sip.call import InboundCall
 from attendant.sip.endpoint import TimerHandle
+from attendant.sip.host import CallHost
+from attendant.sip.legs import OutboundLeg, dial, transfer_failure
 from attendant.storage import StorageError
 from attendant.storage.agents import AgentStateFile, SavedAgent, remembered, restore
 from attendant.storage.control_files import ControlFileError, read_control_file, remove_entry

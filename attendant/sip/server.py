@@ -67,10 +67,11 @@ from attendant.prompts.build import build
 from attendant.prompts.store import PromptStore
 from attendant.queues.actions import QueueLog
 from attendant.sip.admission import Admission, LogThrottle, source_host
-from attendant.sip.call import Deliverable, GuardedCall, InboundCall, OutboundLeg
+from attendant.sip.call import Deliverable, InboundCall
 from attendant.sip.endpoint import EndpointConfig, TimerHandle, Worker
 from attendant.sip.identity import caller_user, request_user
 from attendant.sip.invite_checks import Refusal, invite_problem
+from attendant.sip.legs import GuardedCall, OutboundLeg
 from attendant.sip.pjsip_counters import UnreadableCounters
 from attendant.sip.queues import QueueRunner
 from attendant.sip.safety import MEDIA_SWEEP_S, MIN_SESSION_EXPIRES, Safety
