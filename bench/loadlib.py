@@ -54,7 +54,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT / "tests" / "sip"))
-from sip_harness import SCENARIOS, free_udp_ports  # noqa: E402
+from sip_harness import RTP_PORTS, SCENARIOS, free_udp_ports  # noqa: E402
 
 MENU = ROOT / "menus" / "northwind-main-line.yaml"
 PYTHON = sys.executable
@@ -381,7 +381,7 @@ def run_step(ws: Workspace, kind: str, concurrency: int, *, plateau_s: float = 1
     label = kind + (f"+{patches}" if patches else "") + ("" if mix == "main-line" else f"/{mix}")
     result = StepResult(label, concurrency, round(concurrency / ramp_s, 1), round(call_s, 1))
     port = free_udp_ports(1)
-    rtp = free_udp_ports(1, 20000, 30000)
+    rtp = free_udp_ports(1, *RTP_PORTS)
     rtp_range = f"{rtp}-{rtp + 8 * concurrency + 200}"
     max_calls = min(512, concurrency + 10)
     server_log = out / "server.log"

@@ -34,7 +34,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from sip_harness import DEADLINE_S, free_udp_ports
+from sip_harness import DEADLINE_S, PHONE_RTP_PORTS, free_udp_ports
 
 MODULES = Path("/usr/lib/baresip/modules")
 
@@ -71,7 +71,7 @@ class Baresip:
         self.name = name
         self.sip_port = free_udp_ports(1)
         self.ctrl_port = free_udp_ports(1)
-        self.rtp_port = free_udp_ports(1, 20000, 39000)
+        self.rtp_port = free_udp_ports(1, *PHONE_RTP_PORTS)
         self.log = self.dir / "baresip.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None

@@ -84,14 +84,32 @@ def worker_share(low: int, high: int) -> tuple[int, int]:
     return low + index * width, low + (index + 1) * width
 
 
-def free_udp_ports(count: int = 1, low: int = 40000, high: int = 60000) -> int:
+#: Signalling ports (servers, SIPp, proxies), servers' RTP ranges and softphones' RTP ports
+#: come from separate ranges, all below Linux's ephemeral range (32768-60999): a port
+#: found free there could be given to any process's outgoing socket before our server
+#: binds it ("Address already in use"); pjsua binds RTP ports only when a call needs them.
+SIP_PORTS, RTP_PORTS, PHONE_RTP_PORTS = (10000, 20000), (20000, 30000), (30000, 32700)
+
+
+#: Per range, where this process's next search starts (see :func:`free_udp_ports`).
+_NEXT_PORT: dict[tuple[int, int], int] = {}
+
+
+def free_udp_ports(count: int = 1, low: int = SIP_PORTS[0], high: int = SIP_PORTS[1]) -> int:
     """A base port such that base..base+count-1 are free for UDP (and TCP) on 127.0.0.1.
 
-    Picked from this xdist worker's share of ``low..high`` (see :func:`worker_share`).
+    Picked from this xdist worker's share of ``low..high`` (see :func:`worker_share`),
+    going round the share from a random start: ports are checked free but bound later by
+    the server or SIPp, so two picks close together must not return the same port (a
+    random pick did, now and then, in a share of 1,600 ports).
     """
     low, high = worker_share(low, high)
-    for _ in range(200):
-        base = random.randrange(low, high - count) & ~1
+    span = high - low - count
+    start = _NEXT_PORT.get((low, high))
+    if start is None:
+        start = random.randrange(low, high - count)
+    for attempt in range(200):
+        base = (low + (start - low + attempt * 2) % span) & ~1
         socks: list[socket.socket] = []
         try:
             for port in range(base, base + count):
@@ -99,12 +117,13 @@ def free_udp_ports(count: int = 1, low: int = 40000, high: int = 60000) -> int:
                     s = socket.socket(socket.AF_INET, kind)
                     socks.append(s)
                     s.bind(("127.0.0.1", port))
-            return base
         except OSError:
             continue
         finally:
             for s in socks:
                 s.close()
+        _NEXT_PORT[(low, high)] = base + count + (count & 1)
+        return base
     raise RuntimeError("no free port found")
 
 
@@ -158,7 +177,7 @@ class Serve:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, *args: str) -> Serve:
-        rtp = free_udp_ports(RTP_SPAN + 1, 20000, 39000)
+        rtp = free_udp_ports(RTP_SPAN + 1, *RTP_PORTS)
         cmd = [*ATTENDANT, "serve", str(self.menu), "--port", str(self.port),
                "--data", str(self.data), "--rtp-ports", f"{rtp}-{rtp + RTP_SPAN}", *args]
         with self.log.open("wb") as out:
