@@ -25,7 +25,7 @@ from attendant.cli.common import compile_or_exit
 from attendant.cli.safety import safety_from, safety_options
 
 if TYPE_CHECKING:
-    from attendant.sip.server import SmtpOptions
+    from attendant.sip.options import SmtpOptions
 
 _PATHS = click.Path(path_type=Path)
 log = logging.getLogger("attendant.serve")
@@ -64,7 +64,7 @@ def _probe() -> dict[str, object] | None:
 def _smtp_options(host: str | None, port: int, sender: str | None, starttls: bool,
                   user: str | None, tls: str | None = None) -> SmtpOptions | None:
     """The ``--smtp-*`` options checked together; None when e-mail is off."""
-    from attendant.sip.server import SmtpOptions
+    from attendant.sip.options import SmtpOptions
 
     if starttls and tls == "none":
         raise click.UsageError("--smtp-starttls and --smtp-tls none contradict each other")
@@ -226,7 +226,8 @@ def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "
             sys.exit(1)
 
     from attendant.sip.endpoint import EndpointConfig
-    from attendant.sip.server import ServeOptions, Server, open_prompts
+    from attendant.sip.options import ServeOptions, open_prompts
+    from attendant.sip.server import Server
 
     endpoint = EndpointConfig(listen=listen, port=port, transport=transport, rtp_ports=low_high,
                               clock_rate=int(clock_rate), max_calls=max_calls,
