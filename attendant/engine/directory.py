@@ -87,10 +87,20 @@ def resolve_entry(flow: Flow, state: CallState, final: bool) -> Result:
         target = transfers.extension_owner(flow, state.buffer)
         if target is None:
             return menus.invalid_entry(flow, state, "no_such_extension")
-        return transfers.announce_transfer(flow, state, target, name_of(flow, state, target))
+        return announce_transfer(flow, state, target)
     if not final:
         return arm_timer(state, "digits", menu.inter_digit_timeout)
     return search_names(flow, state)
+
+
+def announce_transfer(flow: Flow, state: CallState, target: Route) -> Result:
+    """Say "transferring" and whose phone is about to ring, before a transfer found by
+    extension or by name; the transfer follows when it has been said."""
+    items = [say(flow, state, system(flow, "transferring"))]
+    name = name_of(flow, state, target)
+    if name is not None:
+        items.append(name)
+    return start_play(state, tuple(items), False, phase=Phase.ANNOUNCE, pending=target)
 
 
 def name_of(flow: Flow, state: CallState, target: Route) -> act.Say | None:
@@ -125,7 +135,7 @@ def search_names(flow: Flow, state: CallState) -> Result:
         return menus.invalid_entry(flow, state, "dial_by_name_no_match")
     if len(found) == 1:
         target = ToUser(found[0])
-        return transfers.announce_transfer(flow, state, target, name_of(flow, state, target))
+        return announce_transfer(flow, state, target)
     if len(found) > dial.max_matches:
         # The letters typed so far are kept, so the caller can add more. ``candidates`` holds
         # the matches until a key is pressed: the same search again with nothing typed since
@@ -159,5 +169,5 @@ def choose_candidate(flow: Flow, state: CallState, key: str) -> Result:
         return enter_entry(flow, state, Phase.NAME_ENTRY, dial, prompt, ())
     if key.isdigit() and 1 <= int(key) <= len(state.candidates):
         target = ToUser(state.candidates[int(key) - 1])
-        return transfers.announce_transfer(flow, state, target, name_of(flow, state, target))
+        return announce_transfer(flow, state, target)
     return menus.invalid_entry(flow, state)

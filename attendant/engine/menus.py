@@ -84,8 +84,7 @@ def resolve_menu(flow: Flow, state: CallState, final: bool) -> Result:
         number = buffer[:-1]
         target = transfers.extension_owner(flow, number)
         if target is not None:
-            name = directory.name_of(flow, state, target)
-            return transfers.announce_transfer(flow, state, target, name)
+            return directory.announce_transfer(flow, state, target)
         if number in choices:
             return routes.run(flow, state, choices[number])
         return invalid_entry(flow, state, "no_such_extension")
@@ -104,8 +103,7 @@ def resolve_menu(flow: Flow, state: CallState, final: bool) -> Result:
     if is_extension:
         target = transfers.extension_owner(flow, buffer)
         assert target is not None
-        name = directory.name_of(flow, state, target)
-        return transfers.announce_transfer(flow, state, target, name)
+        return directory.announce_transfer(flow, state, target)
     return invalid_entry(flow, state)
 
 

@@ -99,15 +99,6 @@ def transfer_failed(flow: Flow, state: CallState, reason: str, depth: int = 0) -
     return routes.run(flow, state, fallback, sorry, depth + 1)
 
 
-def announce_transfer(flow: Flow, state: CallState, target: Route,
-                      name: act.Say | None = None) -> Result:
-    """Say "transferring" (and whose name) before a transfer found by extension or name."""
-    items = [say(flow, state, system(flow, "transferring"))]
-    if name is not None:
-        items.append(name)
-    return start_play(state, tuple(items), False, phase=Phase.ANNOUNCE, pending=target)
-
-
 def extension_owner(flow: Flow, number: str) -> Route | None:
     owner = flow.extensions.get(number)
     if owner is None:
