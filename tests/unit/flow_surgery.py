@@ -1,4 +1,5 @@
-"""Build flows the validator would reject, to prove the engine survives them anyway.
+"""Build flows for tests: from YAML text (:func:`compile_text`), and flows the validator
+would reject, to prove the engine survives them anyway.
 
 The validator refuses entry routes that loop (``business_hours: {announcement: ...,
 then: main}``), but the engine must still never raise or spin if such a Flow is
@@ -8,9 +9,21 @@ attendant's entry route for one made from model objects.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import replace
+from pathlib import Path
 
+from attendant.config.compiler import compile_path
 from attendant.model import Announce, Flow, MainMenu, Prompt, Route, SetLanguage, Text, frozen_map
+
+
+def compile_text(folder: Path, text: str, name: str = "m.yaml") -> Flow:
+    """Compile menu-file ``text`` (dedented) written to ``folder``; fail on any error."""
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    result = compile_path(path)
+    assert result.flow is not None, [d.format() for d in result.errors]
+    return result.flow
 
 
 def with_entry(flow: Flow, attendant: str, route: Route) -> Flow:

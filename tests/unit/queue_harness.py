@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from attendant import compile_path
+from flow_surgery import compile_text
+
 from attendant.model import Flow
 from attendant.queues import actions as qa
 from attendant.queues import core
@@ -47,11 +48,7 @@ queues:
 def make_flow(tmp_path: Path, **settings: Any) -> Flow:
     import json
     extra = "".join(f"    {k}: {json.dumps(v)}\n" for k, v in settings.items())
-    path = tmp_path / "menu.yaml"
-    path.write_text(BASE.format(extra=extra.rstrip("\n")), encoding="utf-8")
-    result = compile_path(path)
-    assert result.flow is not None, [d.format() for d in result.errors]
-    return result.flow
+    return compile_text(tmp_path, BASE.format(extra=extra.rstrip("\n")), "menu.yaml")
 
 
 class Harness:

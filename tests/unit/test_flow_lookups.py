@@ -3,11 +3,9 @@ voicemail box's messages are e-mailed to."""
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
+from flow_surgery import compile_text
 
-from attendant import compile_path
 from attendant.model import Flow
 
 MENU = """\
@@ -40,11 +38,7 @@ voicemail:
 
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
-    path = tmp_path_factory.mktemp("lookups") / "m.yaml"
-    path.write_text(textwrap.dedent(MENU), encoding="utf-8")
-    result = compile_path(path)
-    assert result.flow is not None, [d.format() for d in result.errors]
-    return result.flow
+    return compile_text(tmp_path_factory.mktemp("lookups"), MENU)
 
 
 @pytest.mark.parametrize(("candidates", "called"), [

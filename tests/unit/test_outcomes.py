@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import datetime
 
 import pytest
+from flow_surgery import compile_text
 
-from attendant import compile_path
 from attendant.engine.events import (
     CallStarted,
     Digit,
@@ -55,11 +54,7 @@ ADAPTER_ONLY = {Outcome.CALLER_GONE}
 
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
-    path = tmp_path_factory.mktemp("outcomes") / "m.yaml"
-    path.write_text(textwrap.dedent(MENU), encoding="utf-8")
-    result = compile_path(path)
-    assert result.flow is not None, [d.format() for d in result.errors]
-    return result.flow
+    return compile_text(tmp_path_factory.mktemp("outcomes"), MENU)
 
 
 def run(flow: Flow, script: list[str | Event], caller: str = "+15550001",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flow_surgery import compile_text
 from queue_harness import BASE, Harness, make_flow
 
-from attendant import compile_path
 from attendant.model import Flow, frozen_map
 from attendant.queues import core
 from attendant.queues import events as qe
@@ -99,13 +99,10 @@ def test_a_reload_keeps_agents_and_callers_and_signs_in_the_new_agents(tmp_path:
         '    c: {name: Agent C, sip: "sip:c@x"}\n',
         '    c: {name: Agent C, sip: "sip:c@x"}\n'
         '    d: {name: Agent D, sip: "sip:d@x", departments: [team]}\n')
-    path = tmp_path / "new.yaml"
-    path.write_text(text, encoding="utf-8")
-    result = compile_path(path)
-    assert result.flow is not None, [d.format() for d in result.errors]
-    state = reinitialise(h.state, result.flow, 5.0)
+    new_flow = compile_text(tmp_path, text, "new.yaml")
+    state = reinitialise(h.state, new_flow, 5.0)
     assert state.agents["a"].activity == core.AGENT_RINGING  # carried over, mid-ring
     assert not state.agents["b"].signed_in  # kept as it was: signed out
     assert state.agents["d"].signed_in  # new to the configuration: signed in, as at a start
     assert "x" in state.callers
-    assert set(state.stats) == set(result.flow.queues)
+    assert set(state.stats) == set(new_flow.queues)
