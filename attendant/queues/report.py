@@ -43,10 +43,10 @@ def counted(counts: Counts, flow: Flow, state: core.QueueState, event: QueueEven
     ``state`` is the state *before* the event: a caller who leaves while waiting or
     ringing abandons the queue; one who leaves after being connected does not.
     """
-    changed = dict(counts)
+    changed: dict[str, QueueCounts] = {}  # only the queues this event counts for
 
     def bump(queue: str, **deltas: int) -> None:
-        old = changed.get(queue, QueueCounts())
+        old = changed.get(queue) or counts.get(queue, QueueCounts())
         changed[queue] = replace(old, **{k: getattr(old, k) + v for k, v in deltas.items()})
 
     if isinstance(event, CallerLeft):
@@ -61,12 +61,13 @@ def counted(counts: Counts, flow: Flow, state: core.QueueState, event: QueueEven
                        and event.at - caller.joined <= found.service_level_seconds)
             bump(action.queue, answered=1, answered_in_time=int(in_time))
         elif isinstance(action, qa.RouteCaller):
-            old = changed.get(action.queue, QueueCounts())
+            old = changed.get(action.queue) or counts.get(action.queue, QueueCounts())
             routed = {**old.routed, action.reason: old.routed.get(action.reason, 0) + 1}
             changed[action.queue] = replace(old, routed=frozen_map(routed))
         elif isinstance(action, qa.CallbackAccepted):
             bump(action.queue, callbacks=1)
-    return frozen_map(changed)
+    # Most events count nothing (rings, timers, announcements): no copy for them.
+    return frozen_map({**counts, **changed}) if changed else counts
 
 
 def queue_figures(counts: QueueCounts, service_level_seconds: float) -> dict[str, object]:
