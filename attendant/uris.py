@@ -57,3 +57,23 @@ def address_user(value: str) -> str:
     """The user of an address as written in a header or a directory entry, display name
     and all: ``"A: B" <sip:anna@pbx>`` -> ``anna``."""
     return uri_user(addr_spec(value))
+
+
+def ring_uri(destination: str, outbound_proxy: str | None) -> str:
+    """The SIP URI to ring for a transfer destination or queue agent.
+
+    A URI with a host is rung as written; an extension or number (``1001``,
+    ``tel:+331...``) is rung at the outbound proxy's host. Raises ValueError when a
+    bare number has no proxy to go through.
+    """
+    if destination.startswith(("sip:", "sips:")) and "@" in destination:
+        return destination
+    user = destination.split(":", 1)[1] if ":" in destination else destination
+    if not outbound_proxy:
+        raise ValueError(f"cannot ring {destination!r} without --outbound-proxy "
+                         "(it has no host)")
+    host = outbound_proxy.strip().strip("<>")
+    if host.startswith(("sip:", "sips:")):
+        host = host.split(":", 1)[1]
+    host = host.split("@", 1)[-1].split(";")[0].split(">")[0].lstrip("/")
+    return f"sip:{user}@{host}"

@@ -2,11 +2,11 @@
 
     python bench/serve_probe.py PROBE.jsonl serve MENU [serve options...]
 
-Runs the real server (``attendant.cli.main``) unchanged except that two methods
-of :class:`attendant.sip.call.InboundCall` are wrapped to note a wall-clock time:
+Runs the real server (``attendant.cli.main``) unchanged except that three methods
+are wrapped to note a wall-clock time:
 
-* ``onDtmfDigit`` (the RFC 4733 callback, worker thread): ``{"k": "d", ...}``
-* ``_start_player`` (the next prompt starts transmitting): ``{"k": "p", ...}``
+* ``InboundCall.onDtmfDigit`` (the RFC 4733 callback, a media thread): ``{"k": "d", ...}``
+* ``Playback._start`` (the next prompt starts transmitting): ``{"k": "p", ...}``
 * ``onStreamDestroyed`` (not overridden by serve): RTP received/lost, ``{"k": "l", ...}``
 
 Each note is one tuple appended to a list (no I/O on the worker thread); the
@@ -29,10 +29,11 @@ NOTES: list[tuple[str, str, str, float]] = []
 
 def _install() -> None:
     from attendant.sip import call as call_mod
+    from attendant.sip import playback
 
     cls = call_mod.InboundCall
     on_dtmf = cls.onDtmfDigit
-    start_player = cls._start_player
+    start_player = playback.Playback._start
 
     def probed_dtmf(self: Any, prm: Any) -> None:
         NOTES.append(("d", self.caller, str(prm.digit), time.time()))
@@ -44,7 +45,7 @@ def _install() -> None:
 
     def probed_player(self: Any, token: int, paths: Any) -> None:
         start_player(self, token, paths)
-        NOTES.append(("p", self.caller, str(token), time.time()))
+        NOTES.append(("p", self._call.caller, str(token), time.time()))
 
     def probed_stream_destroyed(self: Any, prm: Any) -> None:
         _note_loss(self, prm)
@@ -60,7 +61,7 @@ def _install() -> None:
         cls.feed = probed_feed
     cls.onDtmfDigit = probed_dtmf
     cls.onStreamDestroyed = probed_stream_destroyed
-    cls._start_player = probed_player
+    playback.Playback._start = probed_player
 
 
 def _patch_poll_1ms() -> None:

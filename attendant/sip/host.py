@@ -7,8 +7,6 @@ queues, the safety limits, the call log.
 
 from __future__ import annotations
 
-from concurrent.futures import Future
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from attendant.engine import actions as act
@@ -19,8 +17,10 @@ from attendant.sip.endpoint import Worker
 from attendant.sip.safety import Safety
 
 if TYPE_CHECKING:
-    from attendant.sip.call import InboundCall
+    from attendant.sip.call import Deliverable, InboundCall
     from attendant.sip.legs import OutboundLeg
+    from attendant.sip.messages import MessageDesk
+    from attendant.sip.prompt_shelf import PromptShelf
 
 
 class CallHost(Protocol):
@@ -29,15 +29,13 @@ class CallHost(Protocol):
     worker: Worker
     account: Any
     clock_rate: int
+    #: Voicemail quotas, message files and their finishing (attendant.sip.messages).
+    messages: MessageDesk
+    #: The prompt stores by flow, and rendering (attendant.sip.prompt_shelf).
+    prompts: PromptShelf
 
-    def deliver(self, session: int, event: Event) -> None:
+    def deliver(self, session: int, event: Event | Deliverable) -> None:
         """Feed ``event`` to the call with this session number, if it is still up."""
-
-    def render(self, items: tuple[act.Say, ...], flow: Flow) -> Future[list[Path]]:
-        """Render prompts of ``flow`` to WAV files off the worker thread."""
-
-    def music_on_hold(self, flow: Flow) -> Path | None:
-        """The looping music played while a transfer rings (None: a ringback tone)."""
 
     def stepped(self, call: InboundCall, event: Event, state: CallState,
                 actions: tuple[act.Action, ...]) -> None:
@@ -45,21 +43,6 @@ class CallHost(Protocol):
 
     def dtmf_applied(self, received_at: float) -> None:
         """A key's actions were carried out; ``received_at`` is the callback's monotonic time."""
-
-    def recording_problem(self) -> str | None:
-        """Why a message cannot be recorded now (the disk nearly full), or None."""
-
-    def box_full(self, flow: Flow, box: str) -> str | None:
-        """Why ``box`` takes no more messages (its max_messages or max_mb), or None."""
-
-    def recording_failed(self) -> None:
-        """A message could not be recorded, or was cut short: count it."""
-
-    def begin_recording(self, box: str, caller: str, session: int) -> tuple[int, Path]:
-        """Register a message for ``box``: its id and the path to record to."""
-
-    def finish_recording(self, recording_id: int, reason: str) -> None:
-        """The recorder is destroyed: finalise the message (off the worker thread)."""
 
     def destination_uri(self, destination: str) -> str:
         """A SIP URI for a transfer destination (a URI, an extension or a number)."""

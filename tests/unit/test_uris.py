@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attendant.uris import addr_spec, address_user, uri_user
+from attendant.uris import addr_spec, address_user, ring_uri, uri_user
 
 
 @pytest.mark.parametrize(("value", "uri"), [
@@ -38,3 +38,19 @@ def test_uri_user_takes_only_the_uris_own_user(uri: str, user: str) -> None:
 ])
 def test_address_user_reads_the_user_of_a_written_address(value: str, user: str) -> None:
     assert address_user(value) == user
+
+
+@pytest.mark.parametrize(("destination", "proxy", "uri"), [
+    ("sip:anna@pbx.example:5070", None, "sip:anna@pbx.example:5070"),
+    ("1001", "sip:127.0.0.1:5070", "sip:1001@127.0.0.1:5070"),
+    ("tel:+15551230001", "<sip:proxy.example;lr>", "sip:+15551230001@proxy.example"),
+    ("sip:1001", "sip:carrier@proxy.example", "sip:1001@proxy.example"),
+])
+def test_ring_uri_rings_numbers_at_the_outbound_proxy(destination: str, proxy: str | None,
+                                                      uri: str) -> None:
+    assert ring_uri(destination, proxy) == uri
+
+
+def test_ring_uri_refuses_a_number_with_no_proxy_to_ring_it_through() -> None:
+    with pytest.raises(ValueError, match="without --outbound-proxy"):
+        ring_uri("1001", None)
