@@ -251,7 +251,7 @@ class InboundCall(GuardedCall):
             self.playback.finished(event.token)
         before = self.state.phase
         self.state, actions = step(self.flow, self.state, event)
-        self.host.stepped(self, event, self.state, tuple(actions))
+        self.host.records.stepped(self, event, self.state, tuple(actions))
         if before is not self.state.phase:
             log.debug("call %d: %s -> %s", self.session, before.value, self.state.phase.value)
         for action in actions:
@@ -259,7 +259,7 @@ class InboundCall(GuardedCall):
                 break
             self._apply(action)
         if received_at is not None:
-            self.host.dtmf_applied(received_at)
+            self.host.records.dtmf_applied(received_at)
 
     def _apply(self, action: act.Action) -> None:
         if isinstance(action, act.Play):
@@ -387,7 +387,7 @@ class InboundCall(GuardedCall):
         self.media = None
         if self.state.phase is not Phase.ENDED and self.state.phase is not Phase.NEW:
             self.state, actions = step(self.flow, self.state, Hangup())
-            self.host.stepped(self, Hangup(), self.state, tuple(actions))
+            self.host.records.stepped(self, Hangup(), self.state, tuple(actions))
             for action in actions:
                 if isinstance(action, act.StopRecording):
                     self.recording.stop("hangup")

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from attendant.engine import actions as act
 from attendant.engine.events import Event
-from attendant.engine.state import CallState
 from attendant.model import Flow
 from attendant.sip.endpoint import Worker
 from attendant.sip.safety import Safety
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from attendant.sip.legs import OutboundLeg
     from attendant.sip.messages import MessageDesk
     from attendant.sip.prompt_shelf import PromptShelf
+    from attendant.sip.records import CallRecords
 
 
 class CallHost(Protocol):
@@ -33,16 +33,11 @@ class CallHost(Protocol):
     messages: MessageDesk
     #: The prompt stores by flow, and rendering (attendant.sip.prompt_shelf).
     prompts: PromptShelf
+    #: The call log and the metrics (attendant.sip.records).
+    records: CallRecords
 
     def deliver(self, session: int, event: Event | Deliverable) -> None:
         """Feed ``event`` to the call with this session number, if it is still up."""
-
-    def stepped(self, call: InboundCall, event: Event, state: CallState,
-                actions: tuple[act.Action, ...]) -> None:
-        """The engine took a step (call log, metrics); called before the actions run."""
-
-    def dtmf_applied(self, received_at: float) -> None:
-        """A key's actions were carried out; ``received_at`` is the callback's monotonic time."""
 
     def destination_uri(self, destination: str) -> str:
         """A SIP URI for a transfer destination (a URI, an extension or a number)."""

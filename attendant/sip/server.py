@@ -26,6 +26,11 @@ The server owns the flow, the calls and the process's life:
 State for operators and tests is written to ``<data>/status.json`` (active
 calls, totals, the last calls with their outcome and RTP packet counts) and the
 pid to ``<data>/attendant.pid`` (``attendant reload`` reads it).
+
+The server composes single-job parts: refusals (:mod:`attendant.sip.refusals`),
+the call log and metrics (:mod:`attendant.sip.records`), voicemail
+(:mod:`attendant.sip.messages`), prompt stores (:mod:`attendant.sip.prompt_shelf`),
+status.json (:mod:`attendant.sip.status`) and the queues (:mod:`attendant.sip.queues`).
 """
 
 from __future__ import annotations
@@ -38,7 +43,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
@@ -46,12 +50,9 @@ import pjsua2 as pj
 
 from attendant.config.compiler import compile_path
 from attendant.config.diagnostics import format_text
-from attendant.engine.actions import Action, AgentCommand, EnqueueCall, VerifyPin
-from attendant.engine.events import CallStarted, Event, PinChecked, TransferResult
-from attendant.engine.outcomes import Outcome
-from attendant.engine.state import CallState, Phase
+from attendant.engine.actions import AgentCommand, EnqueueCall, VerifyPin
+from attendant.engine.events import Event, PinChecked
 from attendant.model import Flow
-from attendant.ops.metrics import Metrics
 from attendant.pins import verify_pin
 from attendant.prompts.store import PromptStore
 from attendant.queues.actions import QueueLog
@@ -63,27 +64,21 @@ from attendant.sip.invite_checks import invite_problem
 from attendant.sip.legs import OutboundLeg
 from attendant.sip.messages import MessageDesk
 from attendant.sip.options import ServeOptions, open_prompts
-from attendant.sip.pjsip_counters import UnreadableCounters
 from attendant.sip.prompt_shelf import PromptShelf
 from attendant.sip.queues import QueueRunner
+from attendant.sip.records import CallRecords
 from attendant.sip.refusals import Refusals, ServerAccount
 from attendant.sip.safety import MEDIA_SWEEP_S, MIN_SESSION_EXPIRES, Safety
 from attendant.sip.status import StatusFile, call_summary
-from attendant.storage import StorageError, pidfile, printable
-from attendant.storage.calllog import CallLog
-from attendant.storage.writer import StorageWriter
+from attendant.storage import pidfile, printable
 from attendant.uris import address_user, ring_uri
 
 log = logging.getLogger("attendant.sip.server")
 
 #: Seconds to wait for BYEs to be answered after the grace period hung calls up.
 HANGUP_WAIT_S = 5.0
-#: Seconds the shutdown lets the storage writer commit what is left (then: spooled).
-WRITER_STOP_S = 15.0
 #: Seconds between recounts of the voicemail boxes' messages and bytes (quotas).
 USAGE_EVERY_S = 30.0
-#: Outcome recorded for a call that ended before the engine saw it start.
-NOT_STARTED = "caller hung up before the call was set up"
 
 
 class Server:
@@ -107,18 +102,10 @@ class Server:
         self.refusals = Refusals(self)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attendant-pool")
         self.prompts = PromptShelf(flow, audio, self._pool)
-        # The worker only appends lines and row writes; the writer commits and fsyncs.
-        self.call_log = CallLog(options.data_dir, defer_rows=True, fsync_interval=None,
-                                rotate_bytes=int(safety.log_rotate_mb * 1_000_000),
-                                rotate_days=safety.log_rotate_days, keep_rotated=safety.log_keep)
-        self.writer = StorageWriter(self.call_log)
-        self.metrics = Metrics()
-        self.metrics.count_unreadable(UnreadableCounters().read)
-        self.metrics_port: int | None = None
-        self._call_ids: dict[int, str] = {}
-        self.messages = MessageDesk(options, self.metrics, self.writer, self._pool,
-                                    self.call_id_of)
-        self._run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self.records = CallRecords(options)
+        self.metrics = self.records.metrics
+        self.messages = MessageDesk(options, self.metrics, self.records.writer, self._pool,
+                                    self.records.call_id_of)
         self._reload_requested = threading.Event()
         self._stop_requested = threading.Event()
         self._finishing = False
@@ -156,31 +143,15 @@ class Server:
 
     def _start_records(self) -> None:
         """Call log, metrics exporter, voicemail e-mail; recover what a crash left."""
-        closed = self.call_log.recover()
-        if closed:
-            log.warning("call log: %d call(s) left open by a crash marked interrupted", closed)
-        self.writer.start()
-        if self.options.metrics_port is not None:
-            self.metrics_port = self.metrics.serve_http(self.options.metrics_listen,
-                                                        self.options.metrics_port)
-            log.info("metrics on http://%s:%d/metrics", self.options.metrics_listen,
-                     self.metrics_port)
+        self.records.open()
         # A lambda, not the bound method: a reload replaces self.flow.
         self.messages.open(lambda box: self.flow.voicemail_recipients(box))  # noqa: PLW0108
 
     def _stop_records(self) -> None:
         """The shutdown path (main thread, after the worker): flush and close everything."""
-        if not self.writer.stop(WRITER_STOP_S):
-            log.error("storage writer: not done after %g s; %d call log row write(s) go to "
-                      "%s and unfinished voicemail is recovered at the next start",
-                      WRITER_STOP_S, self.call_log.pending_rows, self.call_log.spool_path)
+        self.records.stop_writer()
         self.messages.close()
-        try:
-            self.call_log.close()
-        except StorageError as exc:
-            log.error("call log: %s; the rows are in %s for the next start", exc,
-                      self.call_log.spool_path)
-        self.metrics.stop_http()
+        self.records.close()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         # Only flags here: the main loop acts on them (a handler may interrupt anything).
@@ -290,26 +261,15 @@ class Server:
                                               address_user(str(info.localUri))))
         call.caller = printable(caller_user(str(info.remoteUri), message,
                                             trusted=call.trusted))
-        call_id = f"{self._run_id}-{call.session}"
         attendant = flow.attendant_for(call.called).key
         self.calls[call.session] = call
-        self._call_ids[call.session] = call_id
+        call_id = self.records.started(call, attendant)
         self.totals["answered"] += 1
         log.info("call %d (%s) from %s to %s (attendant %s), SIP Call-ID %s", call.session,
                  call_id, call.caller or "?", call.called or "?", attendant,
                  printable(str(info.callIdString)))
-        self.metrics.call_started()
-        self._record(self.call_log.call_started, call_id, call.caller, call.called, attendant)
         call.ring_then_answer()
         self.status_changed()
-
-    @staticmethod
-    def _record(method: Any, *args: Any) -> None:
-        """Write to the call log; a full disk must not take the calls down with it."""
-        try:
-            method(*args)
-        except Exception:
-            log.exception("cannot write the call log")
 
     def refused(self, reason: str, detail: str, source: str) -> None:
         """A peer at ``source`` asked for what the flow did not (REFER, Replaces...)."""
@@ -344,21 +304,6 @@ class Server:
         if call is not None:
             call.feed(event)
 
-    def stepped(self, call: InboundCall, event: Event, state: CallState,
-                actions: tuple[Action, ...]) -> None:
-        """After every engine step: the call log, and the metrics the step tells about."""
-        call_id = self._call_ids.get(call.session)
-        if call_id is not None:
-            self._record(self.call_log.record_step, call_id, event, state, actions)
-        if isinstance(event, CallStarted):
-            self.metrics.observe_call_setup(time.monotonic() - call.started_at)
-        elif isinstance(event, TransferResult):
-            self.metrics.transfer_result(True if event.answered else event.reason or "failed")
-
-    def dtmf_applied(self, received_at: float) -> None:
-        """A key was handled: count it, with the time from its callback to its actions."""
-        self.metrics.dtmf_received(time.monotonic() - received_at)
-
     def _refresh_usage(self) -> None:
         """Every USAGE_EVERY_S: recount the boxes (messages deleted by the CLI free space)."""
         self.messages.recount()
@@ -372,18 +317,8 @@ class Server:
         """Inside the call's DISCONNECTED callback: forget it, record its summary."""
         if self.calls.pop(call.session, None) is not None and call.source:
             self.admission.release(call.source)
-        call_id = self._call_ids.pop(call.session, "")
+        call_id, outcome = self.records.ended(call)
         self.queues.call_ended(call.session, call_id)
-        outcome, kind = call.state.outcome, call.state.ending
-        if not outcome and call.state.phase is Phase.NEW:
-            outcome = NOT_STARTED
-        if call.ended_by:
-            # The engine saw a hang-up; the truth is that a safety limit ended the call.
-            outcome, kind = f"caller gone: {call.ended_by}", Outcome.CALLER_GONE
-        self.metrics.call_ended(kind)
-        if call_id:
-            self._record(self.call_log.call_ended, call_id, outcome, kind)
-            self.writer.wake()  # its row now, not at the next period
         self._forget_unused_stores()
         self.status.recent.append(call_summary(call, call_id, outcome))
         self.status_changed()
@@ -416,15 +351,15 @@ class Server:
         """A call's engine asked for a queue (posted by the call)."""
         call = self.calls.get(session)
         if call is not None and not call.ended:
-            self.queues.enqueue(call, self._call_ids.get(session, str(session)), action)
+            self.queues.enqueue(call, (self.records.call_id_of(session) or str(session)), action)
 
     def queue_key(self, session: int, key: str) -> None:
         """A queued caller pressed a key (posted by the call)."""
-        self.queues.pressed(self._call_ids.get(session, str(session)), key)
+        self.queues.pressed((self.records.call_id_of(session) or str(session)), key)
 
     def agent_command(self, session: int, action: AgentCommand) -> None:
         """A call dialled an agent feature code: applied as `attendant queues agent` is."""
-        self.queues.feature_code(self._call_ids.get(session, str(session)), action)
+        self.queues.feature_code((self.records.call_id_of(session) or str(session)), action)
 
     def verify_pin(self, session: int, flow: Flow, action: VerifyPin) -> None:
         """scrypt costs tens of milliseconds on purpose: check on the pool, then deliver."""
@@ -441,12 +376,11 @@ class Server:
 
     def call_id_of(self, session: int) -> str:
         """The call id of call ``session`` ("" when unknown)."""
-        return self._call_ids.get(session, "")
+        return self.records.call_id_of(session)
 
     def queue_log(self, line: QueueLog) -> None:
         """A queue core log line, into the call log."""
-        self._record(self.call_log.queue_event, line.queue, line.call_id, line.agent,
-                     line.message)
+        self.records.queue_log(line)
 
     def queues_changed(self) -> None:
         """The queue snapshot changed (throttled by the runner)."""
@@ -454,7 +388,7 @@ class Server:
 
     def store_later(self, what: str, job: Callable[[], object]) -> None:
         """A storage job for the storage writer's thread (in order, retried while it raises)."""
-        self.writer.submit(what, job)
+        self.records.writer.submit(what, job)
 
     # --- worker thread: reload and shutdown -----------------------------------------------
 
@@ -508,6 +442,6 @@ class Server:
             "pid": os.getpid(), "accepting": self.accepting and not stopped,
             "stopped": stopped, "active_calls": len(self.calls),
             "max_calls": self.options.endpoint.max_calls, **self.totals,
-            "metrics_port": self.metrics_port, "prompts": str(self.options.prompt_dir),
+            "metrics_port": self.records.metrics_port, "prompts": str(self.options.prompt_dir),
             "voicemail_email": self.options.smtp is not None, **self.queues.snapshot(),
         }
