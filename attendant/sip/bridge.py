@@ -21,7 +21,8 @@ import pjsua2 as pj
 from attendant.engine import actions as act
 from attendant.engine.events import TransferResult
 from attendant.sip.endpoint import TimerHandle
-from attendant.sip.legs import OutboundLeg, dial, transfer_failure
+from attendant.sip.failures import transfer_failure
+from attendant.sip.legs import OutboundLeg, dial
 from attendant.sip.playback import move, owned_by
 
 if TYPE_CHECKING:

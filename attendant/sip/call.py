@@ -44,6 +44,7 @@ from attendant.engine.state import CallState, Phase, initial_state
 from attendant.model import Flow
 from attendant.sip.bridge import RingTimeout, TransferBridge
 from attendant.sip.endpoint import TimerHandle
+from attendant.sip.failures import transfer_failure
 from attendant.sip.host import CallHost
 from attendant.sip.legs import (
     GuardedCall,
@@ -54,7 +55,6 @@ from attendant.sip.legs import (
     error_text,
     port_id,
     serials,
-    transfer_failure,
 )
 from attendant.sip.playback import Playback, Rendered
 from attendant.sip.recording import MessageRecording

@@ -22,16 +22,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("attendant.sip.call")
 
-def transfer_failure(code: int) -> str:
-    """The engine's reason word for a SIP final status of an outgoing leg."""
-    if code in (486, 600):
-        return "busy"
-    if code == 603:
-        return "rejected"
-    if code in (408, 480, 487):
-        return "no_answer"
-    return "unreachable"
-
 
 def dial(host: CallHost, session: int, destination: str) -> OutboundLeg | None:
     """Place an outgoing leg to ``destination`` for call ``session`` (transfers, queue
@@ -52,6 +42,15 @@ def dial(host: CallHost, session: int, destination: str) -> OutboundLeg | None:
         return None
     log.info("call %d: ringing %s (leg %d)", session, uri, leg.serial)
     return leg
+
+
+def connect(first: OutboundLeg, second: OutboundLeg) -> bool:
+    """Join two legs' audio both ways; False while either has no audio port yet."""
+    if first.media is None or second.media is None:
+        return False
+    first.media.startTransmit(second.media)
+    second.media.startTransmit(first.media)
+    return True
 
 
 PLAYABLE = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD)

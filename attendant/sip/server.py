@@ -54,6 +54,7 @@ from attendant.engine.actions import AgentCommand, EnqueueCall, VerifyPin
 from attendant.engine.events import Event, PinChecked
 from attendant.model import Flow
 from attendant.pins import verify_pin
+from attendant.ports import Leg
 from attendant.prompts.store import PromptStore
 from attendant.queues.actions import QueueLog
 from attendant.sip.admission import Admission, source_host
@@ -61,7 +62,7 @@ from attendant.sip.call import Deliverable, InboundCall
 from attendant.sip.endpoint import Worker
 from attendant.sip.identity import caller_user, request_user
 from attendant.sip.invite_checks import invite_problem
-from attendant.sip.legs import OutboundLeg
+from attendant.sip.legs import OutboundLeg, connect, dial
 from attendant.sip.messages import MessageDesk
 from attendant.sip.options import ServeOptions, open_prompts
 from attendant.sip.prompt_shelf import PromptShelf
@@ -324,6 +325,16 @@ class Server:
         self.status_changed()
         if not self.accepting and not self.calls:
             self.worker.post(self._finish)
+
+    def dial(self, session: int, destination: str) -> OutboundLeg | None:
+        """Ring ``destination`` for call ``session`` (a queue agent, a callback)."""
+        return dial(self, session, destination)
+
+    def connect_legs(self, first: Leg, second: Leg) -> bool:
+        """Join two answered legs both ways (a callback); False until both have audio."""
+        if not isinstance(first, OutboundLeg) or not isinstance(second, OutboundLeg):
+            return False  # every leg the runner holds came from dial() above
+        return connect(first, second)
 
     def adopt_leg(self, leg: OutboundLeg) -> None:
         """Keep a leg its caller let go of until the leg's own DISCONNECTED."""

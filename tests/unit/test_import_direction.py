@@ -22,7 +22,7 @@ STAGES: dict[str, int] = {
     # 1, configuration: YAML to a compiled Flow; the ports adapters implement
     "config": 1, "ports": 1,
     # 2, adapters and services around the core
-    "prompts": 2, "storage": 2, "ops": 2, "export": 2, "sim": 2, "sip": 2,
+    "prompts": 2, "storage": 2, "ops": 2, "export": 2, "sim": 2, "sip": 2, "twins": 2,
     # 3, the command line and the package's front door
     "cli": 3, "__main__": 3, "__init__": 3,
 }

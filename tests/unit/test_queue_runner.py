@@ -1,20 +1,19 @@
-"""The SIP queue runner without SIP: agents' states across restarts, and the service level.
+"""The SIP queue runner without SIP: agents' states across restarts, the service level,
+agents' legs, callbacks.
 
-:class:`attendant.sip.queues.QueueRunner` is driven through a fake server (a worker whose
-timers never fire unless a test calls them, calls and agents' legs as plain objects, a
-fake clock). The agents' state file is a real file in ``tmp_path``: a "restart" is a new
-runner on the same data folder, as a new ``attendant serve`` process would build.
-The SIP tests (``tests/sip/test_queues_sip.py``) check the same on a real server.
+:class:`attendant.sip.queues.QueueRunner` is written against the ports, so it runs here on
+their in-memory twins (:mod:`attendant.twins`): a scheduler whose timers fire only when
+the test moves the clock on, callers and agents' legs as plain objects, no pjsua2. The
+agents' state file is a real file in ``tmp_path``: a "restart" is a new runner on the
+same data folder, as a new ``attendant serve`` process would build. The SIP tests
+(``tests/sip/test_queues_sip.py``) check the same on a real server.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,107 +21,28 @@ from queue_harness import BASE, make_flow
 
 from attendant import compile_path
 from attendant.engine.actions import AgentCommand, EnqueueCall
+from attendant.engine.events import QueueOutcome
 from attendant.model import Flow
-from attendant.storage.agents import FILE_NAME
-
-pytest.importorskip("pjsua2")  # attendant.sip imports it; the runner needs no endpoint here
-
 from attendant.sip import queues as sq
-
-
-class _Handle:
-    def cancel(self) -> None:
-        pass
-
-
-@dataclass
-class _Worker:
-    later: list[tuple[float, Callable[[], None]]] = field(default_factory=list)
-
-    def call_later(self, seconds: float, fn: Callable[[], None]) -> _Handle:
-        self.later.append((seconds, fn))
-        return _Handle()
-
-
-@dataclass
-class _Leg:
-    serial: int
-    destination: str
-    ended: bool = False
-    cancelled: bool = False
-
-    def cancel_ringing(self) -> None:
-        self.cancelled = True
-
-
-@dataclass
-class _Call:
-    session: int
-    caller: str
-    ended: bool = False
-    joined_with: str | None = None
-    state: Any = field(default_factory=lambda: SimpleNamespace(language="en-US"))
-    stats: Any = field(default_factory=lambda: SimpleNamespace(caller_tx=0))
-
-    def join(self, leg: _Leg, agent: str) -> None:
-        assert not leg.cancelled
-        self.joined_with = agent
-
-    def hang_up(self) -> None:
-        self.ended = True
-
-
-@dataclass
-class _Host:
-    """The server as the runner sees it (``QueueHost``), with nothing behind it."""
-
-    worker: _Worker = field(default_factory=_Worker)
-    calls: dict[int, _Call] = field(default_factory=dict)
-    delivered: list[tuple[int, Any]] = field(default_factory=list)
-    logged: list[str] = field(default_factory=list)
-    stored: list[str] = field(default_factory=list)
-
-    def call_id_of(self, session: int) -> str:
-        return f"call-{session}"
-
-    def queue_log(self, line: Any) -> None:
-        self.logged.append(line.message)
-
-    def queues_changed(self) -> None:
-        pass
-
-    def store_later(self, what: str, job: Callable[[], object]) -> None:
-        self.stored.append(what)
-        job()  # the server's storage writer runs it on its thread; here, at once
-
-    def deliver(self, session: int, event: Any) -> None:
-        self.delivered.append((session, event))
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from attendant.storage.agents import FILE_NAME
+from attendant.twins import MemoryCall, MemoryLeg, MemoryQueueHost
 
 
 @pytest.fixture
-def legs(monkeypatch: pytest.MonkeyPatch) -> list[_Leg]:
-    """Every agent's leg the runner "dials" (no pjsua2 call is placed)."""
-    placed: list[_Leg] = []
-
-    def dial(host: Any, session: int, destination: str) -> _Leg:
-        placed.append(_Leg(100 + len(placed), destination))
-        return placed[-1]
-
-    monkeypatch.setattr(sq, "dial", dial)
-    return placed
+def host() -> MemoryQueueHost:
+    return MemoryQueueHost()
 
 
-def runner(flow: Flow, data: Path, clock: _Clock | None = None) -> sq.QueueRunner:
+@pytest.fixture
+def legs(host: MemoryQueueHost) -> list[MemoryLeg]:
+    """Every agent's leg the runner dials (no call is placed)."""
+    return host.legs
+
+
+def runner(flow: Flow, data: Path, host: MemoryQueueHost | None = None) -> sq.QueueRunner:
     """A started runner: what ``attendant serve`` builds when it starts."""
-    run = sq.QueueRunner(_Host(), flow, data, clock or _Clock())  # type: ignore[arg-type]
+    host = host or MemoryQueueHost()
+    run = sq.QueueRunner(host, flow, data, host.clock)
     run.start()
     return run
 
@@ -147,22 +67,24 @@ def flow_without_c(tmp_path: Path) -> Flow:
     return result.flow
 
 
-def join(run: sq.QueueRunner, session: int) -> None:
-    call = _Call(session, f"+1555000{session}")
-    run.host.calls[session] = call  # type: ignore[index]
-    run.enqueue(call, f"call-{session}", EnqueueCall("q"))  # type: ignore[arg-type]
+def join(run: sq.QueueRunner, host: MemoryQueueHost, session: int) -> MemoryCall:
+    call = MemoryCall(session, f"+1555000{session}")
+    host.calls[session] = call
+    run.enqueue(call, f"call-{session}", EnqueueCall("q"))
+    return call
 
 
 # --- agents' states across restarts ---------------------------------------------------------
 
 
-def test_sign_out_opt_out_and_pause_survive_a_restart(tmp_path: Path, legs: list[_Leg]) -> None:
+def test_sign_out_opt_out_and_pause_survive_a_restart(tmp_path: Path, host: MemoryQueueHost,
+                                                      legs: list[MemoryLeg]) -> None:
     flow, data = make_flow(tmp_path, miss_limit=1), tmp_path / "data"
-    first = runner(flow, data)
+    first = runner(flow, data, host)
     assert states(first) == {"a": "available", "b": "available", "c": "available"}
     assert first.apply_command("a", "signout", None) == ""
     first.feature_code("call-9", AgentCommand("b", "opt_out", "q"))  # from b's phone
-    join(first, 1)  # rings c, the only free agent, who does not answer: paused (miss_limit 1)
+    join(first, host, 1)  # rings c, the only free agent, who does not answer: paused (miss_limit 1)
     [leg] = legs
     assert leg.destination == "sip:c@x"
     first.leg_event(leg.serial, "ended", 480)
@@ -172,7 +94,7 @@ def test_sign_out_opt_out_and_pause_survive_a_restart(tmp_path: Path, legs: list
         "b": {"signed_in": True, "paused": False, "opted_out": ["q"]},
         "c": {"signed_in": True, "paused": True, "opted_out": []}}
     # Every write went through the server's storage writer, none ran on the SIP worker.
-    assert set(first.host.stored) == {"saving the queue agents' states"}  # type: ignore[attr-defined]
+    assert set(host.stored) == {"saving the queue agents' states"}
 
     again = runner(flow, data)  # a new process on the same data folder
     assert states(again) == {"a": "signed out", "b": "opted out", "c": "paused"}
@@ -209,7 +131,7 @@ def test_an_agent_gone_from_the_menus_is_ignored_and_kept_for_a_return(
     # A reload that brings c back gives c the saved state, not a fresh sign-in.
     smaller.set_flow(flow)
     assert states(smaller) == {"a": "signed out", "b": "available", "c": "signed out"}
-    assert smaller.absent_agents == {}
+    assert smaller.agents.absent == {}
 
 
 def test_a_corrupt_file_does_not_stop_the_start_and_is_kept_aside(
@@ -235,11 +157,10 @@ def test_commands_written_while_the_server_was_down_apply_after_the_restore(
     control = data / sq.CONTROL_DIR
     (control / "1-1.json").write_text(json.dumps({"agent": "a", "command": "signin",
                                                   "queue": None}))
-    run = runner(flow, data)
+    host = MemoryQueueHost()
+    run = runner(flow, data, host)
     assert states(run)["a"] == "signed out"  # restored; the command is read at the first poll
-    [(_, tick)] = [(s, fn) for s, fn in run.host.worker.later  # type: ignore[attr-defined]
-                   if getattr(fn, "__name__", "") == "_control_tick"]
-    tick()
+    host.worker.advance(sq.CONTROL_POLL_S)
     assert states(run)["a"] == "available"
     assert saved(data)["a"]["signed_in"] is True
 
@@ -248,11 +169,11 @@ def test_commands_written_while_the_server_was_down_apply_after_the_restore(
 
 
 def test_service_level_counts_answers_within_the_queues_threshold(
-        tmp_path: Path, legs: list[_Leg]) -> None:
-    clock = _Clock()
-    run = runner(make_flow(tmp_path, service_level_seconds=30), tmp_path / "data", clock)
-    join(run, 1)  # rings a, b and c at once (routing: attendant)
-    join(run, 2)  # waits: nobody is free
+        tmp_path: Path, host: MemoryQueueHost, legs: list[MemoryLeg]) -> None:
+    clock = host.clock
+    run = runner(make_flow(tmp_path, service_level_seconds=30), tmp_path / "data", host)
+    join(run, host, 1)  # rings a, b and c at once (routing: attendant)
+    join(run, host, 2)  # waits: nobody is free
     clock.now += 25
     first = next(leg for leg in legs if leg.destination == "sip:a@x")
     run.leg_event(first.serial, "confirmed", 200)  # caller 1 answered after 25 s: in time
@@ -265,12 +186,13 @@ def test_service_level_counts_answers_within_the_queues_threshold(
     assert queue["service_level"] == 50.0
 
 
-def test_service_level_threshold_defaults_to_20_seconds(tmp_path: Path, legs: list[_Leg]) -> None:
-    clock = _Clock()
+def test_service_level_threshold_defaults_to_20_seconds(tmp_path: Path, host: MemoryQueueHost,
+                                                         legs: list[MemoryLeg]) -> None:
+    clock = host.clock
     flow = make_flow(tmp_path)
     assert flow.queues["q"].service_level_seconds == 20
-    run = runner(flow, tmp_path / "data", clock)
-    join(run, 1)
+    run = runner(flow, tmp_path / "data", host)
+    join(run, host, 1)
     clock.now += 21
     run.leg_event(legs[0].serial, "confirmed", 200)
     [queue] = run.snapshot()["queues"]
@@ -289,3 +211,99 @@ def test_service_level_longer_than_max_wait_is_a_warning(tmp_path: Path) -> None
     assert warning.startswith(f"{path}:{line}:28: warning: service_level_seconds 90 is longer "
                               "than max_wait 60: every answered caller would count"), warning
     assert "hint: use a value below 60" in warning
+
+
+# --- agents' legs, timers and callbacks on the twins ------------------------------------------
+
+
+def outcomes(host: MemoryQueueHost, session: int) -> list[QueueOutcome]:
+    return [e for s, e in host.delivered if s == session and isinstance(e, QueueOutcome)]
+
+
+def test_the_first_agent_to_answer_is_bridged_and_the_others_stop_ringing(
+        tmp_path: Path, host: MemoryQueueHost, legs: list[MemoryLeg]) -> None:
+    run = runner(make_flow(tmp_path), tmp_path / "data", host)
+    call = join(run, host, 1)
+    assert sorted(leg.destination for leg in legs) == ["sip:a@x", "sip:b@x", "sip:c@x"]
+    assert {leg.session for leg in legs} == {1}
+    answered = next(leg for leg in legs if leg.destination == "sip:b@x")
+    run.leg_event(answered.serial, "confirmed", 200)
+    assert call.joined_with == "b"
+    assert outcomes(host, 1) == [QueueOutcome("connected", agent="b")]
+    assert [leg.destination for leg in legs if leg.cancelled] == ["sip:a@x", "sip:c@x"]
+    # The caller hanging up ends the agent's call: b is free for the next caller.
+    run.call_ended(1, "call-1")
+    join(run, host, 2)
+    assert "sip:b@x" in [leg.destination for leg in legs[3:]]
+
+
+def test_a_refer_queue_hands_the_caller_over_and_bridges_when_refer_fails(
+        tmp_path: Path, host: MemoryQueueHost, legs: list[MemoryLeg]) -> None:
+    run = runner(make_flow(tmp_path, mode="refer", routing="serial"), tmp_path / "data", host)
+    referred = join(run, host, 1)
+    run.leg_event(legs[0].serial, "confirmed", 200)
+    assert (referred.referred_to, referred.joined_with) == (legs[0].serial, None)
+    host.calls[2] = MemoryCall(2, "+15550002", refer_works=False)
+    run.enqueue(host.calls[2], "call-2", EnqueueCall("q"))
+    run.leg_event(legs[-1].serial, "confirmed", 200)
+    assert host.calls[2].joined_with is not None  # REFER could not be sent: bridged instead
+
+
+def test_an_agent_that_cannot_be_dialled_counts_as_unreachable_and_the_next_rings(
+        tmp_path: Path, host: MemoryQueueHost, legs: list[MemoryLeg]) -> None:
+    host.unreachable.add("sip:a@x")
+    run = runner(make_flow(tmp_path, routing="serial"), tmp_path / "data", host)
+    join(run, host, 1)
+    assert [leg.destination for leg in legs] == ["sip:b@x"]
+
+
+def test_max_wait_routes_the_caller_when_its_timer_fires_and_stops_the_ringing(
+        tmp_path: Path, host: MemoryQueueHost, legs: list[MemoryLeg]) -> None:
+    run = runner(make_flow(tmp_path, max_wait=30, on_timeout="operator"), tmp_path / "data",
+                 host)
+    join(run, host, 1)
+    host.worker.advance(29)
+    assert outcomes(host, 1) == []
+    host.worker.advance(1)
+    [outcome] = outcomes(host, 1)
+    assert outcome.kind == "route"
+    assert all(leg.cancelled for leg in legs)
+
+
+def test_a_caller_hanging_up_while_agents_ring_cancels_their_legs(
+        tmp_path: Path, host: MemoryQueueHost, legs: list[MemoryLeg]) -> None:
+    run = runner(make_flow(tmp_path), tmp_path / "data", host)
+    join(run, host, 1)
+    run.call_ended(1, "call-1")
+    assert len(legs) == 3
+    assert all(leg.cancelled for leg in legs)
+    [queue] = run.snapshot()["queues"]
+    assert (queue["waiting"], queue["abandoned"]) == (0, 1), queue
+
+
+def test_a_callback_dials_the_caller_and_joins_the_two_legs_when_both_have_audio(
+        tmp_path: Path, host: MemoryQueueHost, legs: list[MemoryLeg]) -> None:
+    run = runner(make_flow(tmp_path, routing="serial", callback_key="2"), tmp_path / "data",
+                 host)
+    run.apply_command("a", "signout", None)
+    run.apply_command("b", "signout", None)
+    run.apply_command("c", "signout", None)
+    host.calls[1] = MemoryCall(1, "+15550001111")  # on the directory's allow-list
+    run.enqueue(host.calls[1], "call-1", EnqueueCall("q"))
+    run.pressed("call-1", "2")
+    assert outcomes(host, 1) == [QueueOutcome("callback")]
+    run.call_ended(1, "call-1")  # the caller hangs up, as told: the place is kept
+    run.apply_command("a", "signin", None)
+    agent_leg = legs[-1]
+    run.leg_event(agent_leg.serial, "confirmed", 200)
+    caller_leg = legs[-1]
+    assert (caller_leg.destination, caller_leg.session) == ("+15550001111", 0)
+    caller_leg.has_media = False
+    run.leg_event(caller_leg.serial, "confirmed", 200)
+    assert host.connected == []  # no audio on the caller's leg yet
+    caller_leg.has_media = True
+    run.leg_event(caller_leg.serial, "media", 0)
+    assert host.connected == [(agent_leg.serial, caller_leg.serial)]
+    run.leg_event(caller_leg.serial, "ended", 200)  # the conversation ends: both hang up
+    assert agent_leg.cancelled
+    assert run.state.callers == {}
