@@ -53,7 +53,7 @@ def _install() -> None:
     feed = cls.feed
 
     def probed_feed(self: Any, event: Any) -> None:
-        if type(event).__name__ == "_Dtmf":
+        if type(event).__name__ == "Dtmf":
             NOTES.append(("f", self.caller, event.key, time.time()))
         feed(self, event)
 

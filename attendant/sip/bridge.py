@@ -20,6 +20,7 @@ import pjsua2 as pj
 
 from attendant.engine import actions as act
 from attendant.engine.events import TransferResult
+from attendant.sip.call_events import RingTimeout
 from attendant.sip.endpoint import TimerHandle
 from attendant.sip.failures import transfer_failure
 from attendant.sip.legs import OutboundLeg, dial
@@ -29,11 +30,6 @@ if TYPE_CHECKING:
     from attendant.sip.call import InboundCall
 
 log = logging.getLogger("attendant.sip.call")
-
-
-@dataclass(frozen=True, slots=True)
-class RingTimeout:
-    """Delivered to a call when its transfer rang for ``ring_seconds``."""
 
 
 @dataclass

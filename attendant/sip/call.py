@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,17 @@ from attendant.engine.events import (
 from attendant.engine.machine import step
 from attendant.engine.state import CallState, Phase, initial_state
 from attendant.model import Flow
-from attendant.sip.bridge import RingTimeout, TransferBridge
+from attendant.sip.bridge import TransferBridge
+from attendant.sip.call_events import (
+    Answer,
+    Confirmed,
+    Deliverable,
+    Dtmf,
+    HangUp,
+    Internal,
+    Rendered,
+    RingTimeout,
+)
 from attendant.sip.endpoint import TimerHandle
 from attendant.sip.failures import transfer_failure
 from attendant.sip.host import CallHost
@@ -56,7 +65,7 @@ from attendant.sip.legs import (
     port_id,
     serials,
 )
-from attendant.sip.playback import Playback, Rendered
+from attendant.sip.playback import Playback
 from attendant.sip.recording import MessageRecording
 from attendant.sip.rtp_stats import RtpStats
 from attendant.storage import printable
@@ -105,7 +114,7 @@ class InboundCall(GuardedCall):
         prm = pj.CallOpParam(True)
         prm.statusCode = 180
         self.answer(prm)
-        self.host.worker.post(self.host.deliver, self.session, _Answer())
+        self.host.worker.post(self.host.deliver, self.session, Answer())
 
     def _answer_ok(self) -> None:
         if self.ended:
@@ -171,7 +180,7 @@ class InboundCall(GuardedCall):
             if self._ack_timer is not None:
                 self._ack_timer.cancel()
                 self._ack_timer = None
-            self.host.worker.post(self.host.deliver, self.session, _Confirmed())
+            self.host.worker.post(self.host.deliver, self.session, Confirmed())
 
     def onCallMediaState(self, prm: Any) -> None:
         if self.ended:
@@ -203,7 +212,7 @@ class InboundCall(GuardedCall):
 
     def onDtmfDigit(self, prm: Any) -> None:  # on a media thread: post only
         self.host.worker.post(self.host.deliver, self.session,
-                              _Dtmf(str(prm.digit), time.monotonic()))
+                              Dtmf(str(prm.digit), time.monotonic()))
 
     def onCallTransferStatus(self, prm: Any) -> None:
         if not prm.finalNotify or not self._refer:
@@ -215,24 +224,24 @@ class InboundCall(GuardedCall):
                   else TransferResult(False, transfer_failure(code)))
         self.host.worker.post(self.host.deliver, self.session, result)
         if result.answered:
-            self.host.worker.post(self.host.deliver, self.session, _HangUp())
+            self.host.worker.post(self.host.deliver, self.session, HangUp())
 
     # --- events into the engine -------------------------------------------------------
 
-    def feed(self, event: Event | _Internal) -> None:
+    def feed(self, event: Event | Internal) -> None:
         """Apply one event (or an internal step such as answering) to this call."""
         if self.ended:
             return
         received_at: float | None = None
-        if isinstance(event, _Dtmf):
+        if isinstance(event, Dtmf):
             received_at, event = event.at, Digit(event.key)
-        if isinstance(event, _Answer):
+        if isinstance(event, Answer):
             self._answer_ok()
             return
-        if isinstance(event, _Confirmed):
+        if isinstance(event, Confirmed):
             event = CallStarted(datetime.now(UTC), self.caller, self.called,
                                 trusted=self.trusted)
-        if isinstance(event, _HangUp):
+        if isinstance(event, HangUp):
             self._hangup(200)
             return
         if isinstance(event, Rendered):
@@ -279,12 +288,8 @@ class InboundCall(GuardedCall):
                 handle.cancel()
         elif isinstance(action, act.Transfer):
             self._transfer(action)
-        elif isinstance(action, act.EnqueueCall):
-            self.host.worker.post(self.host.enqueue, self.session, action)  # sip/queues.py
-        elif isinstance(action, act.AgentCommand):
-            self.host.worker.post(self.host.agent_command, self.session, action)
-        elif isinstance(action, act.QueueKey):
-            self.host.worker.post(self.host.queue_key, self.session, action.key)
+        elif isinstance(action, act.EnqueueCall | act.QueueKey | act.AgentCommand):
+            self.host.worker.post(self.host.queues.call_action, self.session, action)
         elif isinstance(action, act.LeaveQueue):
             pass  # the queue runner hears of every end of a queued call (Server.call_ended)
         elif isinstance(action, act.VerifyPin):
@@ -406,30 +411,4 @@ class InboundCall(GuardedCall):
         self.host.call_ended(self)
 
 
-# Internal steps a call posts to itself through the worker queue.
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class _Confirmed:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class _HangUp:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class _Dtmf:
-    """A key as the DTMF callback saw it, with its arrival time (for the latency metric)."""
-
-    key: str
-    at: float
-
-
-_Internal = _Answer | _Confirmed | _HangUp | Rendered | RingTimeout | _Dtmf
-Deliverable = Event | _Internal
 __all__ = ["Deliverable", "InboundCall"]

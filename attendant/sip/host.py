@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from attendant.sip.legs import OutboundLeg
     from attendant.sip.messages import MessageDesk
     from attendant.sip.prompt_shelf import PromptShelf
+    from attendant.sip.queues import QueueRunner
     from attendant.sip.records import CallRecords
 
 
@@ -35,6 +36,8 @@ class CallHost(Protocol):
     prompts: PromptShelf
     #: The call log and the metrics (attendant.sip.records).
     records: CallRecords
+    #: The call queues (attendant.sip.queues).
+    queues: QueueRunner
 
     def deliver(self, session: int, event: Event | Deliverable) -> None:
         """Feed ``event`` to the call with this session number, if it is still up."""
@@ -50,15 +53,6 @@ class CallHost(Protocol):
 
     def leg_event(self, session: int, serial: int, what: str, code: int) -> None:
         """A transfer leg of call ``session`` changed state."""
-
-    def enqueue(self, session: int, action: act.EnqueueCall) -> None:
-        """The engine of call ``session`` asked for a queue (posted, never run inside feed)."""
-
-    def queue_key(self, session: int, key: str) -> None:
-        """Call ``session`` pressed ``key`` while queued (posted, never run inside feed)."""
-
-    def agent_command(self, session: int, action: act.AgentCommand) -> None:
-        """Call ``session`` dialled an agent feature code (posted, never run inside feed)."""
 
     def verify_pin(self, session: int, flow: Flow, action: act.VerifyPin) -> None:
         """Check a PIN off the worker thread; ``PinChecked`` is delivered to the call."""

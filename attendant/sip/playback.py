@@ -16,7 +16,6 @@ import logging
 import wave
 import weakref
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,6 +23,7 @@ import pjsua2 as pj
 
 from attendant.engine import actions as act
 from attendant.engine.events import PromptFinished
+from attendant.sip.call_events import Rendered
 from attendant.sip.endpoint import TimerHandle
 from attendant.sip.host import CallHost
 
@@ -31,14 +31,6 @@ if TYPE_CHECKING:
     from attendant.sip.call import InboundCall
 
 log = logging.getLogger("attendant.sip.call")
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """Posted to a call when the renderer pool has made (or failed) a prompt's files."""
-
-    token: int
-    done: Future[list[Path]]
 
 
 def owned_by(call: InboundCall) -> InboundCall:

@@ -161,6 +161,20 @@ class QueueRunner:
 
     # --- from the calls (worker thread, posted) ---------------------------------------
 
+    def call_action(self, session: int,
+                    action: act.EnqueueCall | act.QueueKey | act.AgentCommand) -> None:
+        """What call ``session``'s engine asked of the queues (posted by the call, never
+        run inside its step): join a queue, a key while queued, an agent's feature code."""
+        call_id = self.host.call_id_of(session) or str(session)
+        if isinstance(action, act.EnqueueCall):
+            call = self.host.calls.get(session)
+            if call is not None and not call.ended:
+                self.enqueue(call, call_id, action)
+        elif isinstance(action, act.QueueKey):
+            self.pressed(call_id, action.key)
+        else:
+            self.agents.feature_code(call_id, action)
+
     def enqueue(self, call: QueuedCall, call_id: str, action: act.EnqueueCall) -> None:
         """``EnqueueCall`` from ``call``'s engine: the caller joins the queue."""
         self.sessions[call_id] = call.session

@@ -2,10 +2,11 @@
 
 A malformed INVITE, one over ``max_calls``, one while shutting down and one over a
 source's limits get a final answer (4xx, or 503 with ``Retry-After``) one worker turn
-after pjsua handed them over; SUBSCRIBE and MESSAGE are refused on the account, REFER
-and Replaces on the call (:class:`attendant.sip.legs.GuardedCall`). Each refusal is
-counted in the totals and the metrics, and logged at most once a minute per source
-and kind, so a flood cannot fill the disk with log lines.
+after pjsua handed them over; SUBSCRIBE and MESSAGE are refused on the account
+(:mod:`attendant.sip.account`), REFER and Replaces on the call
+(:class:`attendant.sip.legs.GuardedCall`). Each refusal is counted in the totals and
+the metrics, and logged at most once a minute per source and kind, so a flood cannot
+fill the disk with log lines.
 """
 
 from __future__ import annotations
@@ -28,34 +29,6 @@ log = logging.getLogger("attendant.sip.server")
 
 def _skipped_note(skipped: int) -> str:
     return f" ({skipped} more since the last such line)" if skipped else ""
-
-
-class ServerAccount(pj.Account):  # type: ignore[misc]
-    """The account every INVITE lands on; other requests are refused and counted."""
-
-    def __init__(self, server: Server):
-        super().__init__()
-        self._server = server
-
-    def onIncomingCall(self, prm: Any) -> None:
-        self._server.incoming(prm)
-
-    def onIncomingSubscribe(self, prm: Any) -> None:
-        # pjsua would accept a presence SUBSCRIBE (200 and NOTIFYs for ever): we publish
-        # nothing, and every subscription is a dialog a stranger keeps open on us.
-        prm.code = 403
-        prm.reason = "Subscriptions not allowed"
-        self._server.refused("subscribe", f"SUBSCRIBE from {prm.fromUri} refused (403)",
-                             str(prm.rdata.srcAddress))
-
-    def onInstantMessage(self, prm: Any) -> None:
-        # Our pjsua build has already answered 405 (scripts/pjsua2/patches/0002-*).
-        self._server.refused("message", f"MESSAGE from {prm.fromUri} refused (405)",
-                             str(prm.rdata.srcAddress))
-
-    def onTypingIndication(self, prm: Any) -> None:
-        self._server.refused("message", f"MESSAGE (typing) from {prm.fromUri} refused (405)",
-                             str(prm.rdata.srcAddress))
 
 
 class _Rejected(GuardedCall):

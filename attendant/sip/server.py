@@ -50,13 +50,14 @@ import pjsua2 as pj
 
 from attendant.config.compiler import compile_path
 from attendant.config.diagnostics import format_text
-from attendant.engine.actions import AgentCommand, EnqueueCall, VerifyPin
+from attendant.engine.actions import VerifyPin
 from attendant.engine.events import Event, PinChecked
 from attendant.model import Flow
 from attendant.pins import verify_pin
 from attendant.ports import Leg
 from attendant.prompts.store import PromptStore
 from attendant.queues.actions import QueueLog
+from attendant.sip.account import ServerAccount, account_config
 from attendant.sip.admission import Admission, source_host
 from attendant.sip.call import Deliverable, InboundCall
 from attendant.sip.endpoint import Worker
@@ -68,8 +69,8 @@ from attendant.sip.options import ServeOptions, open_prompts
 from attendant.sip.prompt_shelf import PromptShelf
 from attendant.sip.queues import QueueRunner
 from attendant.sip.records import CallRecords
-from attendant.sip.refusals import Refusals, ServerAccount
-from attendant.sip.safety import MEDIA_SWEEP_S, MIN_SESSION_EXPIRES, Safety
+from attendant.sip.refusals import Refusals
+from attendant.sip.safety import MEDIA_SWEEP_S, Safety
 from attendant.sip.status import StatusFile, call_summary
 from attendant.storage import pidfile, printable
 from attendant.uris import address_user, ring_uri
@@ -188,34 +189,9 @@ class Server:
 
     def on_started(self, worker: Worker) -> None:
         """Create the account every inbound call arrives on."""
-        cfg = self.options.endpoint
-        acc_cfg = pj.AccountConfig()
-        host = cfg.public_address or cfg.listen
-        acc_cfg.idUri = f"sip:attendant@{host}:{cfg.port}"
-        if cfg.transport != "udp":
-            acc_cfg.idUri += f";transport={cfg.transport}"
-        media = acc_cfg.mediaConfig.transportConfig
-        media.port = cfg.rtp_ports[0]
-        media.portRange = max(0, cfg.rtp_ports[1] - cfg.rtp_ports[0])
-        media.boundAddress = cfg.listen
-        if cfg.public_address:
-            media.publicAddress = cfg.public_address
-        acc_cfg.natConfig.sdpNatRewriteUse = 0
-        expires = self.options.safety.session_expires
-        if expires:
-            # RFC 4028 on every call, whether the caller supports it or not (we refresh
-            # then): a caller gone without a BYE stops answering and pjsip ends the call.
-            acc_cfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_ALWAYS
-            acc_cfg.callConfig.timerSessExpiresSec = expires
-            acc_cfg.callConfig.timerMinSESec = MIN_SESSION_EXPIRES
-        else:
-            acc_cfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_INACTIVE
-        if worker.transport_id is not None:
-            # Our one transport for every dialog: a TCP or TLS caller whose Contact lacks
-            # ;transport= would otherwise get a UDP Contact pjsua cannot make (500).
-            acc_cfg.sipConfig.transportId = worker.transport_id
         account = ServerAccount(self)
-        account.create(acc_cfg, True)  # the default account: every INVITE lands here
+        # The default account: every INVITE lands here.
+        account.create(account_config(self.options, worker.transport_id), True)
         self.account = account
         self.queues.start()
         self.status.write()
@@ -356,21 +332,7 @@ class Server:
         elif what == "confirmed":
             orphan.cancel_ringing()  # answered after we gave up on it
 
-    # --- worker thread: call queues (attendant/sip/queues.py) -----------------------------
-
-    def enqueue(self, session: int, action: EnqueueCall) -> None:
-        """A call's engine asked for a queue (posted by the call)."""
-        call = self.calls.get(session)
-        if call is not None and not call.ended:
-            self.queues.enqueue(call, (self.records.call_id_of(session) or str(session)), action)
-
-    def queue_key(self, session: int, key: str) -> None:
-        """A queued caller pressed a key (posted by the call)."""
-        self.queues.pressed((self.records.call_id_of(session) or str(session)), key)
-
-    def agent_command(self, session: int, action: AgentCommand) -> None:
-        """A call dialled an agent feature code: applied as `attendant queues agent` is."""
-        self.queues.feature_code((self.records.call_id_of(session) or str(session)), action)
+    # --- worker thread: what the queue runner and PIN checks ask --------------------------
 
     def verify_pin(self, session: int, flow: Flow, action: VerifyPin) -> None:
         """scrypt costs tens of milliseconds on purpose: check on the pool, then deliver."""

@@ -20,7 +20,7 @@ import pytest
 from queue_harness import BASE, make_flow
 
 from attendant import compile_path
-from attendant.engine.actions import AgentCommand, EnqueueCall
+from attendant.engine.actions import AgentCommand, EnqueueCall, QueueKey
 from attendant.engine.events import QueueOutcome
 from attendant.model import Flow
 from attendant.sip import queues as sq
@@ -70,7 +70,7 @@ def flow_without_c(tmp_path: Path) -> Flow:
 def join(run: sq.QueueRunner, host: MemoryQueueHost, session: int) -> MemoryCall:
     call = MemoryCall(session, f"+1555000{session}")
     host.calls[session] = call
-    run.enqueue(call, f"call-{session}", EnqueueCall("q"))
+    run.call_action(session, EnqueueCall("q"))  # as the server posts it from the call
     return call
 
 
@@ -290,7 +290,7 @@ def test_a_callback_dials_the_caller_and_joins_the_two_legs_when_both_have_audio
     run.apply_command("c", "signout", None)
     host.calls[1] = MemoryCall(1, "+15550001111")  # on the directory's allow-list
     run.enqueue(host.calls[1], "call-1", EnqueueCall("q"))
-    run.pressed("call-1", "2")
+    run.call_action(1, QueueKey("2"))
     assert outcomes(host, 1) == [QueueOutcome("callback")]
     run.call_ended(1, "call-1")  # the caller hangs up, as told: the place is kept
     run.apply_command("a", "signin", None)
