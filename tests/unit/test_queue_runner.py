@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -307,3 +309,11 @@ def test_a_callback_dials_the_caller_and_joins_the_two_legs_when_both_have_audio
     run.leg_event(caller_leg.serial, "ended", 200)  # the conversation ends: both hang up
     assert agent_leg.cancelled
     assert run.state.callers == {}
+
+
+def test_the_queue_runner_loads_on_a_machine_without_pjsua2() -> None:
+    code = ("import sys; sys.modules['pjsua2'] = None  # any 'import pjsua2' now fails\n"
+            "import attendant.sip.queues, attendant.twins, attendant.sip.failures")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
