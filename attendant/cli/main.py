@@ -25,7 +25,8 @@ from attendant.cli.serve import doctor, reload, serve, stop
 from attendant.cli.voicemail import voicemail
 from attendant.config.compiler import compile_path
 from attendant.config.diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
-from attendant.config.loader import discover
+from attendant.config.loader import SETTINGS_FILE, discover
+from attendant.config.settings import load_settings, settings_schema_text
 from attendant.errors import ScenarioError, SimulationError
 from attendant.model import Flow
 from attendant.sim.call import TRANSFER_OUTCOMES, Simulator
@@ -49,11 +50,16 @@ def _compile_or_exit(path: Path) -> Flow:
               show_default=True, help="text for people, json for editors and tools")
 @click.option("--strict", is_flag=True, help="treat warnings as errors")
 def validate(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
-    """Check menu files (or folders of them) and report every problem with file:line:col."""
+    """Check menu files (or folders of them) and report every problem with file:line:col.
+
+    A server settings file (server.yaml) among them is checked against its own schema."""
     found: list[Diagnostic] = []
     configs = discover(list(paths))
     for config in configs:
-        found.extend(compile_path(config).diagnostics)
+        if config.name == SETTINGS_FILE:  # the server settings beside the menus
+            found.extend(load_settings(config)[1])
+        else:
+            found.extend(compile_path(config).diagnostics)
     found = sort_diagnostics(found)
     failed = any(d.is_error or strict for d in found)
     if fmt == "json":
@@ -68,11 +74,13 @@ def validate(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
 
 
 @main.command()
-def schema() -> None:
+@click.option("--server", is_flag=True,
+              help="the schema of the server settings file (server.yaml) instead")
+def schema(server: bool) -> None:
     """Print the JSON Schema of the menu language (for editors)."""
     from attendant.config.schema import schema_text
 
-    click.echo(schema_text(), nl=False)
+    click.echo(settings_schema_text() if server else schema_text(), nl=False)
 
 
 @main.command("compile")

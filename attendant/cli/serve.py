@@ -23,9 +23,11 @@ import click
 
 from attendant.cli.common import compile_or_exit
 from attendant.cli.safety import safety_from, safety_options
+from attendant.config.diagnostics import format_text
+from attendant.config.settings import ServerSettings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from attendant.sip.options import SmtpOptions
+    from attendant.sip.options import SmtpOptions, TrunkLogin
 
 _PATHS = click.Path(path_type=Path)
 log = logging.getLogger("attendant.serve")
@@ -129,8 +131,34 @@ environment variable {SMTP_PASSWORD_ENV}. See docs/serving.md.
 """
 
 
+def _read_settings(ctx: click.Context, _param: click.Parameter,
+                   path: Path | None) -> ServerSettings | None:
+    """``--settings FILE``: check it, and make its values the other options' defaults
+    (read before them: an option given on the command line still wins)."""
+    if path is None:
+        return None
+    settings, found = load_settings(path)
+    if found:
+        click.echo(format_text(found), err=True)
+    if settings is None:
+        click.echo(f"error: {path} has errors; not serving", err=True)
+        ctx.exit(1)
+    assert settings is not None
+    ctx.default_map = {**(ctx.default_map or {}),
+                       **{_OPTION_OF.get(k, k): v for k, v in settings.options.items()}}
+    return settings
+
+
+#: Settings keys whose serve option has another name.
+_OPTION_OF = {"data": "data_dir"}
+
+
 @click.command(help=_HELP)
 @click.argument("menu", type=_PATHS)
+@click.option("--settings", default=None, type=_PATHS, metavar="FILE", is_eager=True,
+              callback=_read_settings,
+              help="Server settings file (server.yaml): options and trunks; an option given "
+                   "here wins over the file. See docs/trunks.md.")
 @click.option("--listen", default="127.0.0.1", show_default=True,
               help="Address for SIP and RTP.")
 @click.option("--port", default=None, type=click.IntRange(1, 65535), metavar="PORT",
@@ -186,7 +214,8 @@ environment variable {SMTP_PASSWORD_ENV}. See docs/serving.md.
 @click.option("--pj-log-level", default=1, show_default=True, type=click.IntRange(0, 6),
               metavar="0-6", help="pjsip's own log level (to stderr).")
 @safety_options
-def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "tcp", "tls"],
+def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | None,
+          transport: Literal["udp", "tcp", "tls"],
           tls_cert: Path | None, tls_key: Path | None, rtp_ports: str,
           clock_rate: str, max_calls: int, retry_after: int, public_address: str | None,
           outbound_proxy: str | None, data_dir: Path, prompts: Path | None, grace: float,
@@ -202,6 +231,7 @@ def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "
         port = 5061 if transport == "tls" else 5060
     smtp = _smtp_options(smtp_host, smtp_port, smtp_from, smtp_starttls, smtp_user, smtp_tls)
     safety = safety_from(safety_values)
+    trunks = _trunk_logins(settings)
     flow, result = compile_or_exit(menu)
     try:
         import pjsua2  # noqa: F401
@@ -237,7 +267,8 @@ def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "
                               tls_key=str(tls_key) if tls_key else None)
     options = ServeOptions(menu=menu, data_dir=data_dir, endpoint=endpoint, grace=grace,
                            retry_after=retry_after, prompts=prompts, metrics_port=metrics_port,
-                           metrics_listen=metrics_listen, smtp=smtp, safety=safety)
+                           metrics_listen=metrics_listen, smtp=smtp, safety=safety,
+                           trunks=trunks)
     from attendant.storage.permissions import exposed, make_private
 
     make_private()  # folders 0700, files 0600: recordings and call logs are personal data
@@ -265,6 +296,23 @@ def serve(menu: Path, listen: str, port: int | None, transport: Literal["udp", "
     except Exception as exc:  # the endpoint could not start (port in use, ...)
         click.echo(f"error: cannot serve: {exc}", err=True)
         sys.exit(1)
+
+
+def _trunk_logins(settings: ServerSettings | None) -> tuple[TrunkLogin, ...]:
+    """Every trunk with its password, read now: a secret that cannot be read stops the
+    start with an error naming the setting (never the value)."""
+    from attendant.sip.options import TrunkLogin
+
+    if settings is None:
+        return ()
+    logins = []
+    for trunk in settings.trunks.values():
+        try:
+            logins.append(TrunkLogin(trunk, trunk.password.read()))
+        except SettingsError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    return tuple(logins)
 
 
 def _check_tls_options(transport: str, cert: Path | None, key: Path | None) -> None:

@@ -41,6 +41,8 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NODES = 250_000
 MAX_DEPTH = 200
 ROOT_FILE = "attendant.yaml"
+#: The server settings file (attendant.config.settings): never part of a menu configuration.
+SETTINGS_FILE = "server.yaml"
 
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 _FLOAT_RE = re.compile(
@@ -443,9 +445,11 @@ def _load_text(text: str, file: str, sources: SourceMap,
 
 
 def config_files(path: Path) -> list[Path]:
-    """The YAML files making up the configuration at ``path`` (a file or a folder)."""
+    """The YAML files making up the configuration at ``path`` (a file or a folder); the
+    server settings file beside the menus (SETTINGS_FILE) is not one of them."""
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()
+                      and p.name != SETTINGS_FILE)
     return [path]
 
 

@@ -27,6 +27,8 @@ from attendant.config.diagnostics import Diagnostic
 from attendant.config.source_map import PathKey, SourceMap
 
 SCHEMA_FILE = "menu-v1.schema.json"
+#: Where the menu schema's hints send the reader.
+MENU_DOC = "docs/menu-language.md"
 _SIMPLE_ACTIONS = ("back", "main", "repeat", "operator", "disconnect", "dial_by_name",
                    "dial_by_extension")
 _ACTION_KEYS = ("menu", "user", "department", "external", "queue", "attendant", "voicemail",
@@ -34,15 +36,15 @@ _ACTION_KEYS = ("menu", "user", "department", "external", "queue", "attendant", 
                 "agent")
 
 
-def schema_text() -> str:
-    """The schema as shipped, for ``attendant schema``."""
+def schema_text(name: str = SCHEMA_FILE) -> str:
+    """A schema as shipped (the menu language's unless named), for ``attendant schema``."""
     try:
-        return resources.files("attendant").joinpath("schema", SCHEMA_FILE).read_text("utf-8")
+        return resources.files("attendant").joinpath("schema", name).read_text("utf-8")
     except OSError:
         # When ``attendant`` is imported as a namespace package (a stale editable
         # install), Python 3.11's importlib.resources cannot open it; the file still
         # sits next to this module.
-        return (Path(__file__).parent.parent / "schema" / SCHEMA_FILE).read_text("utf-8")
+        return (Path(__file__).parent.parent / "schema" / name).read_text("utf-8")
 
 
 @cache
@@ -138,7 +140,18 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _explain(error: ValidationError, sources: SourceMap) -> Iterator[Diagnostic]:
+def check_against(checker: Validator, data: Any, sources: SourceMap,
+                  doc: str) -> list[Diagnostic]:
+    """Every violation of another schema of ours (the server settings) in ``data``,
+    explained as the menu schema's are; ``doc`` is where the hints send the reader."""
+    found: list[Diagnostic] = []
+    for error in checker.iter_errors(data):
+        found.extend(_explain(error, sources, doc))
+    return found
+
+
+def _explain(error: ValidationError, sources: SourceMap,
+             doc: str = MENU_DOC) -> Iterator[Diagnostic]:
     path: PathKey = tuple(error.absolute_path)
     where = ".".join(str(p) for p in path) or "the file"
     schema_path = tuple(error.absolute_schema_path)
@@ -172,7 +185,7 @@ def _explain(error: ValidationError, sources: SourceMap) -> Iterator[Diagnostic]
                                                        [str(p) for p in e.schema_path]))
         deepest = max(ordered, key=lambda e: (len(e.absolute_path), -len(e.schema_path)))
         if len(deepest.absolute_path) > len(path):
-            yield from _explain(deepest, sources)
+            yield from _explain(deepest, sources, doc)
             return
     if validator_name in ("anyOf", "oneOf") and definition in ("prompt", "prompt_part"):
         yield sources.diag(path, f"{where} is not a valid prompt{_prompt_detail(error.instance)}",
@@ -184,7 +197,7 @@ def _explain(error: ValidationError, sources: SourceMap) -> Iterator[Diagnostic]
         if form not in _ONE_OF_HINTS and len(path) >= 2 and isinstance(path[-1], int):
             form = f"{path[-2]}[]"
         message, hint = _ONE_OF_HINTS.get(form, ("which is none of the forms allowed here",
-                                                 "see docs/menu-language.md"))
+                                                 f"see {doc}"))
         yield sources.diag(path, f"{where} is {_describe(error.instance)}, {message}", hint)
         return
     if validator_name in ("minProperties", "minItems", "minLength"):
@@ -202,7 +215,9 @@ def _explain(error: ValidationError, sources: SourceMap) -> Iterator[Diagnostic]
         return
     if validator_name == "const":
         yield sources.diag(path, f"{where} must be {_describe(error.validator_value)}",
-                           "this version of attendant reads menu language version 1")
+                           "this version of attendant reads menu language version 1"
+                           if doc == MENU_DOC else f"this version of attendant reads version 1 "
+                           f"of this file (see {doc})")
         return
     if validator_name == "type":
         yield sources.diag(path, f"{where} should be {_article(error.validator_value)}, "
@@ -217,9 +232,9 @@ def _explain(error: ValidationError, sources: SourceMap) -> Iterator[Diagnostic]
         limit = error.message.split(" is ", 1)[-1]
         yield sources.diag(path, f"{where} is {error.instance}: {limit}",
                            _RANGE_HINTS.get(str(path[-1]) if path else "",
-                                            "see docs/menu-language.md for the allowed range"))
+                                            f"see {doc} for the allowed range"))
         return
-    yield sources.diag(path, f"{where}: {error.message}", "see docs/menu-language.md")
+    yield sources.diag(path, f"{where}: {error.message}", f"see {doc}")
 
 
 def _closest(word: str, allowed: list[str] | tuple[str, ...]) -> str | None:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from attendant.config.settings import Trunk
 from attendant.config.source_map import PromptSite, PromptSiteKey
 from attendant.errors import PromptError
 from attendant.model import Flow
@@ -37,6 +38,14 @@ class SmtpOptions:
 
 
 @dataclass(frozen=True)
+class TrunkLogin:
+    """A trunk of the settings file with its password, read when the server started."""
+
+    trunk: Trunk
+    password: str = field(repr=False)  # never in a log line or a traceback's repr
+
+
+@dataclass(frozen=True)
 class ServeOptions:
     """Everything ``attendant serve`` was asked for."""
 
@@ -54,6 +63,8 @@ class ServeOptions:
     smtp: SmtpOptions | None = None
     #: Limits on vanished callers and on one source (``--rtp-timeout`` ...).
     safety: Safety = field(default_factory=Safety)
+    #: Carrier trunks and PBXs to register to (``--settings``).
+    trunks: tuple[TrunkLogin, ...] = ()
 
     @property
     def prompt_dir(self) -> Path:

@@ -1,0 +1,243 @@
+"""Server settings (``server.yaml``): how ``attendant serve`` runs on this host, and its trunks.
+
+The menus say what callers hear; this file says where the server listens, which
+folders it uses, where voicemail e-mail goes and which carrier trunks or PBXs it
+registers to. Its keys are the ``serve`` options' names (``--max-calls`` is
+``max_calls``) and an option given on the command line wins over the file. It has
+its own JSON Schema (``attendant schema --server``) and is checked like the menus:
+every problem with file:line:col and a hint (``attendant validate server.yaml``).
+
+Secrets are never in it. A trunk's password is ``{env: NAME}`` or ``{file: PATH}``;
+:meth:`Secret.read` reads it when the server starts, refuses a file other users may
+read, and its errors name the setting, never the value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from attendant.config.diagnostics import Diagnostic, Position, sort_diagnostics
+from attendant.config.loader import SETTINGS_FILE, load_file
+from attendant.config.schema import check_against, schema_text
+from attendant.config.source_map import PathKey, SourceMap
+from attendant.errors import AttendantError
+
+SCHEMA_FILE = "server-v1.schema.json"
+#: Where the settings' hints send the reader.
+DOC = "docs/trunks.md"
+#: Settings that name files or folders: relative to the settings file's folder.
+_PATH_OPTIONS = ("data", "prompts", "tls_cert", "tls_key")
+#: Defaults of a trunk's registration, in seconds.
+DEFAULT_EXPIRES = 3600
+DEFAULT_RETRY = 30
+DEFAULT_RETRY_MAX = 600
+
+__all__ = ["DEFAULT_EXPIRES", "SETTINGS_FILE", "Secret", "ServerSettings", "SettingsError",
+           "Trunk", "load_settings", "settings_schema_text"]
+
+
+class SettingsError(AttendantError):
+    """A setting cannot be used as written (a secret that cannot be read)."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """Where a password is read from; the value itself is never kept in the settings."""
+
+    setting: str  # "trunks.carrier.password"
+    where: Position
+    env: str | None = None
+    file: Path | None = None
+
+    def describe(self) -> str:
+        """Where the value comes from, for logs and status (never the value)."""
+        return f"environment variable {self.env}" if self.env else f"file {self.file}"
+
+    def read(self) -> str:
+        """The password, read now; SettingsError naming the setting when it cannot be."""
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if not value:
+                raise SettingsError(f"{self.where}: {self.setting}: the environment variable "
+                                    f"{self.env} is {'empty' if value == '' else 'not set'}; "
+                                    f"set it to the password before starting the server")
+            return value
+        assert self.file is not None
+        try:
+            info = self.file.stat()
+        except OSError as exc:
+            raise SettingsError(f"{self.where}: {self.setting}: cannot read {self.file} "
+                                f"({exc.strerror}); create it holding only the password, "
+                                f"readable by this user only (chmod 600)") from exc
+        if not stat.S_ISREG(info.st_mode):
+            raise SettingsError(f"{self.where}: {self.setting}: {self.file} is not a file")
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise SettingsError(f"{self.where}: {self.setting}: {self.file} may be read by "
+                                f"other users (mode {stat.S_IMODE(info.st_mode):o}); run: "
+                                f"chmod 600 {self.file}")
+        if info.st_uid != os.geteuid():
+            raise SettingsError(f"{self.where}: {self.setting}: {self.file} belongs to another "
+                                f"user (uid {info.st_uid}); it must be this user's own file")
+        try:
+            value = self.file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{self.where}: {self.setting}: cannot read {self.file} "
+                                f"({exc})") from exc
+        if not value:
+            raise SettingsError(f"{self.where}: {self.setting}: {self.file} is empty; write the "
+                                f"password in it")
+        return value
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """A carrier trunk or PBX the server registers to."""
+
+    name: str
+    registrar: str
+    username: str
+    password: Secret
+    auth_username: str
+    realm: str  # "*": any realm
+    domain: str
+    expires: int = DEFAULT_EXPIRES
+    retry_seconds: int = DEFAULT_RETRY
+    retry_max_seconds: int = DEFAULT_RETRY_MAX
+    outbound_proxy: str | None = None
+    transport: str | None = None
+    #: Called numbers that arrive on this trunk.
+    numbers: tuple[str, ...] = ()
+
+    @property
+    def address(self) -> str:
+        """The address of record registered: ``sip:username@domain``."""
+        scheme = "sips" if self.registrar.startswith("sips:") else "sip"
+        return f"{scheme}:{self.username}@{self.domain}"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """A loaded, checked server settings file."""
+
+    path: Path
+    #: ``serve`` option name → value as the file gives it (paths made absolute).
+    options: Mapping[str, Any]
+    trunks: Mapping[str, Trunk]
+
+
+@cache
+def settings_schema() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(settings_schema_text())
+    return data
+
+
+def settings_schema_text() -> str:
+    """The settings schema as shipped, for ``attendant schema --server``."""
+    return schema_text(SCHEMA_FILE)
+
+
+def load_settings(path: Path) -> tuple[ServerSettings | None, list[Diagnostic]]:
+    """Read and check a settings file: the settings, or None and every problem found."""
+    sources = SourceMap()
+    if not path.is_file():
+        return None, [Diagnostic(str(path), 1, 1, "$", "no such file",
+                                 f"check the path; see {DOC} for a settings file to start from")]
+    data, found = load_file(path, sources)
+    if data is None or any(d.is_error for d in found):
+        return None, sort_diagnostics(found)
+    found += _secrets_written(data, sources)
+    found += check_against(Draft202012Validator(settings_schema()), data, sources, DOC)
+    if not any(d.is_error for d in found):
+        found += _meaning(data, sources)
+    if any(d.is_error for d in found):
+        return None, sort_diagnostics(found)
+    return _build(path, data, sources), sort_diagnostics(found)
+
+
+def _secrets_written(data: Any, sources: SourceMap) -> list[Diagnostic]:
+    """A password written as text: refused before the schema could quote it back."""
+    trunks = data.get("trunks") if isinstance(data, dict) else None
+    if not isinstance(trunks, dict):
+        return []
+    found = []
+    for name, trunk in trunks.items():
+        if isinstance(trunk, dict) and not isinstance(trunk.get("password", {}), dict):
+            # Not kept and never quoted: the schema check below sees a stand-in.
+            trunk["password"] = {"env": "PASSWORD_WRITTEN_IN_FILE"}
+            found.append(sources.diag(
+                ("trunks", name, "password"), f"trunks.{name}.password is written in the file; "
+                "passwords are never kept in server.yaml",
+                f"write password: {{env: NAME}} and set NAME in the server's environment, or "
+                f"password: {{file: /etc/attendant/{name}.secret}} with the password in a file "
+                f"only this user can read (chmod 600); see {DOC}"))
+    return found
+
+
+def _meaning(data: dict[str, Any], sources: SourceMap) -> list[Diagnostic]:
+    found = []
+    ports = data.get("rtp_ports")
+    if isinstance(ports, str):
+        low, high = (int(p) for p in ports.split("-"))
+        if not 1024 <= low <= high <= 65535:
+            found.append(sources.diag(("rtp_ports",), f"rtp_ports {ports} is not a range of "
+                                      "ports", "write LOW-HIGH with 1024 <= LOW <= HIGH <= "
+                                      "65535, e.g. 20000-30000"))
+    if data.get("transport") == "tls" and not (data.get("tls_cert") and data.get("tls_key")):
+        found.append(sources.diag(("transport",), "transport tls needs tls_cert and tls_key",
+                                  "add tls_cert: and tls_key: (PEM files)"))
+    owner: dict[str, str] = {}
+    for name, trunk in (data.get("trunks") or {}).items():
+        first = trunk.get("retry_seconds", DEFAULT_RETRY)
+        longest = trunk.get("retry_max_seconds", DEFAULT_RETRY_MAX)
+        if longest < first:
+            found.append(sources.diag(("trunks", name, "retry_max_seconds"),
+                                      f"retry_max_seconds {longest} is shorter than "
+                                      f"retry_seconds {first}",
+                                      f"use a value of at least {first}"))
+        for index, number in enumerate(trunk.get("numbers") or [trunk["username"]]):
+            if number in owner:
+                where: PathKey = (("trunks", name, "numbers", index) if "numbers" in trunk
+                                  else ("trunks", name, "username"))
+                found.append(sources.diag(where, f"number {number} arrives on two trunks, "
+                                          f"{owner[number]} and {name}",
+                                          "list each called number under one trunk only"))
+            owner.setdefault(number, name)
+    return found
+
+
+def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettings:
+    folder = path.resolve().parent
+    options: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in ("version", "trunks"):
+            continue
+        # Paths relative to this file; clock_rate as the serve option's (string) choices.
+        options[key] = (str(folder / value) if key in _PATH_OPTIONS
+                        else str(value) if key == "clock_rate" else value)
+    trunks = {}
+    for name, raw in (data.get("trunks") or {}).items():
+        setting = ("trunks", name, "password")
+        password = raw["password"]
+        secret = Secret(".".join(setting), sources.value_pos(setting), env=password.get("env"),
+                        file=(folder / password["file"]) if "file" in password else None)
+        host = raw["registrar"].split(":", 1)[1].split(";")[0].split(">")[0]
+        trunks[name] = Trunk(
+            name=name, registrar=raw["registrar"], username=str(raw["username"]),
+            password=secret, auth_username=str(raw.get("auth_username", raw["username"])),
+            realm=raw.get("realm", "*"), domain=raw.get("domain", host.split(":")[0]),
+            expires=raw.get("expires", DEFAULT_EXPIRES),
+            retry_seconds=raw.get("retry_seconds", DEFAULT_RETRY),
+            retry_max_seconds=raw.get("retry_max_seconds", DEFAULT_RETRY_MAX),
+            outbound_proxy=raw.get("outbound_proxy"), transport=raw.get("transport"),
+            numbers=tuple(raw.get("numbers") or [str(raw["username"])]))
+    return ServerSettings(path, MappingProxyType(options), MappingProxyType(trunks))

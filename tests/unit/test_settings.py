@@ -1,0 +1,174 @@
+"""The server settings file (server.yaml): its checks, its defaults, and its secrets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from attendant.cli.main import main
+from attendant.config.settings import (
+    DEFAULT_EXPIRES,
+    SETTINGS_FILE,
+    SettingsError,
+    load_settings,
+)
+
+CARRIER = """\
+version: 1
+listen: 0.0.0.0
+port: 5080
+data: ../var
+clock_rate: 16000
+trunks:
+  carrier:
+    registrar: sip:sip.carrier.example:5060;transport=udp
+    username: "+33155501000"
+    password: {env: ATTENDANT_TEST_CARRIER_PASSWORD}
+"""
+
+
+def write(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SETTINGS_FILE
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def errors(path: Path) -> list[str]:
+    settings, found = load_settings(path)
+    assert settings is None
+    return [d.format() for d in found if d.is_error]
+
+
+def test_a_trunk_gets_the_documented_defaults_and_paths_are_relative_to_the_file(
+        tmp_path: Path) -> None:
+    settings, found = load_settings(write(tmp_path / "etc", CARRIER))
+    assert found == []
+    assert settings is not None
+    assert settings.options["data"] == str(tmp_path / "etc" / "../var")
+    assert settings.options["clock_rate"] == "16000"  # the serve option's choice
+    assert (settings.options["listen"], settings.options["port"]) == ("0.0.0.0", 5080)
+    trunk = settings.trunks["carrier"]
+    assert (trunk.expires, trunk.retry_seconds, trunk.retry_max_seconds) == (
+        DEFAULT_EXPIRES, 30, 600)
+    assert (trunk.auth_username, trunk.realm, trunk.domain) == (
+        "+33155501000", "*", "sip.carrier.example")
+    assert trunk.numbers == ("+33155501000",)
+    assert trunk.address == "sip:+33155501000@sip.carrier.example"
+    assert trunk.password.describe() == "environment variable ATTENDANT_TEST_CARRIER_PASSWORD"
+
+
+def test_a_password_written_in_the_file_is_refused_and_never_repeated(tmp_path: Path) -> None:
+    path = write(tmp_path, CARRIER.replace("{env: ATTENDANT_TEST_CARRIER_PASSWORD}",
+                                           "s3cr3t-Pa55"))
+    [error] = errors(path)
+    assert error.startswith(f"{path}:10:15: error: trunks.carrier.password is written in the "
+                            "file"), error
+    assert "password: {env: NAME}" in error
+    assert "s3cr3t" not in error
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "s3cr3t" not in result.output
+
+
+def test_unknown_keys_and_values_out_of_range_are_placed_with_a_hint(tmp_path: Path) -> None:
+    path = write(tmp_path, CARRIER + "    expire: 20\n    retry_seconds: 2\n")
+    assert errors(path) == [
+        f'{path}:11:5: error: unknown key "expire" in trunks.carrier\n  hint: did you mean '
+        '"expires"?',
+        f"{path}:12:20: error: trunks.carrier.retry_seconds is 2: less than the minimum of 5\n"
+        "  hint: see docs/trunks.md for the allowed range"]
+
+
+def test_retries_that_shrink_and_a_number_on_two_trunks_are_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, CARRIER + """\
+    retry_seconds: 60
+    retry_max_seconds: 30
+  backup:
+    registrar: sip:backup.carrier.example
+    username: backup
+    password: {file: backup.secret}
+    numbers: ["+33155501000"]
+""")
+    found = errors(path)
+    assert any(":12:24: error: retry_max_seconds 30 is shorter than retry_seconds 60" in e
+               for e in found), found
+    assert any(":17:15: error: number +33155501000 arrives on two trunks, carrier and backup"
+               in e for e in found), found
+
+
+def test_a_secret_from_the_environment_is_read_at_start_and_a_missing_one_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, _ = load_settings(write(tmp_path, CARRIER))
+    assert settings is not None
+    secret = settings.trunks["carrier"].password
+    monkeypatch.delenv("ATTENDANT_TEST_CARRIER_PASSWORD", raising=False)
+    with pytest.raises(SettingsError, match=r"server.yaml:10:15: trunks.carrier.password: the "
+                                            r"environment variable ATTENDANT_TEST_CARRIER_"
+                                            r"PASSWORD is not set"):
+        secret.read()
+    monkeypatch.setenv("ATTENDANT_TEST_CARRIER_PASSWORD", "from-the-env")
+    assert secret.read() == "from-the-env"
+
+
+def test_a_secret_file_others_may_read_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, CARRIER.replace("{env: ATTENDANT_TEST_CARRIER_PASSWORD}",
+                                           "{file: carrier.secret}"))
+    settings, _ = load_settings(path)
+    assert settings is not None
+    secret = settings.trunks["carrier"].password
+    with pytest.raises(SettingsError, match=r"cannot read .*carrier\.secret .*chmod 600"):
+        secret.read()
+    secret_file = tmp_path / "carrier.secret"
+    secret_file.write_text("from-a-file\n")
+    secret_file.chmod(0o644)
+    with pytest.raises(SettingsError, match=r"may be read by other users \(mode 644\); run: "
+                                            r"chmod 600"):
+        secret.read()
+    secret_file.chmod(0o600)
+    assert secret.read() == "from-a-file"
+
+
+def test_validate_checks_server_yaml_beside_the_menus_and_keeps_it_out_of_them(
+        tmp_path: Path) -> None:
+    menus = Path(__file__).resolve().parents[2] / "menus" / "small-office.yaml"
+    folder = tmp_path / "menus"
+    folder.mkdir()
+    (folder / "main.yaml").write_text(menus.read_text(encoding="utf-8"), encoding="utf-8")
+    write(folder, CARRIER)
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "2 configuration(s) valid" in result.output
+    write(folder, CARRIER.replace("port: 5080", "port: 99999"))
+    result = CliRunner().invoke(main, ["validate", str(folder), "--format", "json"])
+    assert result.exit_code == 1
+    [finding] = json.loads(result.output)
+    assert (finding["file"].endswith(SETTINGS_FILE), finding["line"]) == (True, 3), finding
+
+
+def test_schema_prints_the_settings_schema_with_server() -> None:
+    result = CliRunner().invoke(main, ["schema", "--server"])
+    schema = json.loads(result.output)
+    assert schema["title"] == "attendant server settings, version 1"
+    assert "trunks" in schema["properties"]
+
+
+def test_serve_stops_before_starting_when_a_secret_cannot_be_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ATTENDANT_TEST_CARRIER_PASSWORD", raising=False)
+    path = write(tmp_path, CARRIER)
+    result = CliRunner().invoke(main, ["serve", "--settings", str(path), "menus/small-office.yaml"])
+    assert result.exit_code == 1
+    assert "trunks.carrier.password: the environment variable ATTENDANT_TEST_CARRIER_PASSWORD " \
+           "is not set" in result.output
+
+
+def test_serve_refuses_an_invalid_settings_file_with_its_diagnostics(tmp_path: Path) -> None:
+    path = write(tmp_path, CARRIER.replace("port: 5080", "port: many"))
+    result = CliRunner().invoke(main, ["serve", "--settings", str(path), "menus/small-office.yaml"])
+    assert result.exit_code == 1
+    assert f"{path}:3:7: error: port should be a whole number" in result.output
+    assert "has errors; not serving" in result.output
