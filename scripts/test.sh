@@ -7,11 +7,12 @@ cd "$repo"
 bash scripts/setup.sh --dev
 
 # SIPp (Debian's sip-tester) and baresip (a real softphone, driven over its ctrl_tcp module)
-# place the real SIP calls of the tests marked sip. Installed only when missing, like
-# setup.sh's packages.
+# place the real SIP calls of the tests marked sip; Kamailio plays the carrier's registrar
+# and proxy in the trunk tests. Installed only when missing, like setup.sh's packages.
 missing=()
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || missing+=(baresip)
+command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ] || missing+=(kamailio)
 if command -v dpkg >/dev/null 2>&1 && [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: please install the Debian package(s) ${missing[*]} first" >&2

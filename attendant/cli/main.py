@@ -22,6 +22,7 @@ from attendant.cli.pin import pin
 from attendant.cli.prompts import audio_simulator, prompts
 from attendant.cli.queues import queues
 from attendant.cli.serve import doctor, reload, serve, stop
+from attendant.cli.status import status
 from attendant.cli.voicemail import voicemail
 from attendant.config.compiler import compile_path
 from attendant.config.diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
@@ -273,5 +274,6 @@ main.add_command(serve)
 main.add_command(doctor)
 main.add_command(reload)
 main.add_command(stop)
+main.add_command(status)
 main.add_command(pin)
 main.add_command(queues)

@@ -23,6 +23,7 @@ import click
 
 from attendant.cli.common import compile_or_exit
 from attendant.cli.safety import safety_from, safety_options
+from attendant.cli.status import read_status, trunk_lines
 from attendant.config.diagnostics import format_text
 from attendant.config.settings import ServerSettings, SettingsError, load_settings
 
@@ -340,8 +341,8 @@ def _stock_hint(effective: int) -> str:
 @click.option("--data", "data_dir", default="var", show_default=True, type=_PATHS,
               help="the --data folder of `attendant serve`, checked for private modes")
 def doctor(as_json: bool, data_dir: Path) -> None:
-    """Check what `attendant serve` needs: pjsua2, its call limits, espeak-ng, SIPp, and
-    that its data folder is private."""
+    """Check what `attendant serve` needs: pjsua2, its call limits, espeak-ng, SIPp, that
+    its data folder is private and, when it runs, that its trunks are registered."""
     import shutil
 
     from attendant.sip.limits import FIX_COMMAND, STOCK_MAX_CALLS
@@ -352,7 +353,8 @@ def doctor(as_json: bool, data_dir: Path) -> None:
     open_to_others = exposed(data_dir)
     if as_json:
         click.echo(json.dumps({"pjsua2": limits, "tools": tools,
-                               "data_folder_exposed": open_to_others}))
+                               "data_folder_exposed": open_to_others,
+                               "trunks": (read_status(data_dir) or {}).get("trunks", [])}))
         sys.exit(0 if limits else 1)
     problems = 0
     if limits is None:
@@ -381,6 +383,12 @@ def doctor(as_json: bool, data_dir: Path) -> None:
         click.echo(f"WARNING: data folder {data_dir}: " + "\n  ".join(open_to_others))
     else:
         click.echo(f"data folder {data_dir}: private (or not created yet)")
+    running = read_status(data_dir)
+    if running is not None and not running.get("stopped"):
+        lines, failing = trunk_lines(running)
+        for line in lines:
+            click.echo(line)
+        problems += failing
     sys.exit(1 if problems else 0)
 
 

@@ -19,6 +19,11 @@ Exported names (``namespace`` defaults to ``attendant``)::
     attendant_safety_hangups_total{reason}       counter    calls ended by a safety limit
     attendant_sip_unreadable_total{outcome}      counter    messages pjsip could not parse:
                                                             answered (400/416/505) or dropped
+    attendant_trunk_registered{trunk}            gauge      1 while the trunk's registration
+                                                            holds, else 0
+    attendant_trunk_registration_failures_total{trunk,code}
+                                                 counter    failed REGISTERs, by SIP answer
+                                                            (0: no answer)
 
 Label values are always from a small closed set: a call's outcome is the engine's
 :class:`~attendant.engine.outcomes.Outcome` (not its wording), transfer reasons
@@ -139,6 +144,11 @@ class Metrics:
             "safety_hangups",
             "Calls ended because their caller was gone (no ACK, no RTP, held, session expired).",
             ["reason"], namespace=namespace, registry=reg)
+        self.trunk_up = Gauge("trunk_registered", "1 while a trunk's registration holds.",
+                              ["trunk"], namespace=namespace, registry=reg)
+        self.trunk_failures = Counter(
+            "trunk_registration_failures", "Failed registrations to a trunk, by SIP answer.",
+            ["trunk", "code"], namespace=namespace, registry=reg)
         # Series that exist from the start read as 0 rather than missing, so rate() works.
         for reason in REFUSALS:
             self.refused.labels(reason=reason)
@@ -204,6 +214,17 @@ class Metrics:
         self.dtmf.inc()
         if seconds_to_action is not None:
             self.dtmf_to_action.observe(max(0.0, seconds_to_action))
+
+    def trunk_registered(self, trunk: str, registered: bool) -> None:
+        """A trunk's registration now holds (or no longer does)."""
+        self.trunk_up.labels(trunk=trunk).set(1 if registered else 0)
+
+    def trunk_failure(self, trunk: str, code: int) -> None:
+        """A REGISTER to ``trunk`` failed with SIP status ``code`` (0: no answer); codes
+        are grouped (4xx/5xx/6xx each their own) so a registrar cannot make many series."""
+        label = str(code) if code in (401, 403, 404, 407, 408, 423, 480, 500, 503) else (
+            f"{code // 100}xx" if 100 <= code < 700 else "0")
+        self.trunk_failures.labels(trunk=trunk, code=label).inc()
 
     def count_unreadable(self, read: Callable[[], tuple[int, int] | None]) -> None:
         """Export ``sip_unreadable_total``, read by ``read`` (answered, dropped) per scrape."""

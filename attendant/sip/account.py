@@ -52,9 +52,11 @@ def account_config(options: ServeOptions, transport_id: int | None) -> pj.Accoun
 class ServerAccount(pj.Account):  # type: ignore[misc]
     """The account every INVITE lands on; other requests are refused and counted."""
 
-    def __init__(self, server: Server):
+    def __init__(self, server: Server, trunk: str = ""):
         super().__init__()
         self._server = server
+        #: The trunk this account registers to ("" for the server's own account).
+        self.trunk = trunk
 
     def onIncomingCall(self, prm: Any) -> None:
         self._server.incoming(prm)

@@ -97,6 +97,8 @@ class InboundCall(GuardedCall):
         self._confirmed = False
         #: The address the INVITE came from (admission is counted per source).
         self.source = ""
+        #: The trunk the call came in on ("" when it was not sent to a trunk's address).
+        self.trunk = ""
         #: From a --trusted-source: its caller ID is believed (feature codes need no PIN).
         self.trusted = False
         #: Why a safety timer hung this call up ("" when it was not).

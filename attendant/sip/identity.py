@@ -14,11 +14,14 @@ can write it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from attendant.uris import address_user, uri_user
 
 _HEADER_LINE = re.compile(r"^([A-Za-z0-9!%*_+`'~.-]+)[ \t]*:[ \t]*(.*)$")
 _REQUEST_LINE = re.compile(r"^INVITE\s+(\S+)\s+SIP/2\.0", re.IGNORECASE)
+#: The Contact parameter a trunk's registration carries, naming it to us.
+TRUNK_PARAM = "attendant-trunk"
 
 
 def split_message(message: str) -> tuple[str, dict[str, list[str]], str]:
@@ -52,6 +55,32 @@ def request_user(message: str) -> str:
     """The user of an INVITE's Request-URI (the number the caller dialled)."""
     found = _REQUEST_LINE.match(message.lstrip())
     return uri_user(found.group(1)) if found else ""
+
+
+def request_uri_param(message: str, name: str) -> str:
+    """The value of URI parameter ``name`` in an INVITE's Request-URI ("" when absent)."""
+    found = _REQUEST_LINE.match(message.lstrip())
+    if not found:
+        return ""
+    uri = found.group(1).split("?", 1)[0]
+    for param in uri.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == name.lower():
+            return value.strip()
+    return ""
+
+
+def arrived_on(message: str, tokens: Mapping[str, str], numbers: Mapping[str, str]) -> str:
+    """The trunk an INVITE came in on: the one whose token is in the Request-URI (the
+    contact it registered), else the one the number dialled belongs to; "" for none.
+
+    The token is a random value of each start, so a stranger sending straight to us
+    cannot name a trunk by guessing; a number only says which trunk carries it.
+    """
+    token = request_uri_param(message, TRUNK_PARAM)
+    if token in tokens:
+        return tokens[token]
+    return numbers.get(request_user(message), "")
 
 
 def caller_user(remote_uri: str, message: str, *, trusted: bool) -> str:

@@ -102,7 +102,8 @@ class CallRecords:
         call_id = f"{self._run_id}-{call.session}"
         self._call_ids[call.session] = call_id
         self.metrics.call_started()
-        self.write(self.call_log.call_started, call_id, call.caller, call.called, attendant)
+        self.write(self.call_log.call_started, call_id, call.caller, call.called, attendant,
+                   None, call.trunk)
         return call_id
 
     def stepped(self, call: InboundCall, event: Event, state: CallState,

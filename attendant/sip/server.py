@@ -61,7 +61,7 @@ from attendant.sip.account import ServerAccount, account_config
 from attendant.sip.admission import Admission, source_host
 from attendant.sip.call import Deliverable, InboundCall
 from attendant.sip.endpoint import Worker
-from attendant.sip.identity import caller_user, request_user
+from attendant.sip.identity import arrived_on, caller_user, request_user
 from attendant.sip.invite_checks import invite_problem
 from attendant.sip.legs import OutboundLeg, connect, dial
 from attendant.sip.messages import MessageDesk
@@ -72,6 +72,7 @@ from attendant.sip.records import CallRecords
 from attendant.sip.refusals import Refusals
 from attendant.sip.safety import MEDIA_SWEEP_S, Safety
 from attendant.sip.status import StatusFile, call_summary
+from attendant.sip.trunks import Trunks
 from attendant.storage import pidfile, printable
 from attendant.uris import address_user, ring_uri
 
@@ -102,6 +103,8 @@ class Server:
         self.admission = Admission(safety.calls_per_source, safety.invite_rate,
                                    safety.invite_burst, safety.trusted)
         self.refusals = Refusals(self)
+        #: Registration to the trunks of the settings file (attendant/sip/trunks.py).
+        self.trunks = Trunks(self)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attendant-pool")
         self.prompts = PromptShelf(flow, audio, self._pool)
         self.records = CallRecords(options)
@@ -193,6 +196,7 @@ class Server:
         # The default account: every INVITE lands here.
         account.create(account_config(self.options, worker.transport_id), True)
         self.account = account
+        self.trunks.start(self.options.trunks)
         self.queues.start()
         self.status.write()
         worker.call_later(MEDIA_SWEEP_S, self._sweep_media)
@@ -201,6 +205,7 @@ class Server:
     def on_stopping(self) -> None:
         """Drop every pjsua2 object before libDestroy (pjsua2 requires it)."""
         self.queues.close()
+        self.trunks.close()
         self.calls.clear()
         self.refusals.clear()
         self.orphans.clear()
@@ -213,7 +218,7 @@ class Server:
     # --- worker thread: calls -----------------------------------------------------------
 
     def incoming(self, prm: Any) -> None:
-        """An INVITE arrived (Account.onIncomingCall)."""
+        """An INVITE arrived (Account.onIncomingCall), on any of our accounts."""
         message = str(prm.rdata.wholeMsg)
         malformed = invite_problem(message)
         if malformed is not None:
@@ -230,6 +235,7 @@ class Server:
         flow = self.flow
         call = InboundCall(self, prm.callId, flow, "", "")
         call.source = source
+        call.trunk = arrived_on(message, self.trunks.tokens, self.trunks.numbers)
         call.trusted = self.admission.is_trusted(source)
         info = call.getInfo()
         # Caller-supplied text: escaped once here, so logs, SQLite and status.json get
@@ -417,4 +423,5 @@ class Server:
             "max_calls": self.options.endpoint.max_calls, **self.totals,
             "metrics_port": self.records.metrics_port, "prompts": str(self.options.prompt_dir),
             "voicemail_email": self.options.smtp is not None, **self.queues.snapshot(),
+            "trunks": self.trunks.snapshot(),
         }

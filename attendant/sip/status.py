@@ -33,7 +33,8 @@ def call_summary(call: InboundCall, call_id: str, outcome: str) -> dict[str, Any
     stats = call.stats
     return {
         "session": call.session, "call_id": call_id, "caller": call.caller,
-        "called": call.called, "attendant": call.state.attendant, "outcome": outcome,
+        "called": call.called, "attendant": call.state.attendant, "trunk": call.trunk,
+        "outcome": outcome,
         "seconds": round(time.monotonic() - call.started_at, 2),
         "recordings": [str(p) for p in call.recordings],
         "ended_by": call.ended_by,

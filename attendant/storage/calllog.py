@@ -446,8 +446,10 @@ class CallLog:
     # --- writing --------------------------------------------------------------------
 
     def call_started(self, call_id: str, caller: str = "", called: str = "",
-                     attendant: str = "", started_at: datetime | None = None) -> None:
-        """Log a call being answered and create its row.
+                     attendant: str = "", started_at: datetime | None = None,
+                     trunk: str = "") -> None:
+        """Log a call being answered and create its row; ``trunk``: the trunk it came in
+        on (in the log line only when there is one).
 
         Raises:
             StorageError: empty ``call_id``, naive ``started_at``, or the log is closed.
@@ -455,8 +457,11 @@ class CallLog:
         self._check_id(call_id)
         at = to_utc(started_at, "started_at") if started_at is not None else utc_now()
         with self._file_lock:
-            self._append({"ts": iso(at), "type": "start", "call_id": call_id,
-                          "caller": caller, "called": called, "attendant": attendant})
+            line = {"ts": iso(at), "type": "start", "call_id": call_id,
+                    "caller": caller, "called": called, "attendant": attendant}
+            if trunk:
+                line["trunk"] = trunk
+            self._append(line)
             self._write_row(_INSERT_STARTED, (call_id, caller, called, attendant, iso(at)))
 
     def record_step(self, call_id: str, event: Event, state: CallState,

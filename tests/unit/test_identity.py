@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("pjsua2")  # attendant.sip's package imports it
-
-from attendant.sip.identity import caller_user, header_values, request_user
+from attendant.sip.identity import (
+    arrived_on,
+    caller_user,
+    header_values,
+    request_uri_param,
+    request_user,
+)
 from attendant.storage import printable
 
 INVITE = (
@@ -50,3 +54,14 @@ def test_headers_are_read_from_the_head_only_and_folded_lines_joined() -> None:
 def test_printable_escapes_what_a_terminal_or_log_reader_would_act_on(raw: str,
                                                                        shown: str) -> None:
     assert printable(raw) == shown
+
+
+def test_a_trunk_is_known_by_the_token_of_its_contact_or_by_the_number_dialled() -> None:
+    tokens, numbers = {"c0ffee": "carrier"}, {"+33155501001": "carrier", "200": "pbx"}
+    via_contact = "INVITE sip:harbor@10.0.0.5:5060;ob;attendant-trunk=c0ffee SIP/2.0\r\n\r\n"
+    assert request_uri_param(via_contact, "Attendant-Trunk") == "c0ffee"
+    assert arrived_on(via_contact, tokens, numbers) == "carrier"
+    assert arrived_on("INVITE sip:200@10.0.0.5 SIP/2.0\r\n\r\n", tokens, numbers) == "pbx"
+    guessed = "INVITE sip:harbor@10.0.0.5;attendant-trunk=0000 SIP/2.0\r\n\r\n"
+    assert arrived_on(guessed, tokens, numbers) == ""  # a wrong token names no trunk
+    assert request_uri_param("OPTIONS sip:x SIP/2.0\r\n\r\n", "attendant-trunk") == ""

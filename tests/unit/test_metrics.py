@@ -116,3 +116,15 @@ def test_counts_that_cannot_be_read_leave_the_metric_out() -> None:
     metrics = Metrics()
     metrics.count_unreadable(lambda: None)  # a pjsua2 built without the patch
     assert "sip_unreadable" not in metrics.render().decode()
+
+
+def test_trunk_failures_are_counted_by_a_bounded_set_of_answers() -> None:
+    metrics = Metrics()
+    metrics.trunk_registered("carrier", False)
+    for code in (401, 401, 486, 0, 999):
+        metrics.trunk_failure("carrier", code)
+    text = metrics.render().decode()
+    assert 'attendant_trunk_registered{trunk="carrier"} 0.0' in text
+    assert 'attendant_trunk_registration_failures_total{code="401",trunk="carrier"} 2.0' in text
+    assert 'attendant_trunk_registration_failures_total{code="4xx",trunk="carrier"} 1.0' in text
+    assert 'attendant_trunk_registration_failures_total{code="0",trunk="carrier"} 2.0' in text

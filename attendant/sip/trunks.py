@@ -1,0 +1,195 @@
+"""Registration to carrier trunks and PBXs: one pjsua2 account per trunk of the settings.
+
+Each trunk of ``server.yaml`` (:mod:`attendant.config.settings`) becomes a
+:class:`TrunkAccount` that registers ``sip:username@domain`` at its registrar,
+answering 401/407 challenges with the trunk's credentials, and re-registers before
+the registration expires (pjsua refreshes it ``delayBeforeRefreshSec`` early).
+
+pjsua's own retry after a failure is a fixed interval; ours backs off: the first
+retry after ``retry_seconds``, each next one twice as late, up to
+``retry_max_seconds``, back to the start once a registration succeeds. A failure is
+logged with the registrar's answer and shown in ``status.json`` and the metrics; it
+never ends the server. Calls the carrier sends to the registered contact arrive on
+the server like any other; the contact registered carries a token naming the trunk,
+so the call log names the trunk a call came in on.
+
+Everything here runs on the pjsip worker thread; ``onRegState`` (called inside
+pjsip's processing) only posts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pjsua2 as pj
+
+from attendant.sip.account import ServerAccount, account_config
+from attendant.sip.endpoint import TimerHandle
+from attendant.sip.identity import TRUNK_PARAM
+from attendant.sip.options import TrunkLogin
+from attendant.storage import printable
+
+if TYPE_CHECKING:
+    from attendant.sip.server import Server
+
+log = logging.getLogger("attendant.sip.trunks")
+
+#: Seconds before expiry when pjsua sends the refreshing REGISTER.
+REFRESH_BEFORE_S = 30
+
+
+@dataclass
+class TrunkState:
+    """What status.json and the metrics show of one trunk's registration."""
+
+    state: str = "registering"  # registering, registered, failing, stopped
+    #: The registrar's last final answer to a REGISTER (0: none yet).
+    code: int = 0
+    reason: str = ""
+    #: Wall-clock time (epoch seconds) the registration runs out; 0 when not registered.
+    expires_at: float = 0.0
+    #: Wall-clock time of the next retry after a failure; 0 when none is planned.
+    retry_at: float = 0.0
+    failures: int = 0
+
+    def snapshot(self, trunk: TrunkLogin) -> dict[str, Any]:
+        return {"trunk": trunk.trunk.name, "registrar": trunk.trunk.registrar,
+                "address": trunk.trunk.address, "state": self.state, "code": self.code,
+                "reason": self.reason, "expires_at": round(self.expires_at) or None,
+                "retry_at": round(self.retry_at) or None, "failures": self.failures}
+
+
+class TrunkAccount(ServerAccount):
+    """The account registered to one trunk; its INVITEs are the server's like any other."""
+
+    def __init__(self, server: Server, login: TrunkLogin):
+        super().__init__(server, trunk=login.trunk.name)
+        self.login = login
+
+    def onRegState(self, prm: Any) -> None:
+        # Inside pjsip's processing: post only.
+        code, reason = int(prm.code), printable(str(prm.reason))
+        expiration = int(prm.expiration)
+        self._server.worker.post(self._server.trunks.reg_state, self.trunk, code, reason,
+                                 expiration)
+
+
+class Trunks:
+    """Every trunk's account and registration state (worker thread)."""
+
+    def __init__(self, server: Server):
+        self._server = server
+        self.logins: dict[str, TrunkLogin] = {}
+        self.accounts: dict[str, TrunkAccount] = {}
+        self.states: dict[str, TrunkState] = {}
+        #: Contact token → trunk, and called number → trunk (identity.arrived_on).
+        self.tokens: dict[str, str] = {}
+        self.numbers: dict[str, str] = {}
+        self._retries: dict[str, TimerHandle] = {}
+
+    def start(self, logins: tuple[TrunkLogin, ...]) -> None:
+        """Create and register every trunk's account."""
+        for login in logins:
+            self._add(login)
+
+    def _add(self, login: TrunkLogin) -> None:
+        trunk = login.trunk
+        server = self._server
+        cfg = account_config(server.options, server.worker.transport_id)
+        cfg.idUri = trunk.address
+        reg = cfg.regConfig
+        reg.registrarUri = trunk.registrar
+        reg.timeoutSec = trunk.expires
+        reg.retryIntervalSec = 0  # we retry, with back-off (_failed)
+        reg.firstRetryIntervalSec = 0
+        reg.delayBeforeRefreshSec = min(REFRESH_BEFORE_S, max(5, trunk.expires // 4))
+        reg.registerOnAdd = True
+        cred = pj.AuthCredInfo("digest", trunk.realm, trunk.auth_username, 0, login.password)
+        cfg.sipConfig.authCreds.append(cred)
+        if trunk.outbound_proxy:
+            cfg.sipConfig.proxies.append(trunk.outbound_proxy)
+        # pjsua would pick an account for an INVITE by its Request-URI's user and host,
+        # which the server's own account matches first: the contact we register names
+        # the trunk instead, with a token a stranger cannot guess (identity.arrived_on).
+        token = secrets.token_hex(8)
+        cfg.sipConfig.contactUriParams = f";{TRUNK_PARAM}={token}"
+        self.tokens[token] = trunk.name
+        for number in trunk.numbers:
+            self.numbers[number] = trunk.name
+        account = TrunkAccount(server, login)
+        self.logins[trunk.name] = login
+        self.states[trunk.name] = TrunkState()
+        self.accounts[trunk.name] = account
+        log.info("trunk %s: registering %s at %s (expires %d s)", trunk.name, trunk.address,
+                 trunk.registrar, trunk.expires)
+        try:
+            account.create(cfg, False)
+        except pj.Error as exc:
+            self._failed(trunk.name, 0, f"cannot register: {exc.info()}")
+
+    def reg_state(self, name: str, code: int, reason: str, expiration: int) -> None:
+        """A REGISTER got its final answer (or failed to be sent)."""
+        state, login = self.states.get(name), self.logins.get(name)
+        if state is None or login is None:
+            return  # a trunk removed by a reload
+        state.code, state.reason = code, reason
+        if 200 <= code < 300 and expiration > 0:
+            if state.state != "registered":
+                log.info("trunk %s: registered at %s for %d s", name, login.trunk.registrar,
+                         expiration)
+            state.state, state.failures, state.retry_at = "registered", 0, 0.0
+            state.expires_at = time.time() + expiration
+            self._server.metrics.trunk_registered(name, True)
+        elif 200 <= code < 300:
+            state.state, state.expires_at = "stopped", 0.0  # our own un-REGISTER
+        else:
+            self._failed(name, code, reason)
+        self._server.status_changed()
+
+    def _failed(self, name: str, code: int, reason: str) -> None:
+        state, login = self.states[name], self.logins[name]
+        trunk = login.trunk
+        state.failures += 1
+        delay = min(trunk.retry_max_seconds, trunk.retry_seconds * 2 ** (state.failures - 1))
+        state.state, state.expires_at = "failing", 0.0
+        state.code, state.reason = code, reason
+        state.retry_at = time.time() + delay
+        log.warning("trunk %s: registration at %s failed: %s %s; retry %d in %d s", name,
+                    trunk.registrar, code or "-", reason or "no answer", state.failures, delay)
+        self._server.metrics.trunk_registered(name, False)
+        self._server.metrics.trunk_failure(name, code)
+        old = self._retries.pop(name, None)
+        if old is not None:
+            old.cancel()
+        self._retries[name] = self._server.worker.call_later(delay, lambda: self._retry(name))
+
+    def _retry(self, name: str) -> None:
+        self._retries.pop(name, None)
+        account = self.accounts.get(name)
+        if account is None:
+            return
+        state = self.states[name]
+        state.state = "registering"
+        try:
+            account.setRegistration(True)
+        except pj.Error as exc:
+            self._failed(name, 0, f"cannot send REGISTER: {exc.info()}")
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Every trunk's registration, for status.json."""
+        return [self.states[name].snapshot(login) for name, login in self.logins.items()]
+
+    def close(self) -> None:
+        """Before the library goes: stop retrying, drop the accounts (pjsua unregisters)."""
+        for handle in self._retries.values():
+            handle.cancel()
+        self._retries.clear()
+        for account in self.accounts.values():
+            with contextlib.suppress(pj.Error):
+                account.shutdown()
+        self.accounts.clear()

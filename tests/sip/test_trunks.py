@@ -1,0 +1,138 @@
+"""Registration to a carrier trunk, against a real Kamailio as the carrier's registrar.
+
+`attendant serve --settings server.yaml` registers the trunk (answering Kamailio's 401
+challenge), refreshes the registration before it runs out, registers again after
+Kamailio restarts with nothing remembered, and answers a call Kamailio relays to the
+registered contact; a wrong password is shown as failing with the registrar's 401 and
+retried with back-off, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kamailio import Kamailio, available
+from sip_harness import ATTENDANT, Serve, Sipp, scrape, wait_for
+
+pytestmark = [pytest.mark.sip,
+              pytest.mark.skipif(not available(), reason="kamailio not installed "
+                                 "(bash scripts/test.sh installs it)")]
+
+USER, PASSWORD = "harbor", "s3cret-of-the-test"
+#: The environment variable the settings name for the trunk's password.
+PASSWORD_ENV = "ATTENDANT_TEST_TRUNK_PASSWORD"
+
+
+@pytest.fixture
+def kamailio(tmp_path: Path) -> Any:
+    proxy = Kamailio(tmp_path, USER, PASSWORD)
+    try:
+        yield proxy.start()
+    finally:
+        proxy.stop()
+
+
+def settings(tmp_path: Path, registrar_port: int, **trunk: Any) -> Path:
+    lines = ["version: 1", "trunks:", "  carrier:",
+             f"    registrar: sip:127.0.0.1:{registrar_port}", f"    username: {USER}",
+             "    domain: example.test", f"    password: {{env: {PASSWORD_ENV}}}",
+             *(f"    {key}: {json.dumps(value)}" for key, value in trunk.items())]
+    path = tmp_path / "server.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def attendant(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ATTENDANT, *args], capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def trunk(serve: Serve) -> dict[str, Any]:
+    [found] = serve.status().get("trunks") or [{}]
+    return found  # type: ignore[no-any-return]
+
+
+def test_registers_with_digest_auth_refreshes_and_registers_again_after_a_restart(
+        serve: Serve, kamailio: Kamailio, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    serve.start("--settings", str(settings(tmp_path, kamailio.port, expires=30)))
+    wait_for("the trunk to register", lambda: trunk(serve).get("state") == "registered",
+             context=lambda: serve.logs() + kamailio.text())
+    assert trunk(serve)["code"] == 200
+    # pjsua answered Kamailio's challenge: one 401, then the authenticated REGISTER.
+    assert len(kamailio.lines(f"REGISTER from {USER}: challenged")) >= 1, kamailio.text()
+    [first] = kamailio.lines(f"REGISTER from {USER}: authenticated")
+    assert first.endswith("expires 30"), first
+    # Refreshed before the 30 s run out (pjsua sends it 7 s early here).
+    wait_for("the registration to be refreshed",
+             lambda: len(kamailio.lines(f"REGISTER from {USER}: authenticated")) >= 2,
+             timeout=40, context=lambda: serve.logs() + kamailio.text())
+    # Kamailio restarts and forgets every contact; the next refresh registers again.
+    kamailio.stop()
+    kamailio.start()
+    wait_for("a registration with the restarted Kamailio",
+             lambda: kamailio.lines(f"REGISTER from {USER}: authenticated"),
+             timeout=40, context=lambda: serve.logs() + kamailio.text())
+    wait_for("the trunk to be registered", lambda: trunk(serve).get("state") == "registered",
+             context=serve.logs)
+    assert PASSWORD not in serve.logs()
+    assert PASSWORD not in (serve.data / "status.json").read_text()
+    shown = attendant("status", "--data", str(serve.data))
+    assert shown.returncode == 0, shown.stdout
+    assert (f"trunk carrier (sip:{USER}@example.test at sip:127.0.0.1:{kamailio.port}): "
+            "registered until ") in shown.stdout, shown.stdout
+
+
+def test_a_call_through_kamailio_reaches_the_menu_and_names_its_trunk(
+        serve: Serve, sipp: Sipp, kamailio: Kamailio, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    serve.start("--settings", str(settings(tmp_path, kamailio.port)))
+    wait_for("the trunk to register", lambda: trunk(serve).get("state") == "registered",
+             context=lambda: serve.logs() + kamailio.text())
+    caller = sipp.start(sipp.scenario("uac_via_proxy.xml"), "-s", USER, "-d", "3000",
+                        target=f"127.0.0.1:{kamailio.port}")
+    assert sipp.wait(caller) == 0, sipp.logs() + serve.logs() + kamailio.text()
+    [relayed] = kamailio.lines(f"INVITE for {USER}: relayed to")
+    assert "attendant-trunk=" in relayed, relayed  # to the contact we registered
+    call = wait_for("the call to end", lambda: (serve.status().get("recent") or [None])[-1],
+                    context=serve.logs)
+    assert call["trunk"] == "carrier", call
+    assert call["caller"] == "+15550001234", call
+    assert call["rtp"]["caller_tx"] > 50, call  # the greeting played to the caller
+    starts = [json.loads(line) for line in (serve.data / "calls.jsonl").read_text().splitlines()
+              if '"type":"start"' in line.replace(" ", "")]
+    assert [s.get("trunk") for s in starts] == ["carrier"], starts
+
+
+def test_a_wrong_password_is_failing_with_401_and_retried_with_back_off(
+        serve: Serve, kamailio: Kamailio, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
+    serve.start("--settings", str(settings(tmp_path, kamailio.port, retry_seconds=5,
+                                           retry_max_seconds=10)),
+                "--metrics-port", "0")
+    failing = wait_for("the registration to fail",
+                       lambda: trunk(serve) if trunk(serve).get("state") == "failing" else None,
+                       context=lambda: serve.logs() + kamailio.text())
+    assert (failing["code"], failing["failures"]) == (401, 1), failing
+    assert failing["retry_at"] is not None
+    assert "trunk carrier: registration at" in serve.logs()
+    assert "failed: 401" in serve.logs()
+    wait_for("a second attempt, 5 s later", lambda: trunk(serve).get("failures", 0) >= 2,
+             timeout=30, context=serve.logs)
+    metrics = scrape(serve.status()["metrics_port"])
+    assert metrics['attendant_trunk_registered{trunk="carrier"}'] == 0
+    assert metrics['attendant_trunk_registration_failures_total{code="401",trunk="carrier"}'] >= 2
+    assert serve.status()["accepting"]  # still serving
+    assert "not-the-password" not in serve.logs()
+    for command in ("status", "doctor"):
+        shown = attendant(command, "--data", str(serve.data))
+        assert shown.returncode == 1, shown.stdout
+        assert ": FAILING: 401 Unauthorized; attempt " in shown.stdout, shown.stdout
+
