@@ -269,7 +269,7 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
     options = ServeOptions(menu=menu, data_dir=data_dir, endpoint=endpoint, grace=grace,
                            retry_after=retry_after, prompts=prompts, metrics_port=metrics_port,
                            metrics_listen=metrics_listen, smtp=smtp, safety=safety,
-                           trunks=trunks)
+                           trunks=trunks, settings_path=settings.path if settings else None)
     from attendant.storage.permissions import exposed, make_private
 
     make_private()  # folders 0700, files 0600: recordings and call logs are personal data
@@ -302,18 +302,13 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
 def _trunk_logins(settings: ServerSettings | None) -> tuple[TrunkLogin, ...]:
     """Every trunk with its password, read now: a secret that cannot be read stops the
     start with an error naming the setting (never the value)."""
-    from attendant.sip.options import TrunkLogin
+    from attendant.sip.options import read_logins
 
-    if settings is None:
-        return ()
-    logins = []
-    for trunk in settings.trunks.values():
-        try:
-            logins.append(TrunkLogin(trunk, trunk.password.read()))
-        except SettingsError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-    return tuple(logins)
+    try:
+        return read_logins(settings)
+    except SettingsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
 
 
 def _check_tls_options(transport: str, cert: Path | None, key: Path | None) -> None:

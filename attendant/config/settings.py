@@ -18,7 +18,7 @@ import json
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -55,7 +55,7 @@ class Secret:
     """Where a password is read from; the value itself is never kept in the settings."""
 
     setting: str  # "trunks.carrier.password"
-    where: Position
+    where: Position = field(compare=False)  # moving the line changes no secret
     env: str | None = None
     file: Path | None = None
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from attendant.config.settings import Trunk
+from attendant.config.settings import ServerSettings, Trunk
 from attendant.config.source_map import PromptSite, PromptSiteKey
 from attendant.errors import PromptError
 from attendant.model import Flow
@@ -45,6 +45,16 @@ class TrunkLogin:
     password: str = field(repr=False)  # never in a log line or a traceback's repr
 
 
+def read_logins(settings: ServerSettings | None) -> tuple[TrunkLogin, ...]:
+    """Every trunk of ``settings`` with its password, read now (at start and at reload).
+
+    Raises SettingsError naming the setting (never the value) when one cannot be read.
+    """
+    if settings is None:
+        return ()
+    return tuple(TrunkLogin(trunk, trunk.password.read()) for trunk in settings.trunks.values())
+
+
 @dataclass(frozen=True)
 class ServeOptions:
     """Everything ``attendant serve`` was asked for."""
@@ -65,6 +75,8 @@ class ServeOptions:
     safety: Safety = field(default_factory=Safety)
     #: Carrier trunks and PBXs to register to (``--settings``).
     trunks: tuple[TrunkLogin, ...] = ()
+    #: The settings file (``--settings``), read again by a reload for its trunks.
+    settings_path: Path | None = None
 
     @property
     def prompt_dir(self) -> Path:

@@ -50,6 +50,7 @@ import pjsua2 as pj
 
 from attendant.config.compiler import compile_path
 from attendant.config.diagnostics import format_text
+from attendant.config.settings import SettingsError, load_settings
 from attendant.engine.actions import VerifyPin
 from attendant.engine.events import Event, PinChecked
 from attendant.model import Flow
@@ -65,7 +66,7 @@ from attendant.sip.identity import arrived_on, caller_user, request_user
 from attendant.sip.invite_checks import invite_problem
 from attendant.sip.legs import OutboundLeg, connect, dial
 from attendant.sip.messages import MessageDesk
-from attendant.sip.options import ServeOptions, open_prompts
+from attendant.sip.options import ServeOptions, open_prompts, read_logins
 from attendant.sip.prompt_shelf import PromptShelf
 from attendant.sip.queues import QueueRunner
 from attendant.sip.records import CallRecords
@@ -166,6 +167,7 @@ class Server:
             self._stop_requested.set()
 
     def _reload(self) -> None:
+        self._reload_trunks()
         started = time.monotonic()
         result = compile_path(self.options.menu)
         if result.flow is None:
@@ -183,9 +185,25 @@ class Server:
                  "calls in progress keep their menus", self.options.menu,
                  (time.monotonic() - started) * 1000)
 
-    def _reload_failed(self, why: str, details: str) -> None:
+    def _reload_trunks(self) -> None:
+        """Read the settings file again; changed trunks register anew (calls go on)."""
+        path = self.options.settings_path
+        if path is None:
+            return
+        settings, found = load_settings(path)
+        try:
+            logins = read_logins(settings) if settings is not None else None
+        except SettingsError as exc:
+            self._reload_failed("a trunk's password cannot be read", str(exc), "trunks")
+            return
+        if logins is None:
+            self._reload_failed(f"{path} is invalid", format_text(found), "trunks")
+            return
+        self.worker.post(self.trunks.apply, logins)
+
+    def _reload_failed(self, why: str, details: str, kept: str = "menus") -> None:
         self.totals["reload_failures"] += 1
-        log.error("reload: %s, keeping the menus already loaded:\n%s", why, details)
+        log.error("reload: %s, keeping the %s already loaded:\n%s", why, kept, details)
         self.worker.post(self.status_changed)
 
     # --- worker thread: endpoint hooks ------------------------------------------------

@@ -20,6 +20,7 @@ pjsip's processing) only posts.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import secrets
 import time
@@ -41,6 +42,7 @@ log = logging.getLogger("attendant.sip.trunks")
 
 #: Seconds before expiry when pjsua sends the refreshing REGISTER.
 REFRESH_BEFORE_S = 30
+_serials = itertools.count(1)
 
 
 @dataclass
@@ -70,13 +72,15 @@ class TrunkAccount(ServerAccount):
     def __init__(self, server: Server, login: TrunkLogin):
         super().__init__(server, trunk=login.trunk.name)
         self.login = login
+        #: Tells this account's reports from those of the account a reload replaced.
+        self.serial = next(_serials)
 
     def onRegState(self, prm: Any) -> None:
         # Inside pjsip's processing: post only.
         code, reason = int(prm.code), printable(str(prm.reason))
         expiration = int(prm.expiration)
-        self._server.worker.post(self._server.trunks.reg_state, self.trunk, code, reason,
-                                 expiration)
+        self._server.worker.post(self._server.trunks.reg_state, self.trunk, self.serial, code,
+                                 reason, expiration)
 
 
 class Trunks:
@@ -132,11 +136,38 @@ class Trunks:
         except pj.Error as exc:
             self._failed(trunk.name, 0, f"cannot register: {exc.info()}")
 
-    def reg_state(self, name: str, code: int, reason: str, expiration: int) -> None:
-        """A REGISTER got its final answer (or failed to be sent)."""
-        state, login = self.states.get(name), self.logins.get(name)
-        if state is None or login is None:
-            return  # a trunk removed by a reload
+    def apply(self, logins: tuple[TrunkLogin, ...]) -> None:
+        """A reload: trunks gone unregister, new ones register, changed ones (any setting,
+        or the password) register anew; unchanged ones and every call go on."""
+        wanted = {login.trunk.name: login for login in logins}
+        for name in [n for n, login in self.logins.items() if wanted.get(n) != login]:
+            log.info("reload: trunk %s %s", name, "changed" if name in wanted else "removed")
+            self._remove(name)
+        for name, login in wanted.items():
+            if name not in self.logins:
+                self._add(login)
+        self._server.status_changed()
+
+    def _remove(self, name: str) -> None:
+        retry = self._retries.pop(name, None)
+        if retry is not None:
+            retry.cancel()
+        account = self.accounts.pop(name, None)
+        if account is not None:
+            with contextlib.suppress(pj.Error):
+                account.shutdown()  # sends the un-REGISTER
+        self.logins.pop(name, None)
+        self.states.pop(name, None)
+        self.tokens = {token: trunk for token, trunk in self.tokens.items() if trunk != name}
+        self.numbers = {number: trunk for number, trunk in self.numbers.items() if trunk != name}
+
+    def reg_state(self, name: str, serial: int, code: int, reason: str,
+                  expiration: int) -> None:
+        """A REGISTER of account ``serial`` got its final answer (or failed to be sent)."""
+        state, login, account = (self.states.get(name), self.logins.get(name),
+                                 self.accounts.get(name))
+        if state is None or login is None or account is None or account.serial != serial:
+            return  # an account a reload removed or replaced (its un-REGISTER)
         state.code, state.reason = code, reason
         if 200 <= code < 300 and expiration > 0:
             if state.state != "registered":

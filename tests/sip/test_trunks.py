@@ -136,3 +136,31 @@ def test_a_wrong_password_is_failing_with_401_and_retried_with_back_off(
         assert shown.returncode == 1, shown.stdout
         assert ": FAILING: 401 Unauthorized; attempt " in shown.stdout, shown.stdout
 
+
+
+def test_reload_registers_a_changed_trunk_and_keeps_the_calls_up(
+        serve: Serve, sipp: Sipp, kamailio: Kamailio, tmp_path: Path) -> None:
+    secret = tmp_path / "carrier.secret"
+    secret.write_text("an-old-password\n")
+    secret.chmod(0o600)
+    path = settings(tmp_path, kamailio.port, retry_seconds=30)
+    path.write_text(path.read_text().replace(f"{{env: {PASSWORD_ENV}}}",
+                                             "{file: carrier.secret}"))
+    serve.start("--settings", str(path))
+    wait_for("the registration to fail", lambda: trunk(serve).get("code") == 401,
+             context=lambda: serve.logs() + kamailio.text())
+    caller = sipp.start(sipp.scenario("uac_hangup.xml"), "-s", "frontdesk", "-d", "6000",
+                        target=f"127.0.0.1:{serve.port}")
+    wait_for("the call to be up", lambda: serve.status().get("active_calls") == 1,
+             context=serve.logs)
+    secret.write_text(f"{PASSWORD}\n")  # the admin fixes the password file
+    reloaded = attendant("reload", "--data", str(serve.data))
+    assert reloaded.returncode == 0, reloaded.stdout + reloaded.stderr
+    wait_for("the trunk to register after the reload",
+             lambda: trunk(serve).get("state") == "registered",
+             context=lambda: serve.logs() + kamailio.text())
+    assert "reload: trunk carrier changed" in serve.logs()
+    assert sipp.wait(caller) == 0, sipp.logs() + serve.logs()  # the call went on to its end
+    call = wait_for("the call's record", lambda: (serve.status().get("recent") or [None])[-1],
+                    context=serve.logs)
+    assert call["outcome"] == "caller hung up in menu welcome", call  # by the caller, not us
