@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,9 @@ def kamailio(tmp_path: Path) -> Any:
         proxy.stop()
 
 
-def settings(tmp_path: Path, registrar_port: int, **trunk: Any) -> Path:
-    lines = ["version: 1", "trunks:", "  carrier:",
+def settings(tmp_path: Path, registrar_port: int, options: tuple[str, ...] = (),
+             **trunk: Any) -> Path:
+    lines = ["version: 1", *options, "trunks:", "  carrier:",
              f"    registrar: sip:127.0.0.1:{registrar_port}", f"    username: {USER}",
              "    domain: example.test", f"    password: {{env: {PASSWORD_ENV}}}",
              *(f"    {key}: {json.dumps(value)}" for key, value in trunk.items())]
@@ -92,7 +94,10 @@ def test_a_call_through_kamailio_reaches_the_menu_and_names_its_trunk(
         serve: Serve, sipp: Sipp, kamailio: Kamailio, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
-    serve.start("--settings", str(settings(tmp_path, kamailio.port)))
+    # The file's max_calls applies; its port does not: the command line's --port wins.
+    serve.start("--settings", str(settings(tmp_path, kamailio.port,
+                                           ("max_calls: 7", "port: 9"))))
+    assert serve.status()["max_calls"] == 7
     wait_for("the trunk to register", lambda: trunk(serve).get("state") == "registered",
              context=lambda: serve.logs() + kamailio.text())
     caller = sipp.start(sipp.scenario("uac_via_proxy.xml"), "-s", USER, "-d", "3000",
@@ -124,8 +129,11 @@ def test_a_wrong_password_is_failing_with_401_and_retried_with_back_off(
     assert failing["retry_at"] is not None
     assert "trunk carrier: registration at" in serve.logs()
     assert "failed: 401" in serve.logs()
-    wait_for("a second attempt, 5 s later", lambda: trunk(serve).get("failures", 0) >= 2,
-             timeout=30, context=serve.logs)
+    second = wait_for("a second attempt, 5 s later",
+                      lambda: trunk(serve) if trunk(serve).get("failures", 0) >= 2 else None,
+                      timeout=30, context=serve.logs)
+    # Backed off: the third attempt waits 10 s (retry_seconds doubled), not 5.
+    assert second["retry_at"] - time.time() > 7, second
     metrics = scrape(serve.status()["metrics_port"])
     assert metrics['attendant_trunk_registered{trunk="carrier"}'] == 0
     assert metrics['attendant_trunk_registration_failures_total{code="401",trunk="carrier"}'] >= 2
