@@ -457,8 +457,9 @@ def discover(paths: list[Path]) -> list[Path]:
     """Expand command-line paths into configurations.
 
     A file is one configuration. A folder holding ``attendant.yaml`` is one
-    configuration; any other folder is a collection, and each YAML file and
-    subfolder in it is looked at in turn.
+    configuration (and a ``server.yaml`` in it is returned beside it); any other
+    folder is a collection, and each YAML file and subfolder in it is looked at in
+    turn.
     """
     found: list[Path] = []
     for path in paths:
@@ -470,6 +471,8 @@ def discover(paths: list[Path]) -> list[Path]:
             found.extend(discover(children) if children else [])
         else:
             found.append(path)
+            if path.is_dir() and (path / SETTINGS_FILE).is_file():
+                found.append(path / SETTINGS_FILE)  # beside a configuration, not in it
     return found
 
 

@@ -172,3 +172,14 @@ def test_serve_refuses_an_invalid_settings_file_with_its_diagnostics(tmp_path: P
     assert result.exit_code == 1
     assert f"{path}:3:7: error: port should be a whole number" in result.output
     assert "has errors; not serving" in result.output
+
+
+def test_validate_checks_server_yaml_inside_a_multi_file_configuration(tmp_path: Path) -> None:
+    folder = tmp_path / "office"
+    folder.mkdir()
+    menus = Path(__file__).resolve().parents[2] / "menus" / "small-office.yaml"
+    (folder / "attendant.yaml").write_text(menus.read_text(encoding="utf-8"), encoding="utf-8")
+    path = write(folder, CARRIER.replace("port: 5080", "prot: 5080"))
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 1
+    assert f'{path}:3:1: error: unknown key "prot" in the file' in result.output, result.output
