@@ -59,6 +59,14 @@ def address_user(value: str) -> str:
     return uri_user(addr_spec(value))
 
 
+def dialled_number(destination: str) -> str | None:
+    """The number or extension of a destination without a host (``1001``, ``tel:+33...``,
+    ``sip:1001``); None for a URI with a host, which is rung as written."""
+    if destination.startswith(("sip:", "sips:")) and "@" in destination:
+        return None
+    return destination.split(":", 1)[1] if ":" in destination else destination
+
+
 def ring_uri(destination: str, outbound_proxy: str | None) -> str:
     """The SIP URI to ring for a transfer destination or queue agent.
 
@@ -66,9 +74,9 @@ def ring_uri(destination: str, outbound_proxy: str | None) -> str:
     ``tel:+331...``) is rung at the outbound proxy's host. Raises ValueError when a
     bare number has no proxy to go through.
     """
-    if destination.startswith(("sip:", "sips:")) and "@" in destination:
+    user = dialled_number(destination)
+    if user is None:
         return destination
-    user = destination.split(":", 1)[1] if ":" in destination else destination
     if not outbound_proxy:
         raise ValueError(f"cannot ring {destination!r} without --outbound-proxy "
                          "(it has no host)")

@@ -404,4 +404,12 @@ _PATTERN_HINTS = {
     "country": "use an ISO 3166 country code such as US, GB, FR",
     "sip": "write a SIP URI, e.g. sip:alice@pbx.example.com",
     "terminator": 'the terminator is "#" or "*"',
+    # server.yaml (attendant.config.settings)
+    "registrar": "write a SIP URI, e.g. sip:sip.carrier.example",
+    "outbound_proxy": "write a SIP URI, e.g. sip:edge.carrier.example;lr",
+    "numbers": 'write the number as the carrier sends it, digits with an optional "+"',
+    "outbound_prefixes": 'write the start of the numbers, e.g. "+33" or "0"; "" is every '
+                         "number",
+    "rtp_ports": "write LOW-HIGH, e.g. 20000-30000",
+    "env": "write the name of an environment variable, e.g. CARRIER_SIP_PASSWORD",
 }

@@ -117,6 +117,14 @@ class Trunk:
     transport: str | None = None
     #: Called numbers that arrive on this trunk.
     numbers: tuple[str, ...] = ()
+    #: Numbers dialled out through this trunk: those starting with one of these.
+    outbound_prefixes: tuple[str, ...] = ()
+
+    @property
+    def registrar_host(self) -> str:
+        """The registrar's host and port (``sip.carrier.example:5060``): where numbers
+        dialled through the trunk are sent, as ``sip:number@host``."""
+        return self.registrar.split(":", 1)[1].split(";")[0].split(">")[0]
 
     @property
     def address(self) -> str:
@@ -239,5 +247,6 @@ def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettin
             retry_seconds=raw.get("retry_seconds", DEFAULT_RETRY),
             retry_max_seconds=raw.get("retry_max_seconds", DEFAULT_RETRY_MAX),
             outbound_proxy=raw.get("outbound_proxy"), transport=raw.get("transport"),
-            numbers=tuple(raw.get("numbers") or [str(raw["username"])]))
+            numbers=tuple(raw.get("numbers") or [str(raw["username"])]),
+            outbound_prefixes=tuple(raw.get("outbound_prefixes") or ()))
     return ServerSettings(path, MappingProxyType(options), MappingProxyType(trunks))

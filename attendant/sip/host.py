@@ -42,6 +42,11 @@ class CallHost(Protocol):
     def deliver(self, session: int, event: Event | Deliverable) -> None:
         """Feed ``event`` to the call with this session number, if it is still up."""
 
+    def route_call(self, destination: str) -> tuple[str, Any, str]:
+        """Where a leg to ``destination`` goes: its URI, the pjsua2 account it leaves from
+        (a trunk's, with its credentials and proxy, for a number a trunk carries) and that
+        trunk's name ("" for none). Raises ValueError when it cannot be rung."""
+
     def destination_uri(self, destination: str) -> str:
         """A SIP URI for a transfer destination (a URI, an extension or a number)."""
 

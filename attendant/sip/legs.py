@@ -27,11 +27,11 @@ def dial(host: CallHost, session: int, destination: str) -> OutboundLeg | None:
     """Place an outgoing leg to ``destination`` for call ``session`` (transfers, queue
     agents, callbacks); None when it cannot be placed (logged: report ``unreachable``)."""
     try:
-        uri = host.destination_uri(destination)
+        uri, account, trunk = host.route_call(destination)
     except ValueError as exc:
         log.warning("call %d: %s", session, exc)
         return None
-    leg = OutboundLeg(host, session)
+    leg = OutboundLeg(host, session, account)
     prm = pj.CallOpParam(True)
     call_setting(prm.opt)
     try:
@@ -40,7 +40,8 @@ def dial(host: CallHost, session: int, destination: str) -> OutboundLeg | None:
         log.warning("call %d: cannot call %s: %s", session, uri, exc.info())
         leg.ended = True
         return None
-    log.info("call %d: ringing %s (leg %d)", session, uri, leg.serial)
+    log.info("call %d: ringing %s (leg %d%s)", session, uri, leg.serial,
+             f", through trunk {trunk}" if trunk else "")
     return leg
 
 
@@ -169,8 +170,8 @@ serials = iter(range(1, 1 << 62))
 class OutboundLeg(GuardedCall):
     """The outgoing call of a bridged transfer. Owned by its InboundCall, then the server."""
 
-    def __init__(self, host: CallHost, session: int):
-        super().__init__(host.account)
+    def __init__(self, host: CallHost, session: int, account: Any = None):
+        super().__init__(account if account is not None else host.account)
         self.host = host
         self.session = session
         self.serial = next(serials)

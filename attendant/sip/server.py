@@ -75,7 +75,7 @@ from attendant.sip.safety import MEDIA_SWEEP_S, Safety
 from attendant.sip.status import StatusFile, call_summary
 from attendant.sip.trunks import Trunks
 from attendant.storage import pidfile, printable
-from attendant.uris import address_user, ring_uri
+from attendant.uris import address_user, dialled_number, ring_uri
 
 log = logging.getLogger("attendant.sip.server")
 
@@ -309,6 +309,16 @@ class Server:
         """Every USAGE_EVERY_S: recount the boxes (messages deleted by the CLI free space)."""
         self.messages.recount()
         self.worker.call_later(USAGE_EVERY_S, self._refresh_usage)
+
+    def route_call(self, destination: str) -> tuple[str, Any, str]:
+        """A number a trunk's ``outbound_prefixes`` match leaves through that trunk
+        (``sip:number@registrar``, its credentials and proxy); anything else as before."""
+        number = dialled_number(destination)
+        account = self.trunks.route(number) if number is not None else None
+        if account is not None:
+            trunk = account.login.trunk
+            return f"sip:{number}@{trunk.registrar_host}", account, trunk.name
+        return self.destination_uri(destination), self.account, ""
 
     def destination_uri(self, destination: str) -> str:
         """A SIP URI to ring: URIs with a host as they are, bare numbers via the proxy."""

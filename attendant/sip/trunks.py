@@ -211,6 +211,16 @@ class Trunks:
         except pj.Error as exc:
             self._failed(name, 0, f"cannot send REGISTER: {exc.info()}")
 
+    def route(self, number: str) -> TrunkAccount | None:
+        """The account of the trunk a dialled number leaves through: the longest of the
+        trunks' ``outbound_prefixes`` it starts with (None: no trunk carries it)."""
+        best: tuple[int, str] | None = None
+        for name, login in self.logins.items():
+            for prefix in login.trunk.outbound_prefixes:
+                if number.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                    best = (len(prefix), name)
+        return self.accounts.get(best[1]) if best is not None else None
+
     def snapshot(self) -> list[dict[str, Any]]:
         """Every trunk's registration, for status.json."""
         return [self.states[name].snapshot(login) for name, login in self.logins.items()]

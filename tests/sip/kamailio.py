@@ -1,8 +1,10 @@
 """A real Kamailio as the carrier's registrar and proxy, for the trunk tests.
 
 The test writes the configuration: a registrar with digest authentication (one user,
-its password in an ``htable`` filled at start, no database), usrloc in memory, and a
-proxy that relays INVITEs to the registered contact with Record-Route. Kamailio runs in
+its password in an ``htable`` filled at start, no database), usrloc in memory, a proxy
+that relays INVITEs to the registered contact with Record-Route, and, for calls out to
+one agent's number, a proxy that asks for the same user's credentials (407) and then
+relays to the agent's port. Kamailio runs in
 the foreground on a free loopback port and is stopped by its PID.
 """
 
@@ -63,6 +65,20 @@ request_route {
         exit;
     }
     if (is_method("CANCEL")) { if (t_check_trans()) { t_relay(); } exit; }
+    if (is_method("INVITE") && $rU == "@AGENT_NUMBER@") {
+        # A call out to the number of the agent behind us: only for our user.
+        if (!pv_proxy_authenticate("example.test", "$sht(users=>$au)", "0")) {
+            xlog("L_NOTICE", "INVITE to $rU from $fU: challenged (407)\n");
+            proxy_challenge("example.test", "0");
+            exit;
+        }
+        xlog("L_NOTICE", "INVITE to $rU from $au: authenticated, relayed to the agent\n");
+        consume_credentials();
+        record_route();
+        $du = "sip:127.0.0.1:@AGENT_PORT@";
+        t_relay();
+        exit;
+    }
     if (is_method("INVITE")) {
         record_route();
         if (!lookup("location")) {
@@ -86,11 +102,14 @@ def available() -> bool:
 class Kamailio:
     """One Kamailio process: registrar for ``user`` with ``password``, and proxy."""
 
-    def __init__(self, tmp: Path, user: str, password: str):
+    def __init__(self, tmp: Path, user: str, password: str,
+                 agent: tuple[str, int] = ("no-agent", 9)):
         self.folder = tmp / "kamailio"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.config = self.folder / "kamailio.cfg"
-        self.config.write_text(CONFIG.replace("@USER@", user).replace("@PASSWORD@", password))
+        text = CONFIG.replace("@USER@", user).replace("@PASSWORD@", password)
+        self.config.write_text(text.replace("@AGENT_NUMBER@", agent[0])
+                               .replace("@AGENT_PORT@", str(agent[1])))
         self.port = free_udp_ports(1)
         self.proc: subprocess.Popen[bytes] | None = None
         self.runs = 0

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 from kamailio import Kamailio, available
-from sip_harness import ATTENDANT, Serve, Sipp, scrape, wait_for
+from pcap import write_dtmf_pcap
+from sip_harness import ATTENDANT, Serve, Sipp, free_udp_ports, scrape, wait_for
 
 pytestmark = [pytest.mark.sip,
               pytest.mark.skipif(not available(), reason="kamailio not installed "
@@ -172,3 +173,39 @@ def test_reload_registers_a_changed_trunk_and_keeps_the_calls_up(
     call = wait_for("the call's record", lambda: (serve.status().get("recent") or [None])[-1],
                     context=serve.logs)
     assert call["outcome"] == "caller hung up in menu welcome", call  # by the caller, not us
+
+
+AGENT_NUMBER = "+15550009999"
+
+
+def test_a_transfer_to_a_number_leaves_through_the_trunk_with_its_credentials(
+        serve: Serve, sipp: Sipp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    agent_port = free_udp_ports(1)
+    proxy = Kamailio(tmp_path, USER, PASSWORD, agent=(AGENT_NUMBER, agent_port)).start()
+    try:
+        monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+        serve.menu.write_text(serve.menu.read_text()
+                              .replace('"1": {user: maria}', f'"1": {{external: "{AGENT_NUMBER}"}}')
+                              .replace("directory:\n", f'directory:\n  external_numbers: '
+                                                       f'["{AGENT_NUMBER}"]\n'))
+        serve.start("--settings", str(settings(tmp_path, proxy.port,
+                                               outbound_prefixes=["+1555"])))
+        wait_for("the trunk to register", lambda: trunk(serve).get("state") == "registered",
+                 context=lambda: serve.logs() + proxy.text())
+        agent = sipp.start(sipp.scenario("uas_answer.xml"), "-rtp_echo", port=agent_port)
+        pcap = write_dtmf_pcap(tmp_path / "dtmf-1.pcap", "1")
+        caller = sipp.start(sipp.scenario("uac_dtmf.xml", pcap=str(pcap)), "-s", "frontdesk",
+                            "-d", "5000", target=f"127.0.0.1:{serve.port}")
+        assert sipp.wait(caller) == 0, sipp.logs() + serve.logs() + proxy.text()
+        assert sipp.wait(agent) == 0, sipp.logs() + serve.logs() + proxy.text()
+        # Kamailio asked for credentials (407) and let the second INVITE through.
+        assert proxy.lines(f"INVITE to {AGENT_NUMBER} from {USER}: challenged (407)"), \
+            proxy.text()
+        assert proxy.lines(f"INVITE to {AGENT_NUMBER} from {USER}: authenticated"), proxy.text()
+        assert "through trunk carrier" in serve.logs()
+        call = wait_for("the call to end", lambda: (serve.status().get("recent") or [None])[-1],
+                        context=serve.logs)
+        assert call["outcome"] == f"transferred to external {AGENT_NUMBER}", call
+        assert call["rtp"]["transfer_rx"] > 0, call  # the agent's echo came back
+    finally:
+        proxy.stop()

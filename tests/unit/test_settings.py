@@ -59,6 +59,20 @@ def test_a_trunk_gets_the_documented_defaults_and_paths_are_relative_to_the_file
     assert trunk.numbers == ("+33155501000",)
     assert trunk.address == "sip:+33155501000@sip.carrier.example"
     assert trunk.password.describe() == "environment variable ATTENDANT_TEST_CARRIER_PASSWORD"
+    assert trunk.registrar_host == "sip.carrier.example:5060"
+    assert trunk.outbound_prefixes == ()  # nothing leaves through a trunk unless asked
+
+
+def test_outbound_prefixes_name_the_numbers_a_trunk_carries_out(tmp_path: Path) -> None:
+    settings, found = load_settings(write(tmp_path, CARRIER + '    outbound_prefixes: ["+33", '
+                                                               '"0", ""]\n'))
+    assert found == []
+    assert settings is not None
+    assert settings.trunks["carrier"].outbound_prefixes == ("+33", "0", "")
+    assert errors(write(tmp_path, CARRIER + '    outbound_prefixes: ["+33 1"]\n')) == [
+        f'{tmp_path / SETTINGS_FILE}:11:25: error: trunks.carrier.outbound_prefixes.0 is "+33 1", '
+        'which is not in the expected form\n  hint: write the start of the numbers, e.g. "+33" '
+        'or "0"; "" is every number']
 
 
 def test_a_password_written_in_the_file_is_refused_and_never_repeated(tmp_path: Path) -> None:

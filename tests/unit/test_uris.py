@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attendant.uris import addr_spec, address_user, ring_uri, uri_user
+from attendant.uris import addr_spec, address_user, dialled_number, ring_uri, uri_user
 
 
 @pytest.mark.parametrize(("value", "uri"), [
@@ -54,3 +54,12 @@ def test_ring_uri_rings_numbers_at_the_outbound_proxy(destination: str, proxy: s
 def test_ring_uri_refuses_a_number_with_no_proxy_to_ring_it_through() -> None:
     with pytest.raises(ValueError, match="without --outbound-proxy"):
         ring_uri("1001", None)
+
+
+@pytest.mark.parametrize(("destination", "number"), [
+    ("1001", "1001"), ("tel:+15550009999", "+15550009999"), ("sip:1001", "1001"),
+    ("sip:anna@pbx.example", None), ("sips:+1555@carrier.example", None),
+])
+def test_dialled_number_is_the_number_of_a_destination_without_a_host(
+        destination: str, number: str | None) -> None:
+    assert dialled_number(destination) == number
