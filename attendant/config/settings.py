@@ -119,6 +119,8 @@ class Trunk:
     numbers: tuple[str, ...] = ()
     #: Numbers dialled out through this trunk: those starting with one of these.
     outbound_prefixes: tuple[str, ...] = ()
+    #: Who legs out through the trunk present as calling: "original" or "main".
+    caller_id: str = "original"
 
     @property
     def registrar_host(self) -> str:
@@ -248,5 +250,6 @@ def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettin
             retry_max_seconds=raw.get("retry_max_seconds", DEFAULT_RETRY_MAX),
             outbound_proxy=raw.get("outbound_proxy"), transport=raw.get("transport"),
             numbers=tuple(raw.get("numbers") or [str(raw["username"])]),
-            outbound_prefixes=tuple(raw.get("outbound_prefixes") or ()))
+            outbound_prefixes=tuple(raw.get("outbound_prefixes") or ()),
+            caller_id=raw.get("caller_id", "original"))
     return ServerSettings(path, MappingProxyType(options), MappingProxyType(trunks))

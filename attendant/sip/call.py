@@ -99,6 +99,8 @@ class InboundCall(GuardedCall):
         self.source = ""
         #: The trunk the call came in on ("" when it was not sent to a trunk's address).
         self.trunk = ""
+        #: The caller asked for its identity to be withheld (Privacy: id): legs keep it so.
+        self.private = False
         #: From a --trusted-source: its caller ID is believed (feature codes need no PIN).
         self.trusted = False
         #: Why a safety timer hung this call up ("" when it was not).

@@ -47,6 +47,10 @@ class CallHost(Protocol):
         (a trunk's, with its credentials and proxy, for a number a trunk carries) and that
         trunk's name ("" for none). Raises ValueError when it cannot be rung."""
 
+    def leg_headers(self, session: int, trunk: str) -> tuple[tuple[str, str], ...]:
+        """Headers of a leg for call ``session`` out through ``trunk`` (the caller's
+        identity); none for a leg through no trunk."""
+
     def destination_uri(self, destination: str) -> str:
         """A SIP URI for a transfer destination (a URI, an extension or a number)."""
 

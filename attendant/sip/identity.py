@@ -20,6 +20,8 @@ from attendant.uris import address_user, uri_user
 
 _HEADER_LINE = re.compile(r"^([A-Za-z0-9!%*_+`'~.-]+)[ \t]*:[ \t]*(.*)$")
 _REQUEST_LINE = re.compile(r"^INVITE\s+(\S+)\s+SIP/2\.0", re.IGNORECASE)
+#: A caller's user that may be written into a header of ours as it is.
+_SAFE_USER = re.compile(r"^[A-Za-z0-9+*#._-]{1,64}\Z")
 #: The Contact parameter a trunk's registration carries, naming it to us.
 TRUNK_PARAM = "attendant-trunk"
 
@@ -81,6 +83,34 @@ def arrived_on(message: str, tokens: Mapping[str, str], numbers: Mapping[str, st
     if token in tokens:
         return tokens[token]
     return numbers.get(request_user(message), "")
+
+
+def wants_privacy(message: str) -> bool:
+    """Whether an INVITE asks for its caller's identity to be withheld (RFC 3323/3325
+    ``Privacy: id``, ``user`` or ``header``)."""
+    values = {part.strip().lower() for value in header_values(message, "Privacy")
+              for part in value.split(";")}
+    return bool(values & {"id", "user", "header"})
+
+
+def leg_identity(caller: str, private: bool, main_number: str, domain: str,
+                 present_main: bool) -> tuple[tuple[str, str], ...]:
+    """The identity headers of a leg out through a trunk, for a caller forwarded to it.
+
+    P-Asserted-Identity names the original caller (the main number when there is none,
+    or ``present_main``); Diversion names the main number the call was made to; a caller
+    who asked for privacy keeps it (``Privacy: id``: the carrier withholds the identity
+    from the far end).
+    """
+    if not _SAFE_USER.match(caller):
+        caller = ""  # the caller wrote this From: nothing of it goes into our headers
+    who = main_number if present_main or not caller else caller
+    headers = [("P-Asserted-Identity", f"<sip:{who}@{domain}>")]
+    if caller and who != main_number:
+        headers.append(("Diversion", f"<sip:{main_number}@{domain}>;reason=unconditional"))
+    if private and caller:
+        headers.append(("Privacy", "id"))
+    return tuple(headers)
 
 
 def caller_user(remote_uri: str, message: str, *, trusted: bool) -> str:

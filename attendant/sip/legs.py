@@ -34,6 +34,10 @@ def dial(host: CallHost, session: int, destination: str) -> OutboundLeg | None:
     leg = OutboundLeg(host, session, account)
     prm = pj.CallOpParam(True)
     call_setting(prm.opt)
+    for name, value in host.leg_headers(session, trunk):
+        header = pj.SipHeader()
+        header.hName, header.hValue = name, value
+        prm.txOption.headers.append(header)
     try:
         leg.makeCall(uri, prm)
     except pj.Error as exc:

@@ -62,7 +62,13 @@ from attendant.sip.account import ServerAccount, account_config
 from attendant.sip.admission import Admission, source_host
 from attendant.sip.call import Deliverable, InboundCall
 from attendant.sip.endpoint import Worker
-from attendant.sip.identity import arrived_on, caller_user, request_user
+from attendant.sip.identity import (
+    arrived_on,
+    caller_user,
+    leg_identity,
+    request_user,
+    wants_privacy,
+)
 from attendant.sip.invite_checks import invite_problem
 from attendant.sip.legs import OutboundLeg, connect, dial
 from attendant.sip.messages import MessageDesk
@@ -254,6 +260,7 @@ class Server:
         call = InboundCall(self, prm.callId, flow, "", "")
         call.source = source
         call.trunk = arrived_on(message, self.trunks.tokens, self.trunks.numbers)
+        call.private = wants_privacy(message)
         call.trusted = self.admission.is_trusted(source)
         info = call.getInfo()
         # Caller-supplied text: escaped once here, so logs, SQLite and status.json get
@@ -319,6 +326,17 @@ class Server:
             trunk = account.login.trunk
             return f"sip:{number}@{trunk.registrar_host}", account, trunk.name
         return self.destination_uri(destination), self.account, ""
+
+    def leg_headers(self, session: int, trunk: str) -> tuple[tuple[str, str], ...]:
+        """The caller's identity on a leg out through ``trunk`` (identity.leg_identity)."""
+        login = self.trunks.logins.get(trunk)
+        if login is None:
+            return ()
+        call = self.calls.get(session)
+        return leg_identity(call.caller if call is not None else "",
+                            call.private if call is not None else False,
+                            login.trunk.username, login.trunk.domain,
+                            login.trunk.caller_id == "main")
 
     def destination_uri(self, destination: str) -> str:
         """A SIP URI to ring: URIs with a host as they are, bare numbers via the proxy."""

@@ -178,8 +178,10 @@ def test_reload_registers_a_changed_trunk_and_keeps_the_calls_up(
 AGENT_NUMBER = "+15550009999"
 
 
+@pytest.mark.parametrize("caller_id", ["original", "main"])
 def test_a_transfer_to_a_number_leaves_through_the_trunk_with_its_credentials(
-        serve: Serve, sipp: Sipp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        serve: Serve, sipp: Sipp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caller_id: str) -> None:
     agent_port = free_udp_ports(1)
     proxy = Kamailio(tmp_path, USER, PASSWORD, agent=(AGENT_NUMBER, agent_port)).start()
     try:
@@ -188,11 +190,23 @@ def test_a_transfer_to_a_number_leaves_through_the_trunk_with_its_credentials(
                               .replace('"1": {user: maria}', f'"1": {{external: "{AGENT_NUMBER}"}}')
                               .replace("directory:\n", f'directory:\n  external_numbers: '
                                                        f'["{AGENT_NUMBER}"]\n'))
-        serve.start("--settings", str(settings(tmp_path, proxy.port,
+        serve.start("--settings", str(settings(tmp_path, proxy.port, caller_id=caller_id,
                                                outbound_prefixes=["+1555"])))
         wait_for("the trunk to register", lambda: trunk(serve).get("state") == "registered",
                  context=lambda: serve.logs() + proxy.text())
-        agent = sipp.start(sipp.scenario("uas_answer.xml"), "-rtp_echo", port=agent_port)
+        # The agent sees the original caller ("caller", SIPp's From) and the main number
+        # it called in Diversion; with caller_id: main, the main number and no Diversion.
+        seen = f"^ *&lt;sip:{'caller' if caller_id == 'original' else USER}@example[.]test&gt;$"
+        checks = {"pai": ("P-Asserted-Identity", seen)}
+        if caller_id == "original":
+            checks["diversion"] = ("Diversion", f"^ *&lt;sip:{USER}@example[.]test&gt;"
+                                                ";reason=unconditional$")
+        scenario = sipp.scenario(
+            "uas_answer_identity.xml", variables=",".join(checks),
+            checks="\n      ".join(
+                f'<ereg regexp="{regexp}" search_in="hdr" header="{header}:" check_it="true" '
+                f'assign_to="{name}"/>' for name, (header, regexp) in checks.items()))
+        agent = sipp.start(scenario, "-rtp_echo", port=agent_port)
         pcap = write_dtmf_pcap(tmp_path / "dtmf-1.pcap", "1")
         caller = sipp.start(sipp.scenario("uac_dtmf.xml", pcap=str(pcap)), "-s", "frontdesk",
                             "-d", "5000", target=f"127.0.0.1:{serve.port}")

@@ -8,8 +8,10 @@ from attendant.sip.identity import (
     arrived_on,
     caller_user,
     header_values,
+    leg_identity,
     request_uri_param,
     request_user,
+    wants_privacy,
 )
 from attendant.storage import printable
 
@@ -65,3 +67,27 @@ def test_a_trunk_is_known_by_the_token_of_its_contact_or_by_the_number_dialled()
     guessed = "INVITE sip:harbor@10.0.0.5;attendant-trunk=0000 SIP/2.0\r\n\r\n"
     assert arrived_on(guessed, tokens, numbers) == ""  # a wrong token names no trunk
     assert request_uri_param("OPTIONS sip:x SIP/2.0\r\n\r\n", "attendant-trunk") == ""
+
+
+def test_a_leg_through_a_trunk_carries_the_caller_and_the_main_number() -> None:
+    assert leg_identity("+15550001234", False, "+33155501000", "carrier.example", False) == (
+        ("P-Asserted-Identity", "<sip:+15550001234@carrier.example>"),
+        ("Diversion", "<sip:+33155501000@carrier.example>;reason=unconditional"))
+    assert leg_identity("+15550001234", False, "+33155501000", "carrier.example", True) == (
+        ("P-Asserted-Identity", "<sip:+33155501000@carrier.example>"),)
+    assert leg_identity("", False, "+33155501000", "c.example", False) == (
+        ("P-Asserted-Identity", "<sip:+33155501000@c.example>"),)  # a callback: no caller
+
+
+def test_a_caller_who_asked_for_privacy_keeps_it_on_the_leg() -> None:
+    invite = "INVITE sip:x@h SIP/2.0\r\nPrivacy: id; critical\r\n\r\n"
+    assert wants_privacy(invite)
+    assert not wants_privacy("INVITE sip:x@h SIP/2.0\r\nPrivacy: none\r\n\r\n")
+    headers = dict(leg_identity("+15550001234", True, "+33155501000", "c.example", False))
+    assert headers["Privacy"] == "id"
+
+
+@pytest.mark.parametrize("caller", ['evil>, <sip:+1911@x', "a b", "x" * 65, 'a"b'])
+def test_a_from_user_that_is_no_plain_number_never_reaches_our_headers(caller: str) -> None:
+    assert leg_identity(caller, False, "+33155501000", "c.example", False) == (
+        ("P-Asserted-Identity", "<sip:+33155501000@c.example>"),)
