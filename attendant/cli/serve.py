@@ -269,7 +269,9 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
     options = ServeOptions(menu=menu, data_dir=data_dir, endpoint=endpoint, grace=grace,
                            retry_after=retry_after, prompts=prompts, metrics_port=metrics_port,
                            metrics_listen=metrics_listen, smtp=smtp, safety=safety,
-                           trunks=trunks, settings_path=settings.path if settings else None)
+                           trunks=trunks, settings_path=settings.path if settings else None,
+                           allow_from=tuple(settings.options.get("allow_from", ()))
+                           if settings else ())
     from attendant.storage.permissions import exposed, make_private
 
     make_private()  # folders 0700, files 0600: recordings and call logs are personal data

@@ -14,8 +14,10 @@ read, and its errors name the setting, never the value.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +39,8 @@ SCHEMA_FILE = "server-v1.schema.json"
 DOC = "docs/trunks.md"
 #: Settings that name files or folders: relative to the settings file's folder.
 _PATH_OPTIONS = ("data", "prompts", "tls_cert", "tls_key")
+_HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*"
+                        r"[A-Za-z0-9])?)*\Z")
 #: Defaults of a trunk's registration, in seconds.
 DEFAULT_EXPIRES = 3600
 DEFAULT_RETRY = 30
@@ -121,6 +125,20 @@ class Trunk:
     outbound_prefixes: tuple[str, ...] = ()
     #: Who legs out through the trunk present as calling: "original" or "main".
     caller_id: str = "original"
+    #: Where the trunk sends calls from (addresses, networks, host names); () for the
+    #: registrar's and outbound proxy's hosts.
+    sources: tuple[str, ...] = ()
+
+    @property
+    def source_hosts(self) -> tuple[str, ...]:
+        """What calls from this trunk may come from: ``sources``, else the hosts of its
+        registrar and outbound proxy."""
+        if self.sources:
+            return self.sources
+        hosts = [self.registrar_host]
+        if self.outbound_proxy:
+            hosts.append(self.outbound_proxy.split(":", 1)[1].split(";")[0].split(">")[0])
+        return tuple(_host_only(h) for h in hosts)
 
     @property
     def registrar_host(self) -> str:
@@ -133,6 +151,13 @@ class Trunk:
         """The address of record registered: ``sip:username@domain``."""
         scheme = "sips" if self.registrar.startswith("sips:") else "sip"
         return f"{scheme}:{self.username}@{self.domain}"
+
+
+def _host_only(hostport: str) -> str:
+    """``host:port`` or ``[v6]:port`` without the port."""
+    if hostport.startswith("["):
+        return hostport[1:hostport.find("]")]
+    return hostport.rsplit(":", 1)[0] if hostport.count(":") == 1 else hostport
 
 
 @dataclass(frozen=True)
@@ -205,6 +230,8 @@ def _meaning(data: dict[str, Any], sources: SourceMap) -> list[Diagnostic]:
     if data.get("transport") == "tls" and not (data.get("tls_cert") and data.get("tls_key")):
         found.append(sources.diag(("transport",), "transport tls needs tls_cert and tls_key",
                                   "add tls_cert: and tls_key: (PEM files)"))
+    for index, text in enumerate(data.get("allow_from") or []):
+        found += _network_problem(sources, ("allow_from", index), text, names=False)
     owner: dict[str, str] = {}
     for name, trunk in (data.get("trunks") or {}).items():
         first = trunk.get("retry_seconds", DEFAULT_RETRY)
@@ -214,6 +241,9 @@ def _meaning(data: dict[str, Any], sources: SourceMap) -> list[Diagnostic]:
                                       f"retry_max_seconds {longest} is shorter than "
                                       f"retry_seconds {first}",
                                       f"use a value of at least {first}"))
+        for index, text in enumerate(trunk.get("sources") or []):
+            found += _network_problem(sources, ("trunks", name, "sources", index), text,
+                                      names=True)
         for index, number in enumerate(trunk.get("numbers") or [trunk["username"]]):
             if number in owner:
                 where: PathKey = (("trunks", name, "numbers", index) if "numbers" in trunk
@@ -223,6 +253,21 @@ def _meaning(data: dict[str, Any], sources: SourceMap) -> list[Diagnostic]:
                                           "list each called number under one trunk only"))
             owner.setdefault(number, name)
     return found
+
+
+def _network_problem(sources: SourceMap, where: PathKey, text: str,
+                     names: bool) -> list[Diagnostic]:
+    """An address or network that is neither (a host name too, where ``names``)."""
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        if names and _HOST_NAME.match(text):
+            return []
+        kind = "an address, a network or a host name" if names else "an address or a network"
+        return [sources.diag(where, f"{text!r} is not {kind}",
+                             "write 203.0.113.7, 203.0.113.0/24 or 2001:db8::/32"
+                             + (", or sip.carrier.example" if names else ""))]
+    return []
 
 
 def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettings:
@@ -251,5 +296,6 @@ def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettin
             outbound_proxy=raw.get("outbound_proxy"), transport=raw.get("transport"),
             numbers=tuple(raw.get("numbers") or [str(raw["username"])]),
             outbound_prefixes=tuple(raw.get("outbound_prefixes") or ()),
-            caller_id=raw.get("caller_id", "original"))
+            caller_id=raw.get("caller_id", "original"),
+            sources=tuple(raw.get("sources") or ()))
     return ServerSettings(path, MappingProxyType(options), MappingProxyType(trunks))

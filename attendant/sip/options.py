@@ -77,6 +77,8 @@ class ServeOptions:
     trunks: tuple[TrunkLogin, ...] = ()
     #: The settings file (``--settings``), read again by a reload for its trunks.
     settings_path: Path | None = None
+    #: Phones and PBXs that may call in besides the trunks (settings ``allow_from``).
+    allow_from: tuple[str, ...] = ()
 
     @property
     def prompt_dir(self) -> Path:

@@ -106,6 +106,12 @@ class Refusals:
                           (("Retry-After", str(self._server.options.retry_after)),))
         self._server.status_changed()
 
+    def forbid(self, call_id: int, source: str) -> None:
+        """403 to an INVITE from a source no trunk or allow_from lists."""
+        self.refused("not_allowed", f"INVITE answered 403: {source} is not a trunk's source "
+                     "nor in allow_from", source)
+        self._refuse_call(call_id, 403, "Forbidden", ())
+
     def _warn_source(self, host: str, why: str) -> None:
         """Log a per-source refusal: the first, then at most one a minute per source."""
         skipped = self._throttle.allow("per_source", host)

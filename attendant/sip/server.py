@@ -69,10 +69,11 @@ from attendant.sip.identity import (
     request_user,
     wants_privacy,
 )
+from attendant.sip.inbound import InboundPolicy
 from attendant.sip.invite_checks import invite_problem
 from attendant.sip.legs import OutboundLeg, connect, dial
 from attendant.sip.messages import MessageDesk
-from attendant.sip.options import ServeOptions, open_prompts, read_logins
+from attendant.sip.options import ServeOptions, TrunkLogin, open_prompts, read_logins
 from attendant.sip.prompt_shelf import PromptShelf
 from attendant.sip.queues import QueueRunner
 from attendant.sip.records import CallRecords
@@ -112,6 +113,9 @@ class Server:
         self.refusals = Refusals(self)
         #: Registration to the trunks of the settings file (attendant/sip/trunks.py).
         self.trunks = Trunks(self)
+        #: Who may call in (attendant/sip/inbound.py); rebuilt when a reload changes trunks.
+        self.inbound = self._inbound_policy(options.trunks)
+        log.info("calls in: %s", self.inbound.describe())
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attendant-pool")
         self.prompts = PromptShelf(flow, audio, self._pool)
         self.records = CallRecords(options)
@@ -206,6 +210,18 @@ class Server:
             self._reload_failed(f"{path} is invalid", format_text(found), "trunks")
             return
         self.worker.post(self.trunks.apply, logins)
+        self.worker.post(self._set_inbound, self._inbound_policy(logins))
+
+    def _inbound_policy(self, logins: tuple[TrunkLogin, ...]) -> InboundPolicy:
+        """Open on loopback; else the trunks' sources, allow_from and --trusted-source."""
+        named = [*self.options.allow_from,
+                 *(host for login in logins for host in login.trunk.source_hosts)]
+        return InboundPolicy.build(self.options.endpoint.listen, named,
+                                   [str(n) for n in self.options.safety.trusted])
+
+    def _set_inbound(self, policy: InboundPolicy) -> None:
+        self.inbound = policy
+        log.info("calls in: %s", policy.describe())
 
     def _reload_failed(self, why: str, details: str, kept: str = "menus") -> None:
         self.totals["reload_failures"] += 1
@@ -252,6 +268,9 @@ class Server:
             self.refusals.reject(prm.callId, draining=not self.accepting)
             return
         source = source_host(str(prm.rdata.srcAddress))
+        if not self.inbound.allows(source):
+            self.refusals.forbid(prm.callId, source)
+            return
         refusal = self.admission.admit(source)
         if refusal is not None:
             self.refusals.reject(prm.callId, draining=False, source=(source, refusal))

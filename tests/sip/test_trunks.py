@@ -223,3 +223,24 @@ def test_a_transfer_to_a_number_leaves_through_the_trunk_with_its_credentials(
         assert call["rtp"]["transfer_rx"] > 0, call  # the agent's echo came back
     finally:
         proxy.stop()
+
+
+def test_beyond_loopback_only_the_trunks_sources_may_call_in(
+        serve: Serve, sipp: Sipp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    path = settings(tmp_path, free_udp_ports(1), sources=["127.0.0.3"])
+    serve.start("--settings", str(path), "--listen", "127.0.0.2")
+    target = f"127.0.0.2:{serve.port}"
+    stranger = sipp.start(sipp.scenario("uac_403.xml"), "-s", "frontdesk", "-i", "127.0.0.4",
+                          target=target)
+    assert sipp.wait(stranger) == 0, sipp.logs() + serve.logs()
+    carrier = sipp.start(sipp.scenario("uac_hangup.xml"), "-s", "frontdesk", "-d", "2000",
+                         "-i", "127.0.0.3", target=target)
+    assert sipp.wait(carrier) == 0, sipp.logs() + serve.logs()
+    call = wait_for("the answered call", lambda: (serve.status().get("recent") or [None])[-1],
+                    context=serve.logs)
+    assert call["rtp"]["caller_tx"] > 0, call  # the trunk's call heard the greeting
+    status = serve.status()
+    assert (status["answered"], status["refused_requests"]) == (1, 1), status
+    assert "127.0.0.4 is not a trunk's source nor in allow_from" in serve.logs()
+    assert "calls in: from 127.0.0.3/32 only" in serve.logs()

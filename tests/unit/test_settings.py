@@ -197,3 +197,17 @@ def test_validate_checks_server_yaml_inside_a_multi_file_configuration(tmp_path:
     result = CliRunner().invoke(main, ["validate", str(folder)])
     assert result.exit_code == 1
     assert f'{path}:3:1: error: unknown key "prot" in the file' in result.output, result.output
+
+
+def test_sources_and_allow_from_must_be_addresses_networks_or_host_names(tmp_path: Path) -> None:
+    text = CARRIER.replace("port: 5080", 'port: 5080\nallow_from: ["10.0.0.0/8", "pbx.example"]')
+    path = write(tmp_path, text + '    sources: ["198.51.100.0/24", "sip.carrier.example", '
+                                  '"1.2.3.4/99"]\n')
+    found = errors(path)
+    assert any(":4:28: error: 'pbx.example' is not an address or a network" in e
+               for e in found), found
+    assert any(":12:57: error: '1.2.3.4/99' is not an address, a network or a host name"
+               in e for e in found), found
+    settings, _ = load_settings(write(tmp_path, CARRIER))
+    assert settings is not None
+    assert settings.trunks["carrier"].source_hosts == ("sip.carrier.example",)
