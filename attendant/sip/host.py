@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from attendant.sip.prompt_shelf import PromptShelf
     from attendant.sip.queues import QueueRunner
     from attendant.sip.records import CallRecords
+    from attendant.sip.trunks import Trunks
 
 
 class CallHost(Protocol):
@@ -38,18 +39,11 @@ class CallHost(Protocol):
     records: CallRecords
     #: The call queues (attendant.sip.queues).
     queues: QueueRunner
+    #: Trunks: registration, the routes of legs out through them (attendant.sip.trunks).
+    trunks: Trunks
 
     def deliver(self, session: int, event: Event | Deliverable) -> None:
         """Feed ``event`` to the call with this session number, if it is still up."""
-
-    def route_call(self, destination: str) -> tuple[str, Any, str]:
-        """Where a leg to ``destination`` goes: its URI, the pjsua2 account it leaves from
-        (a trunk's, with its credentials and proxy, for a number a trunk carries) and that
-        trunk's name ("" for none). Raises ValueError when it cannot be rung."""
-
-    def leg_headers(self, session: int, trunk: str) -> tuple[tuple[str, str], ...]:
-        """Headers of a leg for call ``session`` out through ``trunk`` (the caller's
-        identity); none for a leg through no trunk."""
 
     def destination_uri(self, destination: str) -> str:
         """A SIP URI for a transfer destination (a URI, an extension or a number)."""

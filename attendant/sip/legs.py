@@ -27,14 +27,14 @@ def dial(host: CallHost, session: int, destination: str) -> OutboundLeg | None:
     """Place an outgoing leg to ``destination`` for call ``session`` (transfers, queue
     agents, callbacks); None when it cannot be placed (logged: report ``unreachable``)."""
     try:
-        uri, account, trunk = host.route_call(destination)
+        uri, account, trunk = host.trunks.route_call(destination)
     except ValueError as exc:
         log.warning("call %d: %s", session, exc)
         return None
     leg = OutboundLeg(host, session, account)
     prm = pj.CallOpParam(True)
     call_setting(prm.opt)
-    for name, value in host.leg_headers(session, trunk):
+    for name, value in host.trunks.leg_headers(session, trunk):
         header = pj.SipHeader()
         header.hName, header.hValue = name, value
         prm.txOption.headers.append(header)

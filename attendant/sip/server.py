@@ -48,9 +48,6 @@ from typing import Any
 
 import pjsua2 as pj
 
-from attendant.config.compiler import compile_path
-from attendant.config.diagnostics import format_text
-from attendant.config.settings import SettingsError, load_settings
 from attendant.engine.actions import VerifyPin
 from attendant.engine.events import Event, PinChecked
 from attendant.model import Flow
@@ -65,24 +62,23 @@ from attendant.sip.endpoint import Worker
 from attendant.sip.identity import (
     arrived_on,
     caller_user,
-    leg_identity,
     request_user,
     wants_privacy,
 )
-from attendant.sip.inbound import InboundPolicy
 from attendant.sip.invite_checks import invite_problem
 from attendant.sip.legs import OutboundLeg, connect, dial
 from attendant.sip.messages import MessageDesk
-from attendant.sip.options import ServeOptions, TrunkLogin, open_prompts, read_logins
+from attendant.sip.options import ServeOptions
 from attendant.sip.prompt_shelf import PromptShelf
 from attendant.sip.queues import QueueRunner
 from attendant.sip.records import CallRecords
 from attendant.sip.refusals import Refusals
+from attendant.sip.reload import reload_server
 from attendant.sip.safety import MEDIA_SWEEP_S, Safety
 from attendant.sip.status import StatusFile, call_summary
 from attendant.sip.trunks import Trunks
 from attendant.storage import pidfile, printable
-from attendant.uris import address_user, dialled_number, ring_uri
+from attendant.uris import address_user, ring_uri
 
 log = logging.getLogger("attendant.sip.server")
 
@@ -111,11 +107,9 @@ class Server:
         self.admission = Admission(safety.calls_per_source, safety.invite_rate,
                                    safety.invite_burst, safety.trusted)
         self.refusals = Refusals(self)
-        #: Registration to the trunks of the settings file (attendant/sip/trunks.py).
-        self.trunks = Trunks(self)
-        #: Who may call in (attendant/sip/inbound.py); rebuilt when a reload changes trunks.
-        self.inbound = self._inbound_policy(options.trunks)
-        log.info("calls in: %s", self.inbound.describe())
+        #: Registration to the trunks, routing out through them, who may call in
+        #: (attendant/sip/trunks.py).
+        self.trunks = Trunks(self, options.trunks)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="attendant-pool")
         self.prompts = PromptShelf(flow, audio, self._pool)
         self.records = CallRecords(options)
@@ -144,7 +138,7 @@ class Server:
             while not self.worker.join(0.2):
                 if self._reload_requested.is_set():
                     self._reload_requested.clear()
-                    self._reload()
+                    reload_server(self)
                 if self._stop_requested.is_set():
                     self._stop_requested.clear()
                     self.worker.post(self._drain)
@@ -176,58 +170,6 @@ class Server:
         else:
             self._stop_requested.set()
 
-    def _reload(self) -> None:
-        self._reload_trunks()
-        started = time.monotonic()
-        result = compile_path(self.options.menu)
-        if result.flow is None:
-            self._reload_failed(f"{self.options.menu} is invalid",
-                                format_text(result.diagnostics))
-            return
-        flow = result.flow
-        store, errors = open_prompts(self.options, flow, result.prompt_sites)
-        if store is None:
-            self._reload_failed(f"the prompts of {self.options.menu} cannot be built",
-                                "\n".join(errors))
-            return
-        self.worker.post(self._swap_flow, flow, store)
-        log.info("reload: %s compiled and its prompts built in %.0f ms; new calls use it, "
-                 "calls in progress keep their menus", self.options.menu,
-                 (time.monotonic() - started) * 1000)
-
-    def _reload_trunks(self) -> None:
-        """Read the settings file again; changed trunks register anew (calls go on)."""
-        path = self.options.settings_path
-        if path is None:
-            return
-        settings, found = load_settings(path)
-        try:
-            logins = read_logins(settings) if settings is not None else None
-        except SettingsError as exc:
-            self._reload_failed("a trunk's password cannot be read", str(exc), "trunks")
-            return
-        if logins is None:
-            self._reload_failed(f"{path} is invalid", format_text(found), "trunks")
-            return
-        self.worker.post(self.trunks.apply, logins)
-        self.worker.post(self._set_inbound, self._inbound_policy(logins))
-
-    def _inbound_policy(self, logins: tuple[TrunkLogin, ...]) -> InboundPolicy:
-        """Open on loopback; else the trunks' sources, allow_from and --trusted-source."""
-        named = [*self.options.allow_from,
-                 *(host for login in logins for host in login.trunk.source_hosts)]
-        return InboundPolicy.build(self.options.endpoint.listen, named,
-                                   [str(n) for n in self.options.safety.trusted])
-
-    def _set_inbound(self, policy: InboundPolicy) -> None:
-        self.inbound = policy
-        log.info("calls in: %s", policy.describe())
-
-    def _reload_failed(self, why: str, details: str, kept: str = "menus") -> None:
-        self.totals["reload_failures"] += 1
-        log.error("reload: %s, keeping the %s already loaded:\n%s", why, kept, details)
-        self.worker.post(self.status_changed)
-
     # --- worker thread: endpoint hooks ------------------------------------------------
 
     def on_started(self, worker: Worker) -> None:
@@ -236,7 +178,7 @@ class Server:
         # The default account: every INVITE lands here.
         account.create(account_config(self.options, worker.transport_id), True)
         self.account = account
-        self.trunks.start(self.options.trunks)
+        self.trunks.start()
         self.queues.start()
         self.status.write()
         worker.call_later(MEDIA_SWEEP_S, self._sweep_media)
@@ -268,7 +210,7 @@ class Server:
             self.refusals.reject(prm.callId, draining=not self.accepting)
             return
         source = source_host(str(prm.rdata.srcAddress))
-        if not self.inbound.allows(source):
+        if not self.trunks.inbound.allows(source):
             self.refusals.forbid(prm.callId, source)
             return
         refusal = self.admission.admit(source)
@@ -336,27 +278,6 @@ class Server:
         self.messages.recount()
         self.worker.call_later(USAGE_EVERY_S, self._refresh_usage)
 
-    def route_call(self, destination: str) -> tuple[str, Any, str]:
-        """A number a trunk's ``outbound_prefixes`` match leaves through that trunk
-        (``sip:number@registrar``, its credentials and proxy); anything else as before."""
-        number = dialled_number(destination)
-        account = self.trunks.route(number) if number is not None else None
-        if account is not None:
-            trunk = account.login.trunk
-            return f"sip:{number}@{trunk.registrar_host}", account, trunk.name
-        return self.destination_uri(destination), self.account, ""
-
-    def leg_headers(self, session: int, trunk: str) -> tuple[tuple[str, str], ...]:
-        """The caller's identity on a leg out through ``trunk`` (identity.leg_identity)."""
-        login = self.trunks.logins.get(trunk)
-        if login is None:
-            return ()
-        call = self.calls.get(session)
-        return leg_identity(call.caller if call is not None else "",
-                            call.private if call is not None else False,
-                            login.trunk.username, login.trunk.domain,
-                            login.trunk.caller_id == "main")
-
     def destination_uri(self, destination: str) -> str:
         """A SIP URI to ring: URIs with a host as they are, bare numbers via the proxy."""
         return ring_uri(destination, self.options.endpoint.outbound_proxy)
@@ -367,7 +288,7 @@ class Server:
             self.admission.release(call.source)
         call_id, outcome = self.records.ended(call)
         self.queues.call_ended(call.session, call_id)
-        self._forget_unused_stores()
+        self.forget_unused_stores()
         self.status.recent.append(call_summary(call, call_id, outcome))
         self.status_changed()
         if not self.accepting and not self.calls:
@@ -436,15 +357,7 @@ class Server:
 
     # --- worker thread: reload and shutdown -----------------------------------------------
 
-    def _swap_flow(self, flow: Flow, store: PromptStore) -> None:
-        self.flow = flow
-        self.queues.set_flow(flow)
-        self.prompts.add(flow, store)
-        self._forget_unused_stores()
-        self.totals["reloads"] += 1
-        self.status_changed()
-
-    def _forget_unused_stores(self) -> None:
+    def forget_unused_stores(self) -> None:
         """Drop the prompt stores of flows no call uses any more (worker thread)."""
         self.prompts.keep_only([self.flow, *(call.flow for call in self.calls.values())])
 

@@ -31,9 +31,11 @@ import pjsua2 as pj
 
 from attendant.sip.account import ServerAccount, account_config
 from attendant.sip.endpoint import TimerHandle
-from attendant.sip.identity import TRUNK_PARAM
+from attendant.sip.identity import TRUNK_PARAM, leg_identity
+from attendant.sip.inbound import InboundPolicy
 from attendant.sip.options import TrunkLogin
 from attendant.storage import printable
+from attendant.uris import dialled_number, ring_uri
 
 if TYPE_CHECKING:
     from attendant.sip.server import Server
@@ -84,10 +86,15 @@ class TrunkAccount(ServerAccount):
 
 
 class Trunks:
-    """Every trunk's account and registration state (worker thread)."""
+    """Every trunk's account and registration state, the routes out through them, and who
+    may call in (worker thread, but for the constructor)."""
 
-    def __init__(self, server: Server):
+    def __init__(self, server: Server, logins: tuple[TrunkLogin, ...]):
         self._server = server
+        self._initial = logins
+        #: Who may call in (attendant/sip/inbound.py), from the trunks of the settings.
+        self.inbound = self._policy(logins)
+        log.info("calls in: %s", self.inbound.describe())
         self.logins: dict[str, TrunkLogin] = {}
         self.accounts: dict[str, TrunkAccount] = {}
         self.states: dict[str, TrunkState] = {}
@@ -96,10 +103,43 @@ class Trunks:
         self.numbers: dict[str, str] = {}
         self._retries: dict[str, TimerHandle] = {}
 
-    def start(self, logins: tuple[TrunkLogin, ...]) -> None:
+    def start(self) -> None:
         """Create and register every trunk's account."""
-        for login in logins:
+        for login in self._initial:
             self._add(login)
+
+    def _policy(self, logins: tuple[TrunkLogin, ...]) -> InboundPolicy:
+        """The trunks' sources and allow_from, with --trusted-source let in too."""
+        options = self._server.options
+        named = [*options.allow_from,
+                 *(host for login in logins for host in login.trunk.source_hosts)]
+        return InboundPolicy.build(options.endpoint.listen, named,
+                                   [str(n) for n in options.safety.trusted])
+
+    def route_call(self, destination: str) -> tuple[str, Any, str]:
+        """Where a leg goes: a number some ``outbound_prefixes`` match leaves through that
+        trunk (``sip:number@registrar``, its account's credentials and proxy); anything
+        else from the server's account, as ``ring_uri`` says. Raises ValueError when it
+        cannot be rung."""
+        number = dialled_number(destination)
+        account = self.route(number) if number is not None else None
+        if account is not None:
+            trunk = account.login.trunk
+            return f"sip:{number}@{trunk.registrar_host}", account, trunk.name
+        server = self._server
+        return ring_uri(destination, server.options.endpoint.outbound_proxy), server.account, ""
+
+    def leg_headers(self, session: int, trunk: str) -> tuple[tuple[str, str], ...]:
+        """The caller's identity on a leg for call ``session`` out through ``trunk``
+        (identity.leg_identity); none for a leg through no trunk."""
+        login = self.logins.get(trunk)
+        if login is None:
+            return ()
+        call = self._server.calls.get(session)
+        return leg_identity(call.caller if call is not None else "",
+                            call.private if call is not None else False,
+                            login.trunk.username, login.trunk.domain,
+                            login.trunk.caller_id == "main")
 
     def _add(self, login: TrunkLogin) -> None:
         trunk = login.trunk
@@ -146,6 +186,8 @@ class Trunks:
         for name, login in wanted.items():
             if name not in self.logins:
                 self._add(login)
+        self.inbound = self._policy(logins)
+        log.info("calls in: %s", self.inbound.describe())
         self._server.status_changed()
 
     def _remove(self, name: str) -> None:

@@ -1,0 +1,79 @@
+"""``attendant reload`` (SIGHUP): the menus and the trunks read again, calls untouched.
+
+In the main thread, never on the pjsip worker: the menus are compiled again and their
+prompts built, and the settings file (``--settings``) is read again with its trunks'
+passwords. What is valid is handed to the worker: new calls get the new flow (calls in
+progress keep theirs), changed trunks register anew. What is not is logged, counted as
+a failed reload, and the old menus or trunks are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from attendant.config.compiler import compile_path
+from attendant.config.diagnostics import format_text
+from attendant.config.settings import SettingsError, load_settings
+from attendant.model import Flow
+from attendant.prompts.store import PromptStore
+from attendant.sip.options import open_prompts, read_logins
+
+if TYPE_CHECKING:
+    from attendant.sip.server import Server
+
+log = logging.getLogger("attendant.sip.server")
+
+
+def reload_server(server: Server) -> None:
+    """Main thread: read the trunks, then the menus, again."""
+    _reload_trunks(server)
+    options = server.options
+    started = time.monotonic()
+    result = compile_path(options.menu)
+    if result.flow is None:
+        _failed(server, f"{options.menu} is invalid", format_text(result.diagnostics))
+        return
+    flow = result.flow
+    store, errors = open_prompts(options, flow, result.prompt_sites)
+    if store is None:
+        _failed(server, f"the prompts of {options.menu} cannot be built", "\n".join(errors))
+        return
+    server.worker.post(_swap_flow, server, flow, store)
+    log.info("reload: %s compiled and its prompts built in %.0f ms; new calls use it, "
+             "calls in progress keep their menus", options.menu,
+             (time.monotonic() - started) * 1000)
+
+
+def _reload_trunks(server: Server) -> None:
+    """Read the settings file again: changed trunks register anew (calls go on)."""
+    path = server.options.settings_path
+    if path is None:
+        return
+    settings, found = load_settings(path)
+    try:
+        logins = read_logins(settings) if settings is not None else None
+    except SettingsError as exc:
+        _failed(server, "a trunk's password cannot be read", str(exc), "trunks")
+        return
+    if logins is None:
+        _failed(server, f"{path} is invalid", format_text(found), "trunks")
+        return
+    server.worker.post(server.trunks.apply, logins)
+
+
+def _failed(server: Server, why: str, details: str, kept: str = "menus") -> None:
+    server.totals["reload_failures"] += 1
+    log.error("reload: %s, keeping the %s already loaded:\n%s", why, kept, details)
+    server.worker.post(server.status_changed)
+
+
+def _swap_flow(server: Server, flow: Flow, store: PromptStore) -> None:
+    """Worker thread: new calls get ``flow``; the queues and prompt stores follow."""
+    server.flow = flow
+    server.queues.set_flow(flow)
+    server.prompts.add(flow, store)
+    server.forget_unused_stores()
+    server.totals["reloads"] += 1
+    server.status_changed()
