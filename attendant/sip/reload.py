@@ -60,7 +60,7 @@ def _reload_trunks(server: Server) -> None:
     if logins is None:
         _failed(server, f"{path} is invalid", format_text(found), "trunks")
         return
-    server.worker.post(server.trunks.apply, logins)
+    server.worker.post(server.trunks.apply, logins, server.trunks.policy(logins))
 
 
 def _failed(server: Server, why: str, details: str, kept: str = "menus") -> None:

@@ -93,7 +93,7 @@ class Trunks:
         self._server = server
         self._initial = logins
         #: Who may call in (attendant/sip/inbound.py), from the trunks of the settings.
-        self.inbound = self._policy(logins)
+        self.inbound = self.policy(logins)
         log.info("calls in: %s", self.inbound.describe())
         self.logins: dict[str, TrunkLogin] = {}
         self.accounts: dict[str, TrunkAccount] = {}
@@ -108,8 +108,9 @@ class Trunks:
         for login in self._initial:
             self._add(login)
 
-    def _policy(self, logins: tuple[TrunkLogin, ...]) -> InboundPolicy:
-        """The trunks' sources and allow_from, with --trusted-source let in too."""
+    def policy(self, logins: tuple[TrunkLogin, ...]) -> InboundPolicy:
+        """Who may call in with these trunks: their sources and allow_from, with
+        --trusted-source let in too. Resolves host names: never on the worker thread."""
         options = self._server.options
         named = [*options.allow_from,
                  *(host for login in logins for host in login.trunk.source_hosts)]
@@ -176,9 +177,10 @@ class Trunks:
         except pj.Error as exc:
             self._failed(trunk.name, 0, f"cannot register: {exc.info()}")
 
-    def apply(self, logins: tuple[TrunkLogin, ...]) -> None:
+    def apply(self, logins: tuple[TrunkLogin, ...], policy: InboundPolicy) -> None:
         """A reload: trunks gone unregister, new ones register, changed ones (any setting,
-        or the password) register anew; unchanged ones and every call go on."""
+        or the password) register anew; unchanged ones and every call go on. ``policy``
+        (who may call in) was built by the main thread: it may resolve host names."""
         wanted = {login.trunk.name: login for login in logins}
         for name in [n for n, login in self.logins.items() if wanted.get(n) != login]:
             log.info("reload: trunk %s %s", name, "changed" if name in wanted else "removed")
@@ -186,7 +188,7 @@ class Trunks:
         for name, login in wanted.items():
             if name not in self.logins:
                 self._add(login)
-        self.inbound = self._policy(logins)
+        self.inbound = policy
         log.info("calls in: %s", self.inbound.describe())
         self._server.status_changed()
 
