@@ -59,6 +59,25 @@ def address_user(value: str) -> str:
     return uri_user(addr_spec(value))
 
 
+def uri_host(uri: str) -> str:
+    """The host (and port) a SIP URI as an admin writes it points at: ``sip:h:5060;lr``,
+    ``<sip:user@h>`` -> ``h:5060``, ``h`` (a registrar, a proxy)."""
+    host = uri.strip().strip("<>")
+    if host.startswith(("sip:", "sips:")):
+        host = host.split(":", 1)[1]
+    return host.split("@", 1)[-1].split(";")[0].split(">")[0].lstrip("/")
+
+
+def host_of(address: str) -> str:
+    """The host of ``host:port`` (``127.0.0.1:5060``, ``[::1]:5060``, a bare host)."""
+    address = address.strip()
+    if address.startswith("["):
+        return address[1:address.find("]")] if "]" in address else address[1:]
+    if address.count(":") == 1:
+        return address.split(":", 1)[0]
+    return address
+
+
 def dialled_number(destination: str) -> str | None:
     """The number or extension of a destination without a host (``1001``, ``tel:+33...``,
     ``sip:1001``); None for a URI with a host, which is rung as written."""
@@ -80,8 +99,4 @@ def ring_uri(destination: str, outbound_proxy: str | None) -> str:
     if not outbound_proxy:
         raise ValueError(f"cannot ring {destination!r} without --outbound-proxy "
                          "(it has no host)")
-    host = outbound_proxy.strip().strip("<>")
-    if host.startswith(("sip:", "sips:")):
-        host = host.split(":", 1)[1]
-    host = host.split("@", 1)[-1].split(";")[0].split(">")[0].lstrip("/")
-    return f"sip:{user}@{host}"
+    return f"sip:{user}@{uri_host(outbound_proxy)}"

@@ -26,6 +26,7 @@ from typing import Any
 
 import click
 
+from attendant.cli.status import read_status
 from attendant.cli.voicemail import data_dir
 
 #: Folder of the data folder the server reads agent commands from: the same as
@@ -35,19 +36,6 @@ CONTROL_DIR = "queue-control"
 _data_option = click.option(
     "--data", "data", type=click.Path(path_type=Path, file_okay=False), default=None,
     help="data folder of attendant serve [default: $ATTENDANT_DATA, else ./var]")
-
-
-def read_status(data: Path) -> dict[str, Any]:
-    """``<data>/status.json``, or a ClickException saying why it cannot be read."""
-    path = data / "status.json"
-    try:
-        found: dict[str, Any] = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise click.ClickException(f"no {path}: is attendant serve running with --data "
-                                   f"{data}?") from None
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(f"cannot read {path}: {exc}") from None
-    return found
 
 
 def _minutes(seconds: float) -> str:

@@ -23,7 +23,7 @@ import click
 
 from attendant.cli.common import compile_or_exit
 from attendant.cli.safety import safety_from, safety_options
-from attendant.cli.status import read_status, trunk_lines
+from attendant.cli.status import running_status, trunk_lines
 from attendant.config.diagnostics import format_text
 from attendant.config.settings import ServerSettings, SettingsError, load_settings
 
@@ -351,7 +351,7 @@ def doctor(as_json: bool, data_dir: Path) -> None:
     if as_json:
         click.echo(json.dumps({"pjsua2": limits, "tools": tools,
                                "data_folder_exposed": open_to_others,
-                               "trunks": (read_status(data_dir) or {}).get("trunks", [])}))
+                               "trunks": (running_status(data_dir) or {}).get("trunks", [])}))
         sys.exit(0 if limits else 1)
     problems = 0
     if limits is None:
@@ -380,8 +380,8 @@ def doctor(as_json: bool, data_dir: Path) -> None:
         click.echo(f"WARNING: data folder {data_dir}: " + "\n  ".join(open_to_others))
     else:
         click.echo(f"data folder {data_dir}: private (or not created yet)")
-    running = read_status(data_dir)
-    if running is not None and not running.get("stopped"):
+    running = running_status(data_dir)
+    if running is not None:
         lines, failing = trunk_lines(running)
         for line in lines:
             click.echo(line)

@@ -18,13 +18,26 @@ import click
 _PATHS = click.Path(path_type=Path)
 
 
-def read_status(data_dir: Path) -> dict[str, Any] | None:
-    """``<data>/status.json``, or None when there is none (or it cannot be read)."""
+def read_status(data: Path) -> dict[str, Any]:
+    """``<data>/status.json``, or a ClickException saying why it cannot be read."""
+    path = data / "status.json"
     try:
-        found = json.loads((data_dir / "status.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        found: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise click.ClickException(f"no {path}: is attendant serve running with --data "
+                                   f"{data}?") from None
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    return found
+
+
+def running_status(data: Path) -> dict[str, Any] | None:
+    """The status of a server running on ``data``, or None (none, stopped, unreadable)."""
+    try:
+        found = read_status(data)
+    except click.ClickException:
         return None
-    return found if isinstance(found, dict) else None
+    return None if found.get("stopped") else found
 
 
 def _when(epoch: Any) -> str:
@@ -61,10 +74,6 @@ def status(data_dir: Path, as_json: bool) -> None:
 
     Exits 1 when there is no status, or a trunk is not registered."""
     found = read_status(data_dir)
-    if found is None:
-        click.echo(f"error: no {data_dir / 'status.json'}: is attendant serve running with "
-                   f"--data {data_dir}?", err=True)
-        sys.exit(1)
     lines, failing = trunk_lines(found)
     if as_json:
         click.echo(json.dumps(found, indent=1))

@@ -33,6 +33,7 @@ from attendant.config.loader import SETTINGS_FILE, load_file
 from attendant.config.schema import check_against, schema_text
 from attendant.config.source_map import PathKey, SourceMap
 from attendant.errors import AttendantError
+from attendant.uris import host_of, uri_host
 
 SCHEMA_FILE = "server-v1.schema.json"
 #: Where the settings' hints send the reader.
@@ -135,29 +136,20 @@ class Trunk:
         registrar and outbound proxy."""
         if self.sources:
             return self.sources
-        hosts = [self.registrar_host]
-        if self.outbound_proxy:
-            hosts.append(self.outbound_proxy.split(":", 1)[1].split(";")[0].split(">")[0])
-        return tuple(_host_only(h) for h in hosts)
+        uris = [self.registrar, *([self.outbound_proxy] if self.outbound_proxy else [])]
+        return tuple(host_of(uri_host(uri)) for uri in uris)
 
     @property
     def registrar_host(self) -> str:
         """The registrar's host and port (``sip.carrier.example:5060``): where numbers
         dialled through the trunk are sent, as ``sip:number@host``."""
-        return self.registrar.split(":", 1)[1].split(";")[0].split(">")[0]
+        return uri_host(self.registrar)
 
     @property
     def address(self) -> str:
         """The address of record registered: ``sip:username@domain``."""
         scheme = "sips" if self.registrar.startswith("sips:") else "sip"
         return f"{scheme}:{self.username}@{self.domain}"
-
-
-def _host_only(hostport: str) -> str:
-    """``host:port`` or ``[v6]:port`` without the port."""
-    if hostport.startswith("["):
-        return hostport[1:hostport.find("]")]
-    return hostport.rsplit(":", 1)[0] if hostport.count(":") == 1 else hostport
 
 
 @dataclass(frozen=True)
@@ -285,11 +277,11 @@ def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettin
         password = raw["password"]
         secret = Secret(".".join(setting), sources.value_pos(setting), env=password.get("env"),
                         file=(folder / password["file"]) if "file" in password else None)
-        host = raw["registrar"].split(":", 1)[1].split(";")[0].split(">")[0]
         trunks[name] = Trunk(
             name=name, registrar=raw["registrar"], username=str(raw["username"]),
             password=secret, auth_username=str(raw.get("auth_username", raw["username"])),
-            realm=raw.get("realm", "*"), domain=raw.get("domain", host.split(":")[0]),
+            realm=raw.get("realm", "*"),
+            domain=raw.get("domain", host_of(uri_host(raw["registrar"]))),
             expires=raw.get("expires", DEFAULT_EXPIRES),
             retry_seconds=raw.get("retry_seconds", DEFAULT_RETRY),
             retry_max_seconds=raw.get("retry_max_seconds", DEFAULT_RETRY_MAX),

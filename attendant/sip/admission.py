@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from attendant.uris import host_of
+
 #: Concurrent calls one untrusted address may have up (a busy office PBX: list it trusted).
 DEFAULT_CALLS_PER_SOURCE = 30
 #: INVITEs per second one untrusted address may send, sustained ...
@@ -49,12 +51,7 @@ def parse_sources(values: Iterable[str]) -> tuple[Network, ...]:
 
 def source_host(address: str) -> str:
     """The host part of pjsip's ``srcAddress`` (``127.0.0.1:5060``, ``[::1]:5060``)."""
-    address = address.strip()
-    if address.startswith("["):
-        return address[1:address.find("]")] if "]" in address else address[1:]
-    if address.count(":") == 1:
-        return address.split(":", 1)[0]
-    return address
+    return host_of(address)
 
 
 @dataclass

@@ -35,7 +35,7 @@ from attendant.sip.identity import TRUNK_PARAM, leg_identity
 from attendant.sip.inbound import InboundPolicy
 from attendant.sip.options import TrunkLogin
 from attendant.storage import printable
-from attendant.uris import dialled_number, ring_uri
+from attendant.uris import dialled_number
 
 if TYPE_CHECKING:
     from attendant.sip.server import Server
@@ -120,15 +120,14 @@ class Trunks:
     def route_call(self, destination: str) -> tuple[str, Any, str]:
         """Where a leg goes: a number some ``outbound_prefixes`` match leaves through that
         trunk (``sip:number@registrar``, its account's credentials and proxy); anything
-        else from the server's account, as ``ring_uri`` says. Raises ValueError when it
+        else from the server's account, as ``destination_uri`` says. Raises ValueError when it
         cannot be rung."""
         number = dialled_number(destination)
         account = self.route(number) if number is not None else None
         if account is not None:
             trunk = account.login.trunk
             return f"sip:{number}@{trunk.registrar_host}", account, trunk.name
-        server = self._server
-        return ring_uri(destination, server.options.endpoint.outbound_proxy), server.account, ""
+        return self._server.destination_uri(destination), self._server.account, ""
 
     def leg_headers(self, session: int, trunk: str) -> tuple[tuple[str, str], ...]:
         """The caller's identity on a leg for call ``session`` out through ``trunk``

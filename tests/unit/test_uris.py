@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from attendant.uris import addr_spec, address_user, dialled_number, ring_uri, uri_user
+from attendant.uris import (
+    addr_spec,
+    address_user,
+    dialled_number,
+    host_of,
+    ring_uri,
+    uri_host,
+    uri_user,
+)
 
 
 @pytest.mark.parametrize(("value", "uri"), [
@@ -63,3 +71,15 @@ def test_ring_uri_refuses_a_number_with_no_proxy_to_ring_it_through() -> None:
 def test_dialled_number_is_the_number_of_a_destination_without_a_host(
         destination: str, number: str | None) -> None:
     assert dialled_number(destination) == number
+
+
+@pytest.mark.parametrize(("uri", "host", "bare"), [
+    ("sip:sip.carrier.example:5060;transport=udp", "sip.carrier.example:5060",
+     "sip.carrier.example"),
+    ("<sip:edge.carrier.example;lr>", "edge.carrier.example", "edge.carrier.example"),
+    ("sips:user@[2001:db8::1]:5061", "[2001:db8::1]:5061", "2001:db8::1"),
+])
+def test_uri_host_and_host_of_read_where_a_registrar_or_proxy_uri_points(
+        uri: str, host: str, bare: str) -> None:
+    assert uri_host(uri) == host
+    assert host_of(host) == bare
