@@ -76,6 +76,7 @@ class TrunkAccount(ServerAccount):
         self.login = login
         #: Tells this account's reports from those of the account a reload replaced.
         self.serial = next(_serials)
+        self.state = TrunkState()
 
     def onRegState(self, prm: Any) -> None:
         # Inside pjsip's processing: post only.
@@ -95,9 +96,8 @@ class Trunks:
         #: Who may call in (attendant/sip/inbound.py), from the trunks of the settings.
         self.inbound = self.policy(logins)
         log.info("calls in: %s", self.inbound.describe())
-        self.logins: dict[str, TrunkLogin] = {}
+        #: Each trunk's account, which holds its settings (login) and state.
         self.accounts: dict[str, TrunkAccount] = {}
-        self.states: dict[str, TrunkState] = {}
         #: Contact token → trunk, and called number → trunk (identity.arrived_on).
         self.tokens: dict[str, str] = {}
         self.numbers: dict[str, str] = {}
@@ -132,9 +132,10 @@ class Trunks:
     def leg_headers(self, session: int, trunk: str) -> tuple[tuple[str, str], ...]:
         """The caller's identity on a leg for call ``session`` out through ``trunk``
         (identity.leg_identity); none for a leg through no trunk."""
-        login = self.logins.get(trunk)
-        if login is None:
+        account = self.accounts.get(trunk)
+        if account is None:
             return ()
+        login = account.login
         call = self._server.calls.get(session)
         return leg_identity(call.caller if call is not None else "",
                             call.private if call is not None else False,
@@ -166,8 +167,6 @@ class Trunks:
         for number in trunk.numbers:
             self.numbers[number] = trunk.name
         account = TrunkAccount(server, login)
-        self.logins[trunk.name] = login
-        self.states[trunk.name] = TrunkState()
         self.accounts[trunk.name] = account
         log.info("trunk %s: registering %s at %s (expires %d s)", trunk.name, trunk.address,
                  trunk.registrar, trunk.expires)
@@ -181,11 +180,11 @@ class Trunks:
         or the password) register anew; unchanged ones and every call go on. ``policy``
         (who may call in) was built by the main thread: it may resolve host names."""
         wanted = {login.trunk.name: login for login in logins}
-        for name in [n for n, login in self.logins.items() if wanted.get(n) != login]:
+        for name in [n for n, a in self.accounts.items() if wanted.get(n) != a.login]:
             log.info("reload: trunk %s %s", name, "changed" if name in wanted else "removed")
             self._remove(name)
         for name, login in wanted.items():
-            if name not in self.logins:
+            if name not in self.accounts:
                 self._add(login)
         self.inbound = policy
         log.info("calls in: %s", self.inbound.describe())
@@ -199,18 +198,16 @@ class Trunks:
         if account is not None:
             with contextlib.suppress(pj.Error):
                 account.shutdown()  # sends the un-REGISTER
-        self.logins.pop(name, None)
-        self.states.pop(name, None)
         self.tokens = {token: trunk for token, trunk in self.tokens.items() if trunk != name}
         self.numbers = {number: trunk for number, trunk in self.numbers.items() if trunk != name}
 
     def reg_state(self, name: str, serial: int, code: int, reason: str,
                   expiration: int) -> None:
         """A REGISTER of account ``serial`` got its final answer (or failed to be sent)."""
-        state, login, account = (self.states.get(name), self.logins.get(name),
-                                 self.accounts.get(name))
-        if state is None or login is None or account is None or account.serial != serial:
+        account = self.accounts.get(name)
+        if account is None or account.serial != serial:
             return  # an account a reload removed or replaced (its un-REGISTER)
+        state, login = account.state, account.login
         state.code, state.reason = code, reason
         if 200 <= code < 300 and expiration > 0:
             if state.state != "registered":
@@ -226,8 +223,8 @@ class Trunks:
         self._server.status_changed()
 
     def _failed(self, name: str, code: int, reason: str) -> None:
-        state, login = self.states[name], self.logins[name]
-        trunk = login.trunk
+        account = self.accounts[name]
+        state, trunk = account.state, account.login.trunk
         state.failures += 1
         delay = min(trunk.retry_max_seconds, trunk.retry_seconds * 2 ** (state.failures - 1))
         state.state, state.expires_at = "failing", 0.0
@@ -247,8 +244,7 @@ class Trunks:
         account = self.accounts.get(name)
         if account is None:
             return
-        state = self.states[name]
-        state.state = "registering"
+        account.state.state = "registering"
         try:
             account.setRegistration(True)
         except pj.Error as exc:
@@ -258,15 +254,15 @@ class Trunks:
         """The account of the trunk a dialled number leaves through: the longest of the
         trunks' ``outbound_prefixes`` it starts with (None: no trunk carries it)."""
         best: tuple[int, str] | None = None
-        for name, login in self.logins.items():
-            for prefix in login.trunk.outbound_prefixes:
+        for name, account in self.accounts.items():
+            for prefix in account.login.trunk.outbound_prefixes:
                 if number.startswith(prefix) and (best is None or len(prefix) > best[0]):
                     best = (len(prefix), name)
         return self.accounts.get(best[1]) if best is not None else None
 
     def snapshot(self) -> list[dict[str, Any]]:
         """Every trunk's registration, for status.json."""
-        return [self.states[name].snapshot(login) for name, login in self.logins.items()]
+        return [account.state.snapshot(account.login) for account in self.accounts.values()]
 
     def close(self) -> None:
         """Before the library goes: stop retrying, drop the accounts (pjsua unregisters)."""
