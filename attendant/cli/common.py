@@ -9,16 +9,19 @@ import click
 
 from attendant.config.compiler import CompileResult, compile_path
 from attendant.config.diagnostics import format_text
+from attendant.config.reach import OutboundRoutes
 from attendant.model import Flow
 
 
-def compile_or_exit(path: Path) -> tuple[Flow, CompileResult]:
+def compile_or_exit(path: Path, outbound: OutboundRoutes | None = None
+                    ) -> tuple[Flow, CompileResult]:
     """Compile ``path``; print every diagnostic to stderr and exit 1 if there are errors.
 
     Warnings are printed and the command goes on with the flow (also returned on its
-    own, so callers need not check ``result.flow``).
+    own, so callers need not check ``result.flow``). ``outbound``: the trunks numbers
+    must leave through (:func:`compile_path`).
     """
-    result = compile_path(path)
+    result = compile_path(path, outbound)
     if result.flow is None:
         click.echo(format_text(result.diagnostics), err=True)
         sys.exit(1)

@@ -26,7 +26,8 @@ from attendant.cli.status import status
 from attendant.cli.voicemail import voicemail
 from attendant.config.compiler import compile_path
 from attendant.config.diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
-from attendant.config.loader import SETTINGS_FILE, discover
+from attendant.config.loader import ROOT_FILE, SETTINGS_FILE, discover
+from attendant.config.reach import OutboundRoutes
 from attendant.config.settings import load_settings, settings_schema_text
 from attendant.errors import ScenarioError, SimulationError
 from attendant.model import Flow
@@ -50,17 +51,35 @@ def _compile_or_exit(path: Path) -> Flow:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="text for people, json for editors and tools")
 @click.option("--strict", is_flag=True, help="treat warnings as errors")
-def validate(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
+@click.option("--settings", "settings_path", type=click.Path(exists=True, dir_okay=False,
+                                                            path_type=Path),
+              help="the server settings the menus run with (server.yaml)")
+def validate(paths: tuple[Path, ...], fmt: str, strict: bool, settings_path: Path | None) -> None:
     """Check menu files (or folders of them) and report every problem with file:line:col.
 
-    A server settings file (server.yaml) among them is checked against its own schema."""
+    A server settings file (server.yaml) among them, or given with --settings, is checked
+    against its own schema, and the menus with it: every number they ring must leave
+    through one of its trunks."""
     found: list[Diagnostic] = []
     configs = discover(list(paths))
+    if settings_path is not None and settings_path not in configs:
+        configs.append(settings_path)
+    routes: dict[Path, OutboundRoutes | None] = {}
     for config in configs:
-        if config.name == SETTINGS_FILE:  # the server settings beside the menus
-            found.extend(load_settings(config)[1])
-        else:
-            found.extend(compile_path(config).diagnostics)
+        if config.name == SETTINGS_FILE or config == settings_path:
+            settings, problems = load_settings(config)
+            found.extend(problems)
+            routes[config] = OutboundRoutes.of(settings) if settings is not None else None
+    # Menus go with the settings beside them (a folder's own server.yaml), else with the
+    # one given by --settings or named alone among the paths.
+    loose = [p for p in routes if p == settings_path or not (p.parent / ROOT_FILE).exists()]
+    shared = routes.get(settings_path) if settings_path else (
+        routes[loose[0]] if len(loose) == 1 else None)
+    for config in configs:
+        if config not in routes:
+            own = config / SETTINGS_FILE if config.is_dir() else None
+            outbound = routes[own] if own in routes and not settings_path else shared
+            found.extend(compile_path(config, outbound).diagnostics)
     found = sort_diagnostics(found)
     failed = any(d.is_error or strict for d in found)
     if fmt == "json":

@@ -24,7 +24,8 @@ import click
 from attendant.cli.common import compile_or_exit
 from attendant.cli.safety import safety_from, safety_options
 from attendant.cli.status import running_status, trunk_lines
-from attendant.config.diagnostics import format_text
+from attendant.config.diagnostics import Severity, format_text
+from attendant.config.reach import OutboundRoutes
 from attendant.config.settings import ServerSettings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -233,7 +234,11 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
     smtp = _smtp_options(smtp_host, smtp_port, smtp_from, smtp_starttls, smtp_user, smtp_tls)
     safety = safety_from(safety_values)
     trunks = _trunk_logins(settings)
-    flow, result = compile_or_exit(menu)
+    # A number no trunk carries is a warning here: the line answers, and a transfer to it
+    # takes its fallback (``attendant validate --settings`` makes it an error).
+    flow, result = compile_or_exit(menu, OutboundRoutes.of(settings, outbound_proxy,
+                                                           Severity.WARNING)
+                                   if settings is not None else None)
     try:
         import pjsua2  # noqa: F401
     except ImportError:

@@ -25,6 +25,7 @@ from attendant.config.diagnostics import Diagnostic, sort_diagnostics
 from attendant.config.keypad import spell
 from attendant.config.loader import gc_paused, load
 from attendant.config.model_builder import Parser
+from attendant.config.reach import OutboundRoutes, unreachable
 from attendant.config.source_map import PathKey, PromptSite, PromptSiteKey
 from attendant.errors import ConfigError
 from attendant.model import Flow, frozen_map
@@ -47,10 +48,12 @@ class CompileResult:
 
 
 @gc_paused()
-def compile_path(path: Path | str) -> CompileResult:
+def compile_path(path: Path | str, outbound: OutboundRoutes | None = None) -> CompileResult:
     """Validate and compile the configuration at ``path``.
 
     ``path`` is a menu file, or a folder holding ``attendant.yaml`` and more YAML files.
+    With ``outbound`` (the trunks of the server settings), every number the menus ring
+    must leave through one of them (:mod:`attendant.config.reach`).
     """
     doc = load(Path(path))
     diags = list(doc.diagnostics)
@@ -89,6 +92,8 @@ def compile_path(path: Path | str) -> CompileResult:
 
     config = Config(attendants, menus, users, departments, queues, boxes, external, extensions)
     diags.extend(Checker(config, doc.sources).run())
+    if outbound is not None:
+        diags.extend(unreachable(config, doc.sources, outbound))
     ordered = tuple(sort_diagnostics(diags))
     if any(d.is_error for d in diags):
         return CompileResult(None, ordered)

@@ -14,8 +14,9 @@ import time
 from typing import TYPE_CHECKING
 
 from attendant.config.compiler import compile_path
-from attendant.config.diagnostics import format_text
-from attendant.config.settings import SettingsError, load_settings
+from attendant.config.diagnostics import Severity, format_text
+from attendant.config.reach import OutboundRoutes
+from attendant.config.settings import ServerSettings, SettingsError, load_settings
 from attendant.model import Flow
 from attendant.prompts.store import PromptStore
 from attendant.sip.options import open_prompts, read_logins
@@ -28,13 +29,17 @@ log = logging.getLogger("attendant.sip.server")
 
 def reload_server(server: Server) -> None:
     """Main thread: read the trunks, then the menus, again."""
-    _reload_trunks(server)
+    settings = _reload_trunks(server)
     options = server.options
     started = time.monotonic()
-    result = compile_path(options.menu)
+    outbound = (OutboundRoutes.of(settings, options.endpoint.outbound_proxy, Severity.WARNING)
+                if settings is not None else None)
+    result = compile_path(options.menu, outbound)
     if result.flow is None:
         _failed(server, f"{options.menu} is invalid", format_text(result.diagnostics))
         return
+    for warning in result.diagnostics:  # numbers no trunk carries, among others
+        log.warning("reload: %s", warning.format())
     flow = result.flow
     store, errors = open_prompts(options, flow, result.prompt_sites)
     if store is None:
@@ -46,21 +51,23 @@ def reload_server(server: Server) -> None:
              (time.monotonic() - started) * 1000)
 
 
-def _reload_trunks(server: Server) -> None:
-    """Read the settings file again: changed trunks register anew (calls go on)."""
+def _reload_trunks(server: Server) -> ServerSettings | None:
+    """Read the settings file again: changed trunks register anew (calls go on). The
+    settings read, when they are valid."""
     path = server.options.settings_path
     if path is None:
-        return
+        return None
     settings, found = load_settings(path)
     try:
         logins = read_logins(settings) if settings is not None else None
     except SettingsError as exc:
         _failed(server, "a trunk's password cannot be read", str(exc), "trunks")
-        return
+        return None
     if logins is None:
         _failed(server, f"{path} is invalid", format_text(found), "trunks")
-        return
+        return None
     server.worker.post(server.trunks.apply, logins, server.trunks.policy(logins))
+    return settings
 
 
 def _failed(server: Server, why: str, details: str, kept: str = "menus") -> None:

@@ -152,7 +152,7 @@ def test_validate_checks_server_yaml_beside_the_menus_and_keeps_it_out_of_them(
     folder = tmp_path / "menus"
     folder.mkdir()
     (folder / "main.yaml").write_text(menus.read_text(encoding="utf-8"), encoding="utf-8")
-    write(folder, CARRIER)
+    write(folder, CARRIER + "    outbound_prefixes: [\"+1\"]\n")  # carries the transfer
     result = CliRunner().invoke(main, ["validate", str(folder)])
     assert result.exit_code == 0, result.output
     assert "2 configuration(s) valid" in result.output
