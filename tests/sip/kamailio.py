@@ -3,9 +3,10 @@
 The test writes the configuration: a registrar with digest authentication (one user,
 its password in an ``htable`` filled at start, no database), usrloc in memory, a proxy
 that relays INVITEs to the registered contact with Record-Route, and, for calls out to
-one agent's number, a proxy that asks for the same user's credentials (407) and then
-relays to the agent's port. Kamailio runs in
-the foreground on a free loopback port and is stopped by its PID.
+the numbers behind it (an agent's, a caller's to call back), a proxy that asks for the
+same user's credentials (407), logs the identity the INVITE carries (P-Asserted-Identity,
+Diversion, From) and relays to one SIPp port. Kamailio runs in the foreground on a free
+loopback port and is stopped by its PID.
 """
 
 from __future__ import annotations
@@ -65,14 +66,15 @@ request_route {
         exit;
     }
     if (is_method("CANCEL")) { if (t_check_trans()) { t_relay(); } exit; }
-    if (is_method("INVITE") && $rU == "@AGENT_NUMBER@") {
-        # A call out to the number of the agent behind us: only for our user.
+    if (is_method("INVITE") && $rU =~ "^(@AGENT_NUMBERS@)$") {
+        # A call out to a number behind us: only for our user.
         if (!pv_proxy_authenticate("example.test", "$sht(users=>$au)", "0")) {
             xlog("L_NOTICE", "INVITE to $rU from $fU: challenged (407)\n");
             proxy_challenge("example.test", "0");
             exit;
         }
-        xlog("L_NOTICE", "INVITE to $rU from $au: authenticated, relayed to the agent\n");
+        xlog("L_NOTICE", "INVITE to $rU from $au: authenticated, relayed\n");
+        xlog("L_NOTICE", "INVITE to $rU says: PAI $ai Diversion $di From $fu\n");
         consume_credentials();
         record_route();
         $du = "sip:127.0.0.1:@AGENT_PORT@";
@@ -103,12 +105,16 @@ class Kamailio:
     """One Kamailio process: registrar for ``user`` with ``password``, and proxy."""
 
     def __init__(self, tmp: Path, user: str, password: str,
-                 agent: tuple[str, int] = ("no-agent", 9)):
+                 agent: tuple[str | tuple[str, ...], int] = ("no-agent", 9)):
+        """``agent``: the number (or numbers) behind the carrier, and the port they ring."""
         self.folder = tmp / "kamailio"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.config = self.folder / "kamailio.cfg"
         text = CONFIG.replace("@USER@", user).replace("@PASSWORD@", password)
-        self.config.write_text(text.replace("@AGENT_NUMBER@", agent[0])
+        numbers = (agent[0],) if isinstance(agent[0], str) else agent[0]
+        # A regular expression of the numbers, "+" written as [+] (no escapes to get wrong).
+        pattern = "|".join(n.replace("+", "[+]") for n in numbers)
+        self.config.write_text(text.replace("@AGENT_NUMBERS@", pattern)
                                .replace("@AGENT_PORT@", str(agent[1])))
         self.port = free_udp_ports(1)
         self.proc: subprocess.Popen[bytes] | None = None

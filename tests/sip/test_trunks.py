@@ -4,12 +4,16 @@
 challenge), refreshes the registration before it runs out, registers again after
 Kamailio restarts with nothing remembered, and answers a call Kamailio relays to the
 registered contact; a wrong password is shown as failing with the registrar's 401 and
-retried with back-off, never a crash.
+retried with back-off, never a crash. Legs out to numbers (a transfer, a queue agent, a
+callback to the caller and its agent) leave through the trunk, answer Kamailio's 407 with
+its credentials and carry the caller's identity (or the main number); beyond loopback
+only the trunk's sources may call in.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -18,6 +22,7 @@ from typing import Any
 import pytest
 from kamailio import Kamailio, available
 from pcap import write_dtmf_pcap
+from queue_office import QueueOffice, agent_command, snapshot
 from sip_harness import ATTENDANT, Serve, Sipp, free_udp_ports, scrape, wait_for
 
 pytestmark = [pytest.mark.sip,
@@ -244,3 +249,125 @@ def test_beyond_loopback_only_the_trunks_sources_may_call_in(
     assert (status["answered"], status["refused_requests"]) == (1, 1), status
     assert "127.0.0.4 is not a trunk's source nor in allow_from" in serve.logs()
     assert "calls in: from 127.0.0.3/32 only" in serve.logs()
+
+
+#: The caller of the queue tests: a number the trunk carries, so it can be called back.
+QUEUE_CALLER = "+15550001234"
+QUEUE_MENU = f"""\
+version: 1
+attendants:
+  cb: {{name: cb, answers: ["cb"], timezone: UTC, business_hours: {{menu: cb}}}}
+menus:
+  cb:
+    prompt: Queue test.
+    options:
+      "1": {{queue: cb}}
+directory:
+  users:
+    cara: {{name: Cara Agent, extension: "402", sip: "sip:{AGENT_NUMBER}"}}
+queues:
+  cb: {{name: Callback, agents: [{{user: cara}}], callback_key: "9",
+       callback_numbers: ["+1555"], alert_seconds: 60, announce_interval: 0}}
+prompts:
+  goodbye: Goodbye.
+"""
+
+
+@pytest.fixture
+def queue_trunk(serve: Serve, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A server on QUEUE_MENU whose agent (and callers) are numbers behind Kamailio:
+    yields (the server, Kamailio, the port the numbers ring)."""
+    phones = free_udp_ports(1)
+    proxy = Kamailio(tmp_path, USER, PASSWORD, agent=((AGENT_NUMBER, QUEUE_CALLER), phones))
+    try:
+        proxy.start()
+        monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+        serve.menu.write_text(QUEUE_MENU)
+        serve.start("--settings", str(settings(tmp_path, proxy.port,
+                                               outbound_prefixes=["+1555"])))
+        wait_for("the trunk to register", lambda: trunk(serve).get("state") == "registered",
+                 context=lambda: serve.logs() + proxy.text())
+        yield serve, proxy, phones
+    finally:
+        proxy.stop()
+
+
+def said(proxy: Kamailio, number: str) -> str:
+    """What the INVITE out to ``number`` said of who calls (Kamailio's log line)."""
+    [line] = proxy.lines(f"INVITE to {number} says:")
+    return line.split("says: ", 1)[1]
+
+
+def test_a_queue_agent_at_a_number_is_rung_through_the_trunk_with_the_callers_id(
+        queue_trunk: Any, sipp: Sipp, tmp_path: Path) -> None:
+    serve, proxy, phones = queue_trunk
+    caller_uri = f"sip:[+]{QUEUE_CALLER[1:]}@example[.]test"
+    checks = {"pai": ("P-Asserted-Identity", f"^ *&lt;{caller_uri}&gt;$"),
+              "diversion": ("Diversion", f"^ *&lt;sip:{USER}@example[.]test&gt;"
+                                         ";reason=unconditional$")}
+    scenario = sipp.scenario(
+        "uas_answer_identity.xml", variables=",".join(checks),
+        checks="\n      ".join(
+            f'<ereg regexp="{regexp}" search_in="hdr" header="{header}:" check_it="true" '
+            f'assign_to="{name}"/>' for name, (header, regexp) in checks.items()))
+    agent = sipp.start(scenario, "-rtp_echo", port=phones)
+    pcap = write_dtmf_pcap(tmp_path / "dtmf-1.pcap", "1")
+    path = sipp.scenario("uac_dtmf.xml", pcap=str(pcap))
+    path.write_text(path.read_text().replace("sip:caller@", f"sip:{QUEUE_CALLER}@"))
+    caller = sipp.start(path, "-s", "cb", "-d", "5000", target=f"127.0.0.1:{serve.port}")
+
+    def context() -> str:
+        return str(sipp.logs() + serve.logs() + proxy.text())
+
+    assert sipp.wait(caller) == 0, context()
+    assert sipp.wait(agent) == 0, context()
+    assert proxy.lines(f"INVITE to {AGENT_NUMBER} from {USER}: challenged (407)"), proxy.text()
+    assert proxy.lines(f"INVITE to {AGENT_NUMBER} from {USER}: authenticated"), proxy.text()
+    assert "through trunk carrier" in serve.logs()
+    call = wait_for("the call to end", lambda: (serve.status().get("recent") or [None])[-1],
+                    context=serve.logs)
+    assert call["outcome"].startswith("answered by cara from queue cb"), call
+    assert call["rtp"]["transfer_rx"] > 0, call  # the agent's echo came back
+
+
+def test_a_callback_rings_the_agent_and_the_caller_through_the_trunk(
+        queue_trunk: Any, sipp: Sipp) -> None:
+    serve, proxy, phones = queue_trunk
+    office = QueueOffice(serve)
+    assert "applied" in agent_command(office, "cara", "signout")
+    join = write_dtmf_pcap(sipp.tmp / "join.pcap", "1")
+    key = write_dtmf_pcap(sipp.tmp / "callback.pcap", "9")
+    path = sipp.scenario("uac_queue_callback.xml", pcap=str(join), pcap2=str(key),
+                         wait_ms="4000")
+    path.write_text(path.read_text().replace("sip:caller@", f"sip:{QUEUE_CALLER}@"))
+
+    def context() -> str:
+        return str(sipp.logs() + serve.logs() + proxy.text())
+
+    caller = sipp.start(path, "-s", "cb", target=f"127.0.0.1:{serve.port}")
+    assert sipp.wait(caller) == 0, context()
+    wait_for("the callback request", lambda: snapshot(office, "cb")["callbacks_waiting"] == 1,
+             context=context)
+    # cara signs in: the server rings her number, then calls the caller back; both go
+    # out through Kamailio, which challenges each and relays both to the one SIPp.
+    phone = sipp.start(sipp.scenario("uas_agent_callback.xml", agent=f"[+]{AGENT_NUMBER[1:]}",
+                                     talk_ms="3000"), "-rtp_echo", "-m", "2", port=phones)
+    assert "applied" in agent_command(office, "cara", "signin")
+    assert sipp.wait(phone) == 0, context()
+    for number in (AGENT_NUMBER, QUEUE_CALLER):
+        assert proxy.lines(f"INVITE to {number} from {USER}: challenged (407)"), proxy.text()
+        assert proxy.lines(f"INVITE to {number} from {USER}: authenticated"), proxy.text()
+    # The caller is called back from the company's main number (no Diversion: nobody
+    # was forwarded), and so is the agent's phone.
+    main_number = f"sip:{USER}@example.test"
+    for number in (QUEUE_CALLER, AGENT_NUMBER):
+        assert said(proxy, number) == f"PAI {main_number} Diversion <null> From {main_number}"
+    logs = serve.logs()
+    rtp = re.search(r"callback \S+: RTP packets agent leg rx (\d+) tx (\d+), "
+                    r"caller leg rx (\d+) tx (\d+)", logs)
+    assert rtp is not None, logs
+    assert all(int(n) > 0 for n in rtp.groups()), rtp.group(0)
+    done = wait_for("the callback done", lambda: (q := snapshot(office, "cb"))
+                    ["callbacks_waiting"] == 0 and not q["callers"] and q, context=context)
+    assert done["callbacks"] == 1, done
