@@ -29,7 +29,7 @@ from attendant.config.reach import OutboundRoutes
 from attendant.config.settings import ServerSettings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from attendant.sip.options import SmtpOptions, TrunkLogin
+    from attendant.sip.options import PhoneLogins, SmtpOptions, TrunkLogin
 
 _PATHS = click.Path(path_type=Path)
 log = logging.getLogger("attendant.serve")
@@ -233,7 +233,7 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
         port = 5061 if transport == "tls" else 5060
     smtp = _smtp_options(smtp_host, smtp_port, smtp_from, smtp_starttls, smtp_user, smtp_tls)
     safety = safety_from(safety_values)
-    trunks = _trunk_logins(settings)
+    trunks, phones = _logins(settings)
     # A number no trunk carries is a warning here: the line answers, and a transfer to it
     # takes its fallback (``attendant validate --settings`` makes it an error).
     flow, result = compile_or_exit(menu, OutboundRoutes.of(settings, outbound_proxy,
@@ -276,7 +276,7 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
                            metrics_listen=metrics_listen, smtp=smtp, safety=safety,
                            trunks=trunks, settings_path=settings.path if settings else None,
                            allow_from=tuple(settings.options.get("allow_from", ()))
-                           if settings else ())
+                           if settings else (), phones=phones)
     from attendant.storage.permissions import exposed, make_private
 
     make_private()  # folders 0700, files 0600: recordings and call logs are personal data
@@ -306,13 +306,14 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
         sys.exit(1)
 
 
-def _trunk_logins(settings: ServerSettings | None) -> tuple[TrunkLogin, ...]:
-    """Every trunk with its password, read now: a secret that cannot be read stops the
-    start with an error naming the setting (never the value)."""
-    from attendant.sip.options import read_logins
+def _logins(settings: ServerSettings | None) -> tuple[tuple[TrunkLogin, ...],
+                                                       PhoneLogins | None]:
+    """Every trunk and phone with its password, read now: a secret that cannot be read
+    stops the start with an error naming the setting (never the value)."""
+    from attendant.sip.options import read_logins, read_phones
 
     try:
-        return read_logins(settings)
+        return read_logins(settings), read_phones(settings)
     except SettingsError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

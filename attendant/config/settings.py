@@ -46,6 +46,7 @@ _HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9](
 DEFAULT_EXPIRES = 3600
 DEFAULT_RETRY = 30
 DEFAULT_RETRY_MAX = 600
+DEFAULT_PHONE_REALM = "attendant"
 
 __all__ = ["DEFAULT_EXPIRES", "SETTINGS_FILE", "Secret", "ServerSettings", "SettingsError",
            "Trunk", "load_settings", "settings_schema_text"]
@@ -160,6 +161,9 @@ class ServerSettings:
     #: ``serve`` option name → value as the file gives it (paths made absolute).
     options: Mapping[str, Any]
     trunks: Mapping[str, Trunk]
+    #: Phones that may call in with digest authentication: user name → password's place.
+    phones: Mapping[str, Secret] = field(default_factory=lambda: MappingProxyType({}))
+    phone_realm: str = DEFAULT_PHONE_REALM
 
 
 @cache
@@ -193,20 +197,23 @@ def load_settings(path: Path) -> tuple[ServerSettings | None, list[Diagnostic]]:
 
 def _secrets_written(data: Any, sources: SourceMap) -> list[Diagnostic]:
     """A password written as text: refused before the schema could quote it back."""
-    trunks = data.get("trunks") if isinstance(data, dict) else None
-    if not isinstance(trunks, dict):
+    if not isinstance(data, dict):
         return []
     found = []
-    for name, trunk in trunks.items():
-        if isinstance(trunk, dict) and not isinstance(trunk.get("password", {}), dict):
-            # Not kept and never quoted: the schema check below sees a stand-in.
-            trunk["password"] = {"env": "PASSWORD_WRITTEN_IN_FILE"}
-            found.append(sources.diag(
-                ("trunks", name, "password"), f"trunks.{name}.password is written in the file; "
-                "passwords are never kept in server.yaml",
-                f"write password: {{env: NAME}} and set NAME in the server's environment, or "
-                f"password: {{file: /etc/attendant/{name}.secret}} with the password in a file "
-                f"only this user can read (chmod 600); see {DOC}"))
+    for section in ("trunks", "phones"):
+        entries = data.get(section)
+        if not isinstance(entries, dict):
+            continue
+        for name, entry in entries.items():
+            if isinstance(entry, dict) and not isinstance(entry.get("password", {}), dict):
+                # Not kept and never quoted: the schema check below sees a stand-in.
+                entry["password"] = {"env": "PASSWORD_WRITTEN_IN_FILE"}
+                found.append(sources.diag(
+                    (section, name, "password"), f"{section}.{name}.password is written in the "
+                    "file; passwords are never kept in server.yaml",
+                    f"write password: {{env: NAME}} and set NAME in the server's environment, "
+                    f"or password: {{file: /etc/attendant/{name}.secret}} with the password in "
+                    f"a file only this user can read (chmod 600); see {DOC}"))
     return found
 
 
@@ -266,20 +273,22 @@ def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettin
     folder = path.resolve().parent
     options: dict[str, Any] = {}
     for key, value in data.items():
-        if key in ("version", "trunks"):
+        if key in ("version", "trunks", "phones", "phone_realm"):
             continue
         # Paths relative to this file; clock_rate as the serve option's (string) choices.
         options[key] = (str(folder / value) if key in _PATH_OPTIONS
                         else str(value) if key == "clock_rate" else value)
+    def secret(setting: PathKey, password: dict[str, str]) -> Secret:
+        return Secret(".".join(map(str, setting)), sources.value_pos(setting),
+                      env=password.get("env"),
+                      file=(folder / password["file"]) if "file" in password else None)
+
     trunks = {}
     for name, raw in (data.get("trunks") or {}).items():
-        setting = ("trunks", name, "password")
-        password = raw["password"]
-        secret = Secret(".".join(setting), sources.value_pos(setting), env=password.get("env"),
-                        file=(folder / password["file"]) if "file" in password else None)
+        secret_of = secret(("trunks", name, "password"), raw["password"])
         trunks[name] = Trunk(
             name=name, registrar=raw["registrar"], username=str(raw["username"]),
-            password=secret, auth_username=str(raw.get("auth_username", raw["username"])),
+            password=secret_of, auth_username=str(raw.get("auth_username", raw["username"])),
             realm=raw.get("realm", "*"),
             domain=raw.get("domain", host_of(uri_host(raw["registrar"]))),
             expires=raw.get("expires", DEFAULT_EXPIRES),
@@ -290,4 +299,8 @@ def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettin
             outbound_prefixes=tuple(raw.get("outbound_prefixes") or ()),
             caller_id=raw.get("caller_id", "original"),
             sources=tuple(raw.get("sources") or ()))
-    return ServerSettings(path, MappingProxyType(options), MappingProxyType(trunks))
+    phones = {str(user): secret(("phones", user, "password"), raw["password"])
+              for user, raw in (data.get("phones") or {}).items()}
+    return ServerSettings(path, MappingProxyType(options), MappingProxyType(trunks),
+                          MappingProxyType(phones),
+                          data.get("phone_realm", DEFAULT_PHONE_REALM))

@@ -54,7 +54,7 @@ from attendant.engine.outcomes import OUTCOMES, Outcome
 TRANSFER_RESULTS = ("answered", "busy", "no_answer", "unreachable", "rejected", "failed")
 #: What a SIP peer asked for and was refused (``reason`` label); docs/security.md.
 REFUSALS = ("refer", "replaces", "redirect", "subscribe", "message", "per_source", "bad_sdp",
-            "malformed", "not_allowed")
+            "malformed", "not_allowed", "auth_failed", "auth_locked")
 #: Why a safety limit ended a call (``reason`` label).
 SAFETY_REASONS = ("no_ack", "no_rtp", "held", "session_expired")
 #: DTMF handling should take milliseconds; buckets from 1 ms to 2.5 s.

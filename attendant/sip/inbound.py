@@ -3,11 +3,12 @@
 The sources a server knows are each trunk's ``sources`` (or, for a trunk registered
 without them, the addresses its registrar and outbound proxy resolve to at start), the
 settings' ``allow_from`` (phones and PBXs on the company network) and
-``--trusted-source``. A server with trunks or ``allow_from``, or listening beyond
-loopback, answers INVITEs from anywhere else 403 before anything plays (with no source
-at all it takes none, and says so at start). Otherwise (loopback, and at most
-``--trusted-source``: the README's first command, the tests) it takes calls from
-anyone on this host.
+``--trusted-source``. A server with trunks, ``allow_from`` or ``phones``, or listening
+beyond loopback, answers INVITEs from anywhere else 403 before anything plays (with no
+source at all it takes none, and says so at start), unless they come from one of the
+settings' ``phones`` and prove it (:mod:`attendant.sip.digest`). Otherwise (loopback,
+and at most ``--trusted-source``: the README's first command, the tests) it takes calls
+from anyone on this host.
 Pure (``ipaddress``), unit-tested without pjsua2.
 """
 
@@ -54,14 +55,17 @@ class InboundPolicy:
 
     open: bool
     allowed: tuple[Network, ...] = ()
+    #: How many phones may call in from elsewhere with their password.
+    phones: int = 0
 
     @classmethod
     def build(cls, listen: str, named: Iterable[str],
-              trusted: Iterable[str] = ()) -> InboundPolicy:
+              trusted: Iterable[str] = (), phones: int = 0) -> InboundPolicy:
         """Only the ``named`` sources (trunks', ``allow_from``: addresses, networks or host
-        names) and the ``trusted`` ones; open on loopback when nothing is named."""
+        names) and the ``trusted`` ones, and ``phones`` that log in; open on loopback when
+        nothing is named and no phone must log in."""
         named = list(named)
-        if not named and is_loopback(listen):
+        if not named and not phones and is_loopback(listen):
             return cls(open=True)
         allowed: list[Network] = []
         for source in [*named, *trusted]:
@@ -69,7 +73,7 @@ class InboundPolicy:
                 allowed.append(network(source))
             except ValueError:
                 allowed.extend(resolved(source))
-        return cls(open=False, allowed=tuple(dict.fromkeys(allowed)))
+        return cls(open=False, allowed=tuple(dict.fromkeys(allowed)), phones=phones)
 
     def allows(self, source: str) -> bool:
         """Whether an INVITE from ``source`` (an address) may become a call."""
@@ -83,10 +87,14 @@ class InboundPolicy:
 
     def describe(self) -> str:
         if self.open:
-            return "from anyone on this host (it listens on loopback, and no trunk or " \
-                   "allow_from names a source)"
+            return "from anyone on this host (it listens on loopback, and no trunk, " \
+                   "allow_from or phone names a source)"
+        phones = (f"{self.phones} phone(s) from anywhere with their password"
+                  if self.phones else "")
         if not self.allowed:
-            return ("NONE: it listens beyond loopback and no trunk, allow_from or "
-                    "--trusted-source names a source; every INVITE gets 403 (see "
-                    "docs/trunks.md)")
-        return "from " + ", ".join(str(n) for n in self.allowed) + " only"
+            return phones + " only" if phones else (
+                "NONE: it listens beyond loopback and no trunk, allow_from, phones or "
+                "--trusted-source names a source; every INVITE gets 403 (see "
+                "docs/trunks.md)")
+        return ("from " + ", ".join(str(n) for n in self.allowed)
+                + (f", and {phones}" if phones else " only"))

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from attendant.config.settings import ServerSettings, Trunk
 from attendant.config.source_map import PromptSite, PromptSiteKey
@@ -56,6 +57,24 @@ def read_logins(settings: ServerSettings | None) -> tuple[TrunkLogin, ...]:
 
 
 @dataclass(frozen=True)
+class PhoneLogins:
+    """The settings' ``phones`` with their passwords, read when the server started."""
+
+    realm: str
+    passwords: Mapping[str, str] = field(repr=False)
+
+
+def read_phones(settings: ServerSettings | None) -> PhoneLogins | None:
+    """The phones that may call in with a password, passwords read now (at start and at
+    reload); None without any. Raises SettingsError naming the setting, never the value."""
+    if settings is None or not settings.phones:
+        return None
+    return PhoneLogins(settings.phone_realm,
+                       MappingProxyType({user: secret.read()
+                                         for user, secret in settings.phones.items()}))
+
+
+@dataclass(frozen=True)
 class ServeOptions:
     """Everything ``attendant serve`` was asked for."""
 
@@ -79,6 +98,8 @@ class ServeOptions:
     settings_path: Path | None = None
     #: Phones and PBXs that may call in besides the trunks (settings ``allow_from``).
     allow_from: tuple[str, ...] = ()
+    #: Phones that may call in from anywhere with a password (settings ``phones``).
+    phones: PhoneLogins | None = None
 
     @property
     def prompt_dir(self) -> Path:

@@ -106,11 +106,19 @@ class Refusals:
                           (("Retry-After", str(self._server.options.retry_after)),))
         self._server.status_changed()
 
-    def forbid(self, call_id: int, source: str) -> None:
-        """403 to an INVITE from a source no trunk or allow_from lists."""
-        self.refused("not_allowed", f"INVITE answered 403: {source} is not a trunk's source "
-                     "nor in allow_from", source)
+    def forbid(self, call_id: int, source: str, why: str = "",
+               reason: str = "not_allowed") -> None:
+        """403 to an INVITE from a source no trunk or allow_from lists (or a phone whose
+        login failed: ``why``, counted as ``reason``)."""
+        why = why or f"{source} is not a trunk's source nor in allow_from"
+        self.refused(reason, f"INVITE answered 403: {why}", source)
         self._refuse_call(call_id, 403, "Forbidden", ())
+
+    def challenge(self, call_id: int, value: str) -> None:
+        """401 with a digest challenge to an INVITE that may come from a phone with a
+        password. Not counted as refused: every phone's first INVITE gets one."""
+        self._server.totals["challenged"] += 1
+        self._refuse_call(call_id, 401, "Unauthorized", (("WWW-Authenticate", value),))
 
     def _warn_source(self, host: str, why: str) -> None:
         """Log a per-source refusal: the first, then at most one a minute per source."""

@@ -19,7 +19,7 @@ from attendant.config.reach import OutboundRoutes
 from attendant.config.settings import ServerSettings, SettingsError, load_settings
 from attendant.model import Flow
 from attendant.prompts.store import PromptStore
-from attendant.sip.options import open_prompts, read_logins
+from attendant.sip.options import open_prompts, read_logins, read_phones
 
 if TYPE_CHECKING:
     from attendant.sip.server import Server
@@ -52,21 +52,24 @@ def reload_server(server: Server) -> None:
 
 
 def _reload_trunks(server: Server) -> ServerSettings | None:
-    """Read the settings file again: changed trunks register anew (calls go on). The
-    settings read, when they are valid."""
+    """Read the settings file again: changed trunks register anew (calls go on), the
+    phones' passwords are read again. The settings read, when they are valid."""
     path = server.options.settings_path
     if path is None:
         return None
     settings, found = load_settings(path)
     try:
         logins = read_logins(settings) if settings is not None else None
+        phones = read_phones(settings)
     except SettingsError as exc:
-        _failed(server, "a trunk's password cannot be read", str(exc), "trunks")
+        _failed(server, "a trunk's or phone's password cannot be read", str(exc),
+                "trunks and phones")
         return None
     if logins is None:
         _failed(server, f"{path} is invalid", format_text(found), "trunks")
         return None
-    server.worker.post(server.trunks.apply, logins, server.trunks.policy(logins))
+    server.worker.post(server.trunks.apply, logins, server.trunks.policy(logins, phones),
+                       phones)
     return settings
 
 

@@ -62,6 +62,7 @@ from attendant.sip.endpoint import Worker
 from attendant.sip.identity import (
     arrived_on,
     caller_user,
+    header_values,
     request_user,
     wants_privacy,
 )
@@ -102,7 +103,7 @@ class Server:
         self.accepting = True
         self.totals = {"answered": 0, "rejected_busy": 0, "rejected_draining": 0,
                        "refused_source": 0, "refused_requests": 0, "safety_hangups": 0,
-                       "reloads": 0, "reload_failures": 0}
+                       "reloads": 0, "reload_failures": 0, "challenged": 0}
         safety = options.safety
         self.admission = Admission(safety.calls_per_source, safety.invite_rate,
                                    safety.invite_burst, safety.trusted)
@@ -210,9 +211,11 @@ class Server:
             self.refusals.reject(prm.callId, draining=not self.accepting)
             return
         source = source_host(str(prm.rdata.srcAddress))
+        phone = ""
         if not self.trunks.inbound.allows(source):
-            self.refusals.forbid(prm.callId, source)
-            return
+            phone = self._phone_login(prm.callId, source, message)
+            if not phone:
+                return
         refusal = self.admission.admit(source)
         if refusal is not None:
             self.refusals.reject(prm.callId, draining=False, source=(source, refusal))
@@ -228,8 +231,9 @@ class Server:
         # no terminal escape or line break from it.
         call.called = printable(flow.called(request_user(message),
                                               address_user(str(info.localUri))))
-        call.caller = printable(caller_user(str(info.remoteUri), message,
-                                            trusted=call.trusted))
+        # A phone that logged in is who it proved to be, whatever its From says.
+        call.caller = phone or printable(caller_user(str(info.remoteUri), message,
+                                                     trusted=call.trusted))
         attendant = flow.attendant_for(call.called).key
         self.calls[call.session] = call
         call_id = self.records.started(call, attendant)
@@ -239,6 +243,25 @@ class Server:
                  printable(str(info.callIdString)))
         call.ring_then_answer()
         self.status_changed()
+
+    def _phone_login(self, call_id: int, source: str, message: str) -> str:
+        """An INVITE from a source not let in by address: the phone it proved to be (its
+        user name), or "" once it has been challenged (401) or refused (403)."""
+        gate = self.trunks.phones
+        if gate is None:
+            self.refusals.forbid(call_id, source)
+            return ""
+        verdict = gate.check(source, header_values(message, "Authorization"))
+        if verdict.outcome == "ok":
+            log.info("phone %s logged in from %s", printable(verdict.user), source)
+            return printable(verdict.user)
+        if verdict.outcome in ("missing", "stale"):
+            self.refusals.challenge(call_id, gate.challenge(stale=verdict.outcome == "stale"))
+        else:
+            self.refusals.forbid(call_id, source, f"{verdict.why} (phone "
+                                                  f"{printable(verdict.user) or '?'})",
+                                 f"auth_{verdict.outcome}")
+        return ""
 
     def refused(self, reason: str, detail: str, source: str) -> None:
         """A peer at ``source`` asked for what the flow did not (REFER, Replaces...)."""

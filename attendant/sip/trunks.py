@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING, Any
 import pjsua2 as pj
 
 from attendant.sip.account import ServerAccount, account_config
+from attendant.sip.digest import DigestGate
 from attendant.sip.endpoint import TimerHandle
 from attendant.sip.identity import TRUNK_PARAM, leg_identity
 from attendant.sip.inbound import InboundPolicy
-from attendant.sip.options import TrunkLogin
+from attendant.sip.options import PhoneLogins, TrunkLogin
 from attendant.storage import printable
 from attendant.uris import dialled_number
 
@@ -93,8 +94,12 @@ class Trunks:
     def __init__(self, server: Server, logins: tuple[TrunkLogin, ...]):
         self._server = server
         self._initial = logins
+        phones = server.options.phones
+        #: Phones that may call in from anywhere with a password (digest.py); None: none.
+        self.phones = _gate(phones)
+        self._phone_logins = phones
         #: Who may call in (attendant/sip/inbound.py), from the trunks of the settings.
-        self.inbound = self.policy(logins)
+        self.inbound = self.policy(logins, phones)
         log.info("calls in: %s", self.inbound.describe())
         #: Each trunk's account, which holds its settings (login) and state.
         self.accounts: dict[str, TrunkAccount] = {}
@@ -108,14 +113,17 @@ class Trunks:
         for login in self._initial:
             self._add(login)
 
-    def policy(self, logins: tuple[TrunkLogin, ...]) -> InboundPolicy:
-        """Who may call in with these trunks: their sources and allow_from, with
-        --trusted-source let in too. Resolves host names: never on the worker thread."""
+    def policy(self, logins: tuple[TrunkLogin, ...],
+               phones: PhoneLogins | None) -> InboundPolicy:
+        """Who may call in with these trunks and phones: the trunks' sources and
+        allow_from, with --trusted-source let in too, and the phones that log in.
+        Resolves host names: never on the worker thread."""
         options = self._server.options
         named = [*options.allow_from,
                  *(host for login in logins for host in login.trunk.source_hosts)]
         return InboundPolicy.build(options.endpoint.listen, named,
-                                   [str(n) for n in options.safety.trusted])
+                                   [str(n) for n in options.safety.trusted],
+                                   len(phones.passwords) if phones is not None else 0)
 
     def route_call(self, destination: str) -> tuple[str, Any, str]:
         """Where a leg goes: a number some ``outbound_prefixes`` match leaves through that
@@ -175,10 +183,17 @@ class Trunks:
         except pj.Error as exc:
             self._failed(trunk.name, 0, f"cannot register: {exc.info()}")
 
-    def apply(self, logins: tuple[TrunkLogin, ...], policy: InboundPolicy) -> None:
+    def apply(self, logins: tuple[TrunkLogin, ...], policy: InboundPolicy,
+              phones: PhoneLogins | None) -> None:
         """A reload: trunks gone unregister, new ones register, changed ones (any setting,
         or the password) register anew; unchanged ones and every call go on. ``policy``
-        (who may call in) was built by the main thread: it may resolve host names."""
+        (who may call in) was built by the main thread: it may resolve host names. The
+        phones' logins are replaced when they changed (a challenge already sent is then
+        answered stale, and the phone simply logs in again)."""
+        if phones != self._phone_logins:
+            log.info("reload: phones that log in changed (%d now)",
+                     len(phones.passwords) if phones is not None else 0)
+            self.phones, self._phone_logins = _gate(phones), phones
         wanted = {login.trunk.name: login for login in logins}
         for name in [n for n, a in self.accounts.items() if wanted.get(n) != a.login]:
             log.info("reload: trunk %s %s", name, "changed" if name in wanted else "removed")
@@ -273,3 +288,7 @@ class Trunks:
             with contextlib.suppress(pj.Error):
                 account.shutdown()
         self.accounts.clear()
+
+
+def _gate(phones: PhoneLogins | None) -> DigestGate | None:
+    return DigestGate(phones.realm, phones.passwords) if phones is not None else None

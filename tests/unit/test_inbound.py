@@ -35,3 +35,13 @@ def test_a_host_name_is_its_addresses_and_one_that_does_not_resolve_is_none() ->
     policy = InboundPolicy.build("0.0.0.0", ["localhost", "no-such-host.invalid"])
     assert policy.allows("127.0.0.1")
     assert not policy.allows("198.51.100.7")
+
+
+def test_phones_that_log_in_close_loopback_and_are_described() -> None:
+    policy = InboundPolicy.build("127.0.0.1", [], phones=2)
+    assert not policy.open
+    assert not policy.allows("127.0.0.1")  # it must log in
+    assert policy.describe() == "2 phone(s) from anywhere with their password only"
+    both = InboundPolicy.build("0.0.0.0", ["10.1.0.0/16"], phones=1)
+    assert both.describe() == ("from 10.1.0.0/16, and 1 phone(s) from anywhere with their "
+                               "password")

@@ -211,3 +211,27 @@ def test_sources_and_allow_from_must_be_addresses_networks_or_host_names(tmp_pat
     settings, _ = load_settings(write(tmp_path, CARRIER))
     assert settings is not None
     assert settings.trunks["carrier"].source_hosts == ("sip.carrier.example",)
+
+
+def test_phones_name_their_passwords_by_reference_and_a_written_one_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from attendant.sip.options import read_phones
+
+    path = write(tmp_path, 'version: 1\nphone_realm: office.example\nphones:\n'
+                           '  "201": {password: {env: ATTENDANT_TEST_PHONE}}\n')
+    settings, found = load_settings(path)
+    assert settings is not None, found
+    assert (settings.phone_realm, list(settings.phones)) == ("office.example", ["201"])
+    assert "phones" not in settings.options  # not a serve option
+    monkeypatch.setenv("ATTENDANT_TEST_PHONE", "phone-secret")
+    phones = read_phones(settings)
+    assert phones is not None
+    assert (phones.realm, dict(phones.passwords)) == ("office.example", {"201": "phone-secret"})
+    assert "phone-secret" not in repr(phones)
+    assert read_phones(load_settings(write(tmp_path, "version: 1\n"))[0]) is None
+    path = write(tmp_path, 'version: 1\nphones:\n  "201": {password: hunter2}\n')
+    [error] = errors(path)
+    assert error.startswith(f"{path}:3:21: error: phones.201.password is written in the file; "
+                            "passwords are never kept in server.yaml\n  hint: write password: "
+                            "{env: NAME}"), error
+    assert "hunter2" not in error
