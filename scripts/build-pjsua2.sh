@@ -29,7 +29,7 @@ set -euo pipefail
 # a way the cache key would not otherwise notice (e.g. editing a step below).
 # ---------------------------------------------------------------------------
 PJ_VERSION=2.17
-BUILD_FLAGS_VERSION=1
+BUILD_FLAGS_VERSION=2
 # Official release: GitHub's archive of tag 2.17. Its SHA-256 is pinned
 # because a tag archive is otherwise unauthenticated. (The vendored tarball is
 # the same tree re-compressed, hence a different checksum, checked from the
@@ -45,14 +45,16 @@ SETUPTOOLS_PIN="setuptools==80.9.0"
 # configure would auto-detect from whatever happens to be installed is
 # disabled explicitly, so the same inputs give the same wheel on any machine.
 # TLS uses Debian's OpenSSL (libssl-dev) and SRTP the copy bundled in
-# third_party/, so no libsrtp2-dev is needed.
+# third_party/, so no libsrtp2-dev is needed. Opus is built in from Debian's
+# libopus-dev (installed below as a build dependency, so it is always found):
+# WebRTC gateways and softphones offer it, sometimes alone. G.722 is bundled.
 CONFIGURE_ARGS=(
     --enable-epoll
     --disable-sound
     --disable-video
     --disable-v4l2 --disable-ffmpeg --disable-sdl --disable-openh264
     --disable-vpx --disable-libyuv --disable-libwebrtc
-    --disable-opus --disable-silk --disable-bcg729 --disable-lyra
+    --disable-silk --disable-bcg729 --disable-lyra
     --disable-opencore-amr --disable-upnp
     --disable-android-mediacodec --disable-darwin-ssl
 )
@@ -63,7 +65,7 @@ BUILD_CFLAGS="-fPIC -O2"
 # Debian packages the build needs. swig generates the Python binding;
 # libssl-dev gives TLS (and SRTP's crypto); uuid-dev is pinned rather than
 # auto-detected so every build generates Call-IDs the same way.
-APT_DEPS=(build-essential patch swig libssl-dev uuid-dev)
+APT_DEPS=(build-essential patch swig libssl-dev uuid-dev libopus-dev)
 
 # ---------------------------------------------------------------------------
 # Helpers
@@ -351,7 +353,12 @@ run_step "pip install $(basename "$WHEEL")" "$CACHE/build/pip-install.log" \
 CURRENT_STEP="post-install check"
 if [[ -f "$LIMITS_PROBE" ]]; then
     # Proves the module imports and shows the limits actually compiled in.
-    "$VPY" "$LIMITS_PROBE"
+    PROBED=$("$VPY" "$LIMITS_PROBE")
+    echo "$PROBED"
+    # configure finds Opus by itself; a build that silently lost it is refused.
+    CURRENT_HINT="install libopus-dev (apt-get install libopus-dev) and rebuild with --force"
+    grep -q "opus" <<<"$PROBED" || die "the wheel was built without the Opus codec"
+    CURRENT_HINT=""
 else
     "$VPY" -c 'import pjsua2 as pj; ep = pj.Endpoint(); ep.libCreate(); print("pjsua2", ep.libVersion().full); ep.libDestroy()'
 fi

@@ -27,6 +27,7 @@ from attendant.cli.status import running_status, trunk_lines
 from attendant.config.diagnostics import Severity, format_text
 from attendant.config.reach import OutboundRoutes
 from attendant.config.settings import ServerSettings, SettingsError, load_settings
+from attendant.sip.codecs import CODECS, DEFAULT_CODECS, missing_codecs, parse_codecs
 
 if TYPE_CHECKING:
     from attendant.sip.options import PhoneLogins, SmtpOptions, TrunkLogin
@@ -63,6 +64,14 @@ def _probe() -> dict[str, object] | None:
     except (ValueError, IndexError):
         return None
     return found
+
+
+def _codecs(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
+    """``--codecs pcmu,g722``: checked names, best first."""
+    try:
+        return parse_codecs(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _smtp_options(host: str | None, port: int, sender: str | None, starttls: bool,
@@ -177,6 +186,10 @@ _OPTION_OF = {"data": "data_dir"}
               help="RTP port range.")
 @click.option("--clock-rate", type=click.Choice(["8000", "16000"]), default="8000",
               show_default=True, help="Media clock rate in Hz; prompts are built at this rate.")
+@click.option("--codecs", default=",".join(DEFAULT_CODECS), show_default=True,
+              callback=_codecs, metavar="LIST",
+              help=f"Audio codecs calls may use, best first ({', '.join(CODECS)}); every "
+                   "other codec is off.")
 @click.option("--max-calls", default=200, show_default=True, type=click.IntRange(1, 100_000),
               metavar="N", help="Callers at once; the next one gets 503 with Retry-After.")
 @click.option("--retry-after", default=30, show_default=True, type=click.IntRange(1, 3600),
@@ -219,7 +232,8 @@ _OPTION_OF = {"data": "data_dir"}
 def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | None,
           transport: Literal["udp", "tcp", "tls"],
           tls_cert: Path | None, tls_key: Path | None, rtp_ports: str,
-          clock_rate: str, max_calls: int, retry_after: int, public_address: str | None,
+          clock_rate: str, codecs: tuple[str, ...], max_calls: int, retry_after: int,
+          public_address: str | None,
           outbound_proxy: str | None, data_dir: Path, prompts: Path | None, grace: float,
           metrics_port: int | None, metrics_listen: str, smtp_host: str | None,
           smtp_port: int, smtp_from: str | None, smtp_starttls: bool, smtp_tls: str | None,
@@ -260,6 +274,15 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
                        "tls cannot work; rebuild it with libssl-dev installed: bash "
                        "scripts/build-pjsua2.sh --venv .venv --force", err=True)
             sys.exit(1)
+        raw = limits.get("codecs")
+        built = tuple(str(c) for c in raw) if isinstance(raw, list) else ()
+        lacking = missing_codecs(codecs, built)
+        if lacking:
+            click.echo(f"error: this pjsua2 build has no {', '.join(lacking)} codec (it has "
+                       f"{', '.join(built)}); take it out of --codecs (codecs: in "
+                       "server.yaml) or rebuild: bash scripts/build-pjsua2.sh --venv .venv "
+                       "--force", err=True)
+            sys.exit(1)
 
     from attendant.sip.endpoint import EndpointConfig
     from attendant.sip.options import ServeOptions, open_prompts
@@ -270,7 +293,7 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
                               public_address=public_address, outbound_proxy=outbound_proxy,
                               pj_log_level=pj_log_level,
                               tls_cert=str(tls_cert) if tls_cert else None,
-                              tls_key=str(tls_key) if tls_key else None)
+                              tls_key=str(tls_key) if tls_key else None, codecs=codecs)
     options = ServeOptions(menu=menu, data_dir=data_dir, endpoint=endpoint, grace=grace,
                            retry_after=retry_after, prompts=prompts, metrics_port=metrics_port,
                            metrics_listen=metrics_listen, smtp=smtp, safety=safety,
@@ -379,6 +402,12 @@ def doctor(as_json: bool, data_dir: Path) -> None:
             click.echo(f"  serve --max-calls up to {effective // 2} (a transfer leg each)")
         tls = "yes" if limits.get("tls") else f"NO (serve --transport tls fails; {FIX_COMMAND})"
         click.echo(f"  TLS (serve --transport tls): {tls}")
+        raw = limits.get("codecs")
+        built = [str(c) for c in raw] if isinstance(raw, list) else []
+        lacking = [c for c in DEFAULT_CODECS if c not in built]
+        click.echo(f"  codecs: {', '.join(built) or 'none?'}"
+                   + (f" (NO {', '.join(lacking)}: {FIX_COMMAND} --force)" if lacking else ""))
+        problems += bool(lacking)
     for name, path in tools.items():
         use = "text-to-speech, speech.engine: espeak" if name == "espeak-ng" else "SIP tests"
         click.echo(f"{name}: {path or 'missing'} ({use})")

@@ -275,9 +275,12 @@ def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettin
     for key, value in data.items():
         if key in ("version", "trunks", "phones", "phone_realm"):
             continue
-        # Paths relative to this file; clock_rate as the serve option's (string) choices.
+        # Paths relative to this file; clock_rate and codecs as the serve options'
+        # strings (the choices, a comma-separated list).
         options[key] = (str(folder / value) if key in _PATH_OPTIONS
-                        else str(value) if key == "clock_rate" else value)
+                        else str(value) if key == "clock_rate"
+                        else ",".join(value) if key == "codecs" else value)
+
     def secret(setting: PathKey, password: dict[str, str]) -> Secret:
         return Secret(".".join(map(str, setting)), sources.value_pos(setting),
                       env=password.get("env"),

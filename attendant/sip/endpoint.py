@@ -42,6 +42,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from attendant.sip.codecs import DEFAULT_CODECS, apply_codecs
+
 log = logging.getLogger("attendant.sip")
 
 #: Longest time the worker blocks in libHandleEvents; bounds the latency of posted tasks.
@@ -73,6 +75,8 @@ class EndpointConfig:
     #: PEM certificate (chain) and private key of the ``tls`` transport.
     tls_cert: str | None = None
     tls_key: str | None = None
+    #: The codecs calls may use, best first (:mod:`attendant.sip.codecs`).
+    codecs: tuple[str, ...] = DEFAULT_CODECS
 
 
 class EndpointHooks(Protocol):
@@ -266,6 +270,7 @@ class Worker:
         ep_cfg.logConfig.level = cfg.pj_log_level
         ep_cfg.logConfig.consoleLevel = cfg.pj_log_level
         self.ep.libInit(ep_cfg)
+        apply_codecs(self.ep, cfg.codecs)
 
         tp_cfg = pj.TransportConfig()
         tp_cfg.boundAddress = cfg.listen
@@ -296,6 +301,7 @@ class Worker:
         self.ep.audDevManager().setNullDev()  # the conference bridge's clock, no sound card
         self.ep.libStart()
         self._hooks.on_started(self)
+        log.info("codecs, best first: %s", ", ".join(cfg.codecs))
         log.info("listening on %s:%d/%s, clock %d Hz, RTP %d-%d, max %d calls",
                  cfg.listen, cfg.port, cfg.transport, cfg.clock_rate, cfg.rtp_ports[0],
                  cfg.rtp_ports[1], cfg.max_calls)

@@ -88,6 +88,8 @@ class PjLimits:
     """``MediaConfig().maxMediaPorts``: the compiled ``PJSUA_MAX_CONF_PORTS``."""
     tls: bool = False
     """Built with an SSL library: ``serve --transport tls`` can work."""
+    codecs: tuple[str, ...] = ()
+    """The audio codecs the build has, by our names (:mod:`attendant.sip.codecs`)."""
 
 
 def probe_limits() -> PjLimits:
@@ -119,6 +121,9 @@ def probe_limits() -> PjLimits:
         cfg.medConfig.maxMediaPorts = 1  # forces max_calls + 2
         ep.libInit(cfg)
         measured = int(ep.mediaMaxPorts()) - _EXTRA_PORTS
+        from attendant.sip.codecs import codec_names
+
+        codecs = codec_names([str(info.codecId) for info in ep.codecEnum2()])
     finally:
         ep.libDestroy()
         # Drop the C++ singleton so the caller may create its own Endpoint.
@@ -130,6 +135,7 @@ def probe_limits() -> PjLimits:
         default_max_calls=default_calls,
         default_max_conf_ports=default_ports,
         tls=tls,
+        codecs=codecs,
     )
 
 
@@ -152,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"pjsua2 {limits.version}: effective max calls {limits.max_calls} "
             f"(PJSUA_MAX_CALLS default {limits.default_max_calls}, "
-            f"PJSUA_MAX_CONF_PORTS default {limits.default_max_conf_ports})"
+            f"PJSUA_MAX_CONF_PORTS default {limits.default_max_conf_ports}); "
+            f"codecs: {', '.join(limits.codecs)}"
         )
     return 0
 

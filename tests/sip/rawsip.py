@@ -7,7 +7,8 @@ everything the server sends back. A background thread answers the server's
 own requests (BYE, re-INVITE/UPDATE session refreshes, OPTIONS) with 200 OK
 unless the peer is ``deaf``, so a test can model a caller that vanished.
 
-``RtpCounter`` is a UDP socket that counts the RTP packets sent to it, and
+``RtpCounter`` is a UDP socket that counts the RTP packets sent to it (by payload
+type), and
 ``Trap`` a SIP socket that records any request sent to it (a number the server
 must never dial). Every wait has a deadline; nothing here blocks for ever.
 """
@@ -20,6 +21,7 @@ import re
 import socket
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 CRLF = "\r\n"
@@ -367,11 +369,32 @@ class RtpCounter(_UdpListener):
             super().__init__(ip, even)
         self.packets = 0
         self.last_at = 0.0
+        #: RTP payload type → packets of it
+        self.payload_types: Counter[int] = Counter()
         self._start()
 
-    def _datagram(self, _data: bytes, _source: tuple[str, int]) -> None:
+    def _datagram(self, data: bytes, _source: tuple[str, int]) -> None:
         self.packets += 1
         self.last_at = time.monotonic()
+        if len(data) >= 12:
+            self.payload_types[data[1] & 0x7F] += 1
+
+    def send_digit(self, to: tuple[str, int], payload_type: int, key: str,
+                   clock_rate: int = 8000) -> None:
+        """Press ``key`` as RFC 4733 events from this port (where the SDP said our media
+        is): 100 ms of updates, then the end packet three times, as phones send it."""
+        event = "0123456789*#".index(key)
+        ssrc, stamp = random.getrandbits(32), random.getrandbits(31)
+        step = clock_rate // 50  # 20 ms
+        for n in range(8):
+            end = n >= 5
+            duration = step * min(n + 1, 5)
+            seq = (1000 + n).to_bytes(2, "big")
+            packet = (bytes([0x80, (0x80 if n == 0 else 0) | payload_type]) + seq
+                      + stamp.to_bytes(4, "big") + ssrc.to_bytes(4, "big")
+                      + bytes([event, (0x80 if end else 0) | 10]) + duration.to_bytes(2, "big"))
+            self.sock.sendto(packet, to)
+            time.sleep(0.02)
 
 
 class Trap(_UdpListener):
