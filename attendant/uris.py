@@ -100,3 +100,16 @@ def ring_uri(destination: str, outbound_proxy: str | None) -> str:
         raise ValueError(f"cannot ring {destination!r} without --outbound-proxy "
                          "(it has no host)")
     return f"sip:{user}@{uri_host(outbound_proxy)}"
+
+
+def uri_transport(uri: str) -> str | None:
+    """The transport a URI asks for: ``tls`` for ``sips:`` or ``;transport=tls``, ``tcp``
+    for ``;transport=tcp``; None when it does not say (UDP, or the default)."""
+    text = uri.strip().strip("<>").lower()
+    if text.startswith("sips:"):
+        return "tls"
+    for param in text.split(">")[0].split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip() == "transport" and value.strip() in ("tcp", "tls"):
+            return value.strip()
+    return None

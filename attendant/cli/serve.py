@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -30,6 +30,7 @@ from attendant.config.settings import ServerSettings, SettingsError, load_settin
 from attendant.sip.codecs import CODECS, DEFAULT_CODECS, missing_codecs, parse_codecs
 
 if TYPE_CHECKING:
+    from attendant.sip.endpoint import Srtp, SrtpSignaling, Transport
     from attendant.sip.options import PhoneLogins, SmtpOptions, TrunkLogin
 
 _PATHS = click.Path(path_type=Path)
@@ -72,6 +73,19 @@ def _codecs(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[s
         return parse_codecs(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _transports(_ctx: click.Context, _param: click.Parameter,
+                value: str) -> tuple[Transport, ...]:
+    """``--transport udp,tls``: the transports, checked, in order."""
+    names = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    for name in names:
+        if name not in ("udp", "tcp", "tls"):
+            raise click.BadParameter(f"{name!r} is not a transport; write udp, tcp, tls or a "
+                                     "list of them (udp,tcp,tls)")
+    if not names or len(set(names)) != len(names):
+        raise click.BadParameter("name each transport once, e.g. udp,tcp,tls")
+    return names  # type: ignore[return-value]
 
 
 def _smtp_options(host: str | None, port: int, sender: str | None, starttls: bool,
@@ -161,7 +175,7 @@ def _read_settings(ctx: click.Context, _param: click.Parameter,
 
 
 #: Settings keys whose serve option has another name.
-_OPTION_OF = {"data": "data_dir"}
+_OPTION_OF = {"data": "data_dir", "transport": "transports"}
 
 
 @click.command(help=_HELP)
@@ -173,9 +187,14 @@ _OPTION_OF = {"data": "data_dir"}
 @click.option("--listen", default="127.0.0.1", show_default=True,
               help="Address for SIP and RTP.")
 @click.option("--port", default=None, type=click.IntRange(1, 65535), metavar="PORT",
-              help="SIP port.  [default: 5060, 5061 with --transport tls]")
-@click.option("--transport", type=click.Choice(["udp", "tcp", "tls"]), default="udp",
-              show_default=True, help="SIP transport.")
+              help="SIP port of UDP and TCP (of TLS when it is the only transport).  "
+                   "[default: 5060, 5061 with --transport tls]")
+@click.option("--transport", "transports", default="udp", show_default=True,
+              callback=_transports, metavar="LIST",
+              help="SIP transports, all open at once: udp, tcp, tls or a list (udp,tcp,tls); "
+                   "the first is the one calls out use by default.")
+@click.option("--tls-port", default=None, type=click.IntRange(1, 65535), metavar="PORT",
+              help="SIP port of TLS beside UDP or TCP.  [default: 5061]")
 @click.option("--tls-cert", default=None, type=click.Path(path_type=Path, exists=True,
               dir_okay=False), metavar="FILE",
               help="PEM certificate (chain) of --transport tls.")
@@ -190,6 +209,14 @@ _OPTION_OF = {"data": "data_dir"}
               callback=_codecs, metavar="LIST",
               help=f"Audio codecs calls may use, best first ({', '.join(CODECS)}); every "
                    "other codec is off.")
+@click.option("--srtp", type=click.Choice(["off", "optional", "mandatory"]), default="optional",
+              show_default=True,
+              help="SRTP (SDES) for callers and calls out: optional encrypts when the other "
+                   "side offers or accepts it; mandatory refuses plain RTP (488).")
+@click.option("--srtp-signaling", type=click.Choice(["any", "tls", "sips"]), default="any",
+              show_default=True,
+              help="Over which signalling SRTP keys may travel: any transport, tls (this hop) "
+                   "or sips (end to end).")
 @click.option("--max-calls", default=200, show_default=True, type=click.IntRange(1, 100_000),
               metavar="N", help="Callers at once; the next one gets 503 with Retry-After.")
 @click.option("--retry-after", default=30, show_default=True, type=click.IntRange(1, 3600),
@@ -230,9 +257,10 @@ _OPTION_OF = {"data": "data_dir"}
               metavar="0-6", help="pjsip's own log level (to stderr).")
 @safety_options
 def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | None,
-          transport: Literal["udp", "tcp", "tls"],
+          transports: tuple[Transport, ...], tls_port: int | None,
           tls_cert: Path | None, tls_key: Path | None, rtp_ports: str,
-          clock_rate: str, codecs: tuple[str, ...], max_calls: int, retry_after: int,
+          clock_rate: str, codecs: tuple[str, ...], srtp: Srtp, srtp_signaling: SrtpSignaling,
+          max_calls: int, retry_after: int,
           public_address: str | None,
           outbound_proxy: str | None, data_dir: Path, prompts: Path | None, grace: float,
           metrics_port: int | None, metrics_listen: str, smtp_host: str | None,
@@ -242,9 +270,14 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     low_high = _rtp_range(rtp_ports)
-    _check_tls_options(transport, tls_cert, tls_key)
-    if port is None:
-        port = 5061 if transport == "tls" else 5060
+    _check_tls_options(transports, tls_cert, tls_key)
+    if transports == ("tls",):
+        tls_port = tls_port or port or 5061
+    port, tls_port = port or 5060, tls_port or 5061
+    if "tls" in transports and len(transports) > 1 and tls_port == port:
+        raise click.UsageError(f"TLS and {transports[0].upper()} cannot share port {port}: "
+                               "give --tls-port another one (5061)")
+    _check_trunk_transports(settings, transports)
     smtp = _smtp_options(smtp_host, smtp_port, smtp_from, smtp_starttls, smtp_user, smtp_tls)
     safety = safety_from(safety_values)
     trunks, phones = _logins(settings)
@@ -269,7 +302,7 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
                        f"{allowed} callers with transfers; --max-calls lowered from "
                        f"{max_calls} to {allowed}" + _stock_hint(effective), err=True)
             max_calls = allowed
-        if transport == "tls" and limits.get("tls") is False:
+        if "tls" in transports and limits.get("tls") is False:
             click.echo("error: this pjsua2 was built without TLS (no OpenSSL), so --transport "
                        "tls cannot work; rebuild it with libssl-dev installed: bash "
                        "scripts/build-pjsua2.sh --venv .venv --force", err=True)
@@ -288,12 +321,14 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
     from attendant.sip.options import ServeOptions, open_prompts
     from attendant.sip.server import Server
 
-    endpoint = EndpointConfig(listen=listen, port=port, transport=transport, rtp_ports=low_high,
+    endpoint = EndpointConfig(listen=listen, port=port, transports=transports,
+                              tls_port=tls_port, rtp_ports=low_high,
                               clock_rate=int(clock_rate), max_calls=max_calls,
                               public_address=public_address, outbound_proxy=outbound_proxy,
                               pj_log_level=pj_log_level,
                               tls_cert=str(tls_cert) if tls_cert else None,
-                              tls_key=str(tls_key) if tls_key else None, codecs=codecs)
+                              tls_key=str(tls_key) if tls_key else None, codecs=codecs,
+                              srtp=srtp, srtp_signaling=srtp_signaling)
     options = ServeOptions(menu=menu, data_dir=data_dir, endpoint=endpoint, grace=grace,
                            retry_after=retry_after, prompts=prompts, metrics_port=metrics_port,
                            metrics_listen=metrics_listen, smtp=smtp, safety=safety,
@@ -342,9 +377,21 @@ def _logins(settings: ServerSettings | None) -> tuple[tuple[TrunkLogin, ...],
         sys.exit(1)
 
 
-def _check_tls_options(transport: str, cert: Path | None, key: Path | None) -> None:
+def _check_trunk_transports(settings: ServerSettings | None,
+                            transports: tuple[Transport, ...]) -> None:
+    """A trunk registering over a transport the server does not open: stop at start."""
+    for trunk in (settings.trunks.values() if settings is not None else ()):
+        if trunk.transport and trunk.transport not in transports:
+            click.echo(f"error: {settings.path if settings else ''}: trunk {trunk.name} uses "
+                       f"transport {trunk.transport}, which the server does not open; add it: "
+                       f"--transport {','.join(transports)},{trunk.transport}", err=True)
+            sys.exit(1)
+
+
+def _check_tls_options(transports: tuple[Transport, ...], cert: Path | None,
+                       key: Path | None) -> None:
     """--tls-cert and --tls-key go together, and only with --transport tls."""
-    if transport != "tls":
+    if "tls" not in transports:
         if cert is not None or key is not None:
             raise click.UsageError("--tls-cert and --tls-key need --transport tls")
         return

@@ -121,6 +121,10 @@ class Trunk:
     retry_max_seconds: int = DEFAULT_RETRY_MAX
     outbound_proxy: str | None = None
     transport: str | None = None
+    #: SRTP on this trunk's calls, and over which signalling its keys may go: None for
+    #: the server's (``srtp``, ``srtp_signaling``).
+    srtp: str | None = None
+    srtp_signaling: str | None = None
     #: Called numbers that arrive on this trunk.
     numbers: tuple[str, ...] = ()
     #: Numbers dialled out through this trunk: those starting with one of these.
@@ -226,7 +230,9 @@ def _meaning(data: dict[str, Any], sources: SourceMap) -> list[Diagnostic]:
             found.append(sources.diag(("rtp_ports",), f"rtp_ports {ports} is not a range of "
                                       "ports", "write LOW-HIGH with 1024 <= LOW <= HIGH <= "
                                       "65535, e.g. 20000-30000"))
-    if data.get("transport") == "tls" and not (data.get("tls_cert") and data.get("tls_key")):
+    transports = data.get("transport")
+    if "tls" in ([transports] if isinstance(transports, str) else transports or []) and not (
+            data.get("tls_cert") and data.get("tls_key")):
         found.append(sources.diag(("transport",), "transport tls needs tls_cert and tls_key",
                                   "add tls_cert: and tls_key: (PEM files)"))
     for index, text in enumerate(data.get("allow_from") or []):
@@ -275,11 +281,12 @@ def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettin
     for key, value in data.items():
         if key in ("version", "trunks", "phones", "phone_realm"):
             continue
-        # Paths relative to this file; clock_rate and codecs as the serve options'
-        # strings (the choices, a comma-separated list).
+        # Paths relative to this file; clock_rate, codecs and transport as the serve
+        # options' strings (the choices, a comma-separated list).
         options[key] = (str(folder / value) if key in _PATH_OPTIONS
                         else str(value) if key == "clock_rate"
-                        else ",".join(value) if key == "codecs" else value)
+                        else ",".join(value) if key in ("codecs", "transport")
+                        and isinstance(value, list) else value)
 
     def secret(setting: PathKey, password: dict[str, str]) -> Secret:
         return Secret(".".join(map(str, setting)), sources.value_pos(setting),
@@ -298,6 +305,7 @@ def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettin
             retry_seconds=raw.get("retry_seconds", DEFAULT_RETRY),
             retry_max_seconds=raw.get("retry_max_seconds", DEFAULT_RETRY_MAX),
             outbound_proxy=raw.get("outbound_proxy"), transport=raw.get("transport"),
+            srtp=raw.get("srtp"), srtp_signaling=raw.get("srtp_signaling"),
             numbers=tuple(raw.get("numbers") or [str(raw["username"])]),
             outbound_prefixes=tuple(raw.get("outbound_prefixes") or ()),
             caller_id=raw.get("caller_id", "original"),

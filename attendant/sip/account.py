@@ -1,7 +1,9 @@
-"""The one pjsua2 account of ``attendant serve``: how it is configured, and what it answers.
+"""The pjsua2 accounts of ``attendant serve``: how they are configured, what they answer.
 
-Every INVITE arrives on this account (it is pjsua's default account), whatever the
-Request-URI; the server then picks the attendant from the number dialled. SUBSCRIBE and
+The server has one account per transport it opens (the first transport's is pjsua's
+default account), and pjsua gives an INVITE to the account of the transport it came
+on, whatever the Request-URI; the server then picks the attendant from the number
+dialled. Trunks have accounts of their own (:mod:`attendant.sip.trunks`). SUBSCRIBE and
 MESSAGE are refused here and counted, never left to pjsua's defaults.
 """
 
@@ -15,17 +17,28 @@ from attendant.sip.options import ServeOptions
 from attendant.sip.safety import MIN_SESSION_EXPIRES
 
 if TYPE_CHECKING:
+    from attendant.sip.endpoint import Transport
     from attendant.sip.server import Server
 
 
-def account_config(options: ServeOptions, transport_id: int | None) -> pj.AccountConfig:
-    """The account's settings: its address, RTP ports, session timers, transport."""
+#: Our SRTP settings → pjsua's (``srtpUse``, ``srtpSecureSignaling``).
+SRTP_USE = {"off": pj.PJMEDIA_SRTP_DISABLED, "optional": pj.PJMEDIA_SRTP_OPTIONAL,
+            "mandatory": pj.PJMEDIA_SRTP_MANDATORY}
+SRTP_SIGNALING = {"any": 0, "tls": 1, "sips": 2}
+
+
+def account_config(options: ServeOptions, transport_id: int | None,
+                   transport: Transport = "udp", srtp: str | None = None,
+                   srtp_signaling: str | None = None) -> pj.AccountConfig:
+    """The account's settings: its address, RTP ports, session timers, transport (the
+    one of ``transport_id``, of kind ``transport``) and SRTP (the server's unless a
+    trunk says otherwise)."""
     cfg = options.endpoint
     acc_cfg = pj.AccountConfig()
     host = cfg.public_address or cfg.listen
-    acc_cfg.idUri = f"sip:attendant@{host}:{cfg.port}"
-    if cfg.transport != "udp":
-        acc_cfg.idUri += f";transport={cfg.transport}"
+    acc_cfg.idUri = f"sip:attendant@{host}:{cfg.port_of(transport)}"
+    if transport != "udp":
+        acc_cfg.idUri += f";transport={transport}"
     media = acc_cfg.mediaConfig.transportConfig
     media.port = cfg.rtp_ports[0]
     media.portRange = max(0, cfg.rtp_ports[1] - cfg.rtp_ports[0])
@@ -33,6 +46,9 @@ def account_config(options: ServeOptions, transport_id: int | None) -> pj.Accoun
     if cfg.public_address:
         media.publicAddress = cfg.public_address
     acc_cfg.natConfig.sdpNatRewriteUse = 0
+    acc_cfg.mediaConfig.srtpUse = SRTP_USE[srtp or cfg.srtp]
+    acc_cfg.mediaConfig.srtpSecureSignaling = SRTP_SIGNALING[srtp_signaling
+                                                             or cfg.srtp_signaling]
     expires = options.safety.session_expires
     if expires:
         # RFC 4028 on every call, whether the caller supports it or not (we refresh
@@ -43,8 +59,9 @@ def account_config(options: ServeOptions, transport_id: int | None) -> pj.Accoun
     else:
         acc_cfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_INACTIVE
     if transport_id is not None:
-        # Our one transport for every dialog: a TCP or TLS caller whose Contact lacks
-        # ;transport= would otherwise get a UDP Contact pjsua cannot make (500).
+        # The transport a call arrived on for every request of its dialog: a TCP or TLS
+        # caller whose Contact lacks ;transport= would otherwise get a UDP Contact pjsua
+        # cannot make (500). pjsua gives an INVITE to the account of its transport.
         acc_cfg.sipConfig.transportId = transport_id
     return acc_cfg
 

@@ -46,6 +46,10 @@ from attendant.sip.codecs import DEFAULT_CODECS, apply_codecs
 
 log = logging.getLogger("attendant.sip")
 
+Transport = Literal["udp", "tcp", "tls"]
+Srtp = Literal["off", "optional", "mandatory"]
+SrtpSignaling = Literal["any", "tls", "sips"]
+
 #: Longest time the worker blocks in libHandleEvents; bounds the latency of posted tasks.
 POLL_MS = 10
 #: What a post from another thread sends to the wake transport (pjsip ignores it:
@@ -63,9 +67,21 @@ FDS_PER_CALL = 6
 class EndpointConfig:
     """How the SIP endpoint listens and what it allows; the ``serve`` options."""
 
+    def port_of(self, transport: Transport) -> int:
+        """The port ``transport`` listens on."""
+        return self.tls_port if transport == "tls" else self.port
+
+    def where(self) -> str:
+        """``127.0.0.1:5060/udp, 127.0.0.1:5061/tls``, for logs."""
+        return ", ".join(f"{self.listen}:{self.port_of(t)}/{t}" for t in self.transports)
+
     listen: str = "127.0.0.1"
+    #: The port of UDP and TCP.
     port: int = 5060
-    transport: Literal["udp", "tcp", "tls"] = "udp"
+    #: The SIP transports opened, all at once; the first is the default account's.
+    transports: tuple[Transport, ...] = ("udp",)
+    #: The port of TLS.
+    tls_port: int = 5061
     rtp_ports: tuple[int, int] = (20000, 30000)
     clock_rate: int = 8000
     max_calls: int = 200
@@ -77,6 +93,10 @@ class EndpointConfig:
     tls_key: str | None = None
     #: The codecs calls may use, best first (:mod:`attendant.sip.codecs`).
     codecs: tuple[str, ...] = DEFAULT_CODECS
+    #: SRTP (SDES keys in the SDP) for callers and legs out: off, optional, mandatory.
+    srtp: Srtp = "optional"
+    #: Over which signalling SDES keys may travel: any, tls (this hop), sips (end to end).
+    srtp_signaling: SrtpSignaling = "any"
 
 
 class EndpointHooks(Protocol):
@@ -124,8 +144,8 @@ class Worker:
         self.failed: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="pjsip-worker", daemon=True)
         self.ep: Any = None
-        #: pjsua's id of the one SIP transport (the account is bound to it).
-        self.transport_id: int | None = None
+        #: pjsua's id of each SIP transport (each has its own account bound to it).
+        self.transport_ids: dict[Transport, int] = {}
         #: Where :meth:`post` sends a datagram to wake the worker's poll (None: no wake-up,
         #: tasks wait up to POLL_MS).
         self._wake_to: tuple[str, int] | None = None
@@ -272,12 +292,26 @@ class Worker:
         self.ep.libInit(ep_cfg)
         apply_codecs(self.ep, cfg.codecs)
 
+        for transport in cfg.transports:
+            self.transport_ids[transport] = self._open_transport(pj, transport)
+        self._open_wake_transport(pj)
+        self.ep.audDevManager().setNullDev()  # the conference bridge's clock, no sound card
+        self.ep.libStart()
+        self._hooks.on_started(self)
+        log.info("codecs, best first: %s", ", ".join(cfg.codecs))
+        log.info("listening on %s, clock %d Hz, RTP %d-%d, max %d calls",
+                 cfg.where(), cfg.clock_rate, cfg.rtp_ports[0], cfg.rtp_ports[1],
+                 cfg.max_calls)
+
+    def _open_transport(self, pj: Any, transport: Transport) -> int:
+        """Open one SIP transport on its port; its pjsua id."""
+        cfg = self.config
         tp_cfg = pj.TransportConfig()
         tp_cfg.boundAddress = cfg.listen
-        tp_cfg.port = cfg.port
+        tp_cfg.port = cfg.port_of(transport)
         if cfg.public_address:
             tp_cfg.publicAddress = cfg.public_address
-        if cfg.transport == "tls":
+        if transport == "tls":
             kind = pj.PJSIP_TRANSPORT_TLS
             _check_tls(self.ep)
             tp_cfg.tlsConfig.certFile = cfg.tls_cert or ""
@@ -285,26 +319,17 @@ class Worker:
             tp_cfg.tlsConfig.method = pj.PJSIP_TLSV1_2_METHOD  # TLS 1.2 or later
             tp_cfg.tlsConfig.verifyClient = False  # phones rarely have certificates
             tp_cfg.tlsConfig.requireClientCert = False
-        elif cfg.transport == "tcp":
-            kind = pj.PJSIP_TRANSPORT_TCP
         else:
-            kind = pj.PJSIP_TRANSPORT_UDP
+            kind = pj.PJSIP_TRANSPORT_TCP if transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
         try:
-            self.transport_id = int(self.ep.transportCreate(kind, tp_cfg))
+            return int(self.ep.transportCreate(kind, tp_cfg))
         except pj.Error as exc:
-            if cfg.transport != "tls":
-                raise
-            raise RuntimeError(f"cannot open the TLS transport on {cfg.listen}:{cfg.port} with "
-                               f"certificate {cfg.tls_cert} and key {cfg.tls_key}: "
-                               f"{exc.info()}") from None
-        self._open_wake_transport(pj)
-        self.ep.audDevManager().setNullDev()  # the conference bridge's clock, no sound card
-        self.ep.libStart()
-        self._hooks.on_started(self)
-        log.info("codecs, best first: %s", ", ".join(cfg.codecs))
-        log.info("listening on %s:%d/%s, clock %d Hz, RTP %d-%d, max %d calls",
-                 cfg.listen, cfg.port, cfg.transport, cfg.clock_rate, cfg.rtp_ports[0],
-                 cfg.rtp_ports[1], cfg.max_calls)
+            where = f"{cfg.listen}:{tp_cfg.port}/{transport}"
+            if transport == "tls":
+                raise RuntimeError(f"cannot open the TLS transport on {where} with "
+                                   f"certificate {cfg.tls_cert} and key {cfg.tls_key}: "
+                                   f"{exc.info()}") from None
+            raise RuntimeError(f"cannot open {where}: {exc.info()}") from None
 
     def _open_wake_transport(self, pj: Any) -> None:
         """A UDP SIP transport on a free loopback port that only :meth:`post` writes to.

@@ -79,7 +79,7 @@ from attendant.sip.safety import MEDIA_SWEEP_S, Safety
 from attendant.sip.status import StatusFile, call_summary
 from attendant.sip.trunks import Trunks
 from attendant.storage import pidfile, printable
-from attendant.uris import address_user, ring_uri
+from attendant.uris import address_user, ring_uri, uri_transport
 
 log = logging.getLogger("attendant.sip.server")
 
@@ -97,7 +97,9 @@ class Server:
         self.flow = flow
         self.clock_rate = options.endpoint.clock_rate
         self.worker = Worker(options.endpoint, self)
+        #: The default account (the first transport's), and each transport's own.
         self.account: Any = None
+        self.listeners: dict[str, ServerAccount] = {}
         self.calls: dict[int, InboundCall] = {}
         self.orphans: dict[int, OutboundLeg] = {}
         self.accepting = True
@@ -174,11 +176,14 @@ class Server:
     # --- worker thread: endpoint hooks ------------------------------------------------
 
     def on_started(self, worker: Worker) -> None:
-        """Create the account every inbound call arrives on."""
-        account = ServerAccount(self)
-        # The default account: every INVITE lands here.
-        account.create(account_config(self.options, worker.transport_id), True)
-        self.account = account
+        """Create an account on each transport: the INVITEs arriving on it land there;
+        the first transport's is the default account."""
+        for transport, transport_id in worker.transport_ids.items():
+            account = ServerAccount(self)
+            account.create(account_config(self.options, transport_id, transport),
+                           transport == self.options.endpoint.transports[0])
+            self.listeners[transport] = account
+        self.account = self.listeners[self.options.endpoint.transports[0]]
         self.trunks.start()
         self.queues.start()
         self.status.write()
@@ -192,9 +197,10 @@ class Server:
         self.calls.clear()
         self.refusals.clear()
         self.orphans.clear()
-        if self.account is not None:
+        for account in self.listeners.values():
             with contextlib.suppress(pj.Error):
-                self.account.shutdown()
+                account.shutdown()
+        self.listeners.clear()
         self.account = None
         self.status.write(stopped=True)
 
@@ -304,6 +310,16 @@ class Server:
     def destination_uri(self, destination: str) -> str:
         """A SIP URI to ring: URIs with a host as they are, bare numbers via the proxy."""
         return ring_uri(destination, self.options.endpoint.outbound_proxy)
+
+    def account_for(self, uri: str) -> Any:
+        """The account a leg to ``uri`` leaves from: TLS for ``sips:`` and
+        ``;transport=tls``, TCP for ``;transport=tcp``, else the default account."""
+        wanted = uri_transport(uri)
+        if wanted is not None and wanted not in self.listeners:
+            raise ValueError(f"cannot ring {uri}: the server has no {wanted} transport "
+                             f"(serve --transport {','.join(self.options.endpoint.transports)}"
+                             f",{wanted})")
+        return self.listeners.get(wanted or "", self.account)
 
     def call_ended(self, call: InboundCall) -> None:
         """Inside the call's DISCONNECTED callback: forget it, record its summary."""

@@ -135,7 +135,8 @@ class Trunks:
         if account is not None:
             trunk = account.login.trunk
             return f"sip:{number}@{trunk.registrar_host}", account, trunk.name
-        return self._server.destination_uri(destination), self._server.account, ""
+        uri = self._server.destination_uri(destination)
+        return uri, self._server.account_for(uri), ""
 
     def leg_headers(self, session: int, trunk: str) -> tuple[tuple[str, str], ...]:
         """The caller's identity on a leg for call ``session`` out through ``trunk``
@@ -153,7 +154,14 @@ class Trunks:
     def _add(self, login: TrunkLogin) -> None:
         trunk = login.trunk
         server = self._server
-        cfg = account_config(server.options, server.worker.transport_id)
+        ids = server.worker.transport_ids
+        transport = trunk.transport or server.options.endpoint.transports[0]
+        if transport not in ids:  # serve refuses this at start; a reload may bring it
+            log.error("trunk %s: not registered: its transport %s is not open (serve "
+                      "--transport %s,%s)", trunk.name, transport, ",".join(ids), transport)
+            return
+        cfg = account_config(server.options, ids[transport], transport, trunk.srtp,
+                             trunk.srtp_signaling)
         cfg.idUri = trunk.address
         reg = cfg.regConfig
         reg.registrarUri = trunk.registrar

@@ -65,7 +65,9 @@ def _netstring(payload: bytes) -> bytes:
 class Baresip:
     """One baresip process with its own SIP, RTP and control ports."""
 
-    def __init__(self, tmp: Path, name: str = "caller"):
+    def __init__(self, tmp: Path, name: str = "caller", mediaenc: str = ""):
+        """``mediaenc``: media encryption of the account (``srtp-mand``: SRTP or no call)."""
+        self.mediaenc = mediaenc
         self.dir = tmp / f"baresip-{name}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.name = name
@@ -106,6 +108,7 @@ jitter_buffer_delay 1-10
 net_interface 127.0.0.1
 module_path {MODULES}
 module g711.so
+{"module srtp.so" if self.mediaenc else ""}
 module aufile.so
 module aubridge.so
 module_tmp account.so
@@ -117,7 +120,8 @@ statmode_default off
 """)
         # regint=0: no REGISTER; only PCMU so both ends agree without transcoding.
         (self.dir / "accounts").write_text(
-            f"<sip:{self.name}@127.0.0.1:{self.sip_port}>;regint=0;audio_codecs=PCMU\n")
+            f"<sip:{self.name}@127.0.0.1:{self.sip_port}>;regint=0;audio_codecs=PCMU"
+            + (f";mediaenc={self.mediaenc}" if self.mediaenc else "") + "\n")
 
     def start(self) -> Baresip:
         """Start baresip and connect to its control port (within the deadline)."""

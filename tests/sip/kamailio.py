@@ -60,7 +60,11 @@ request_route {
         exit;
     }
     if (has_totag()) {
-        if (loose_route()) { t_relay(); exit; }
+        if (loose_route()) {
+            xlog("L_NOTICE", "in-dialog $rm from $si relayed\n");
+            t_relay();
+            exit;
+        }
         if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
         t_relay();
         exit;

@@ -105,6 +105,8 @@ class Dialog:
     invite: str = ""
     responses: list[SipMessage] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)  #: when the INVITE was sent
+    #: The route set: the answer's Record-Route, reversed (a call through a proxy).
+    routes: list[str] = field(default_factory=list)
 
 
 class _UdpListener:
@@ -286,6 +288,9 @@ class RawPeer(_UdpListener):
         dialog.to_tag = tag.group(1) if tag else ""
         contact = re.search(r"<([^>]+)>", response.header("contact"))
         dialog.remote_target = contact.group(1) if contact else dialog.request_uri
+        if 200 <= response.status < 300:
+            dialog.routes = [r.strip() for value in reversed(
+                response.headers.get("record-route", [])) for r in reversed(value.split(","))]
         if ack:
             self.ack(dialog, response.status)
         return response
@@ -306,6 +311,7 @@ class RawPeer(_UdpListener):
             f"ACK {target} SIP/2.0", self._via(branch),
             f"From: <sip:{self.user}@{self.ip}>;tag={dialog.from_tag}",
             f"To: {dialog.to_uri};tag={dialog.to_tag}", f"Call-ID: {dialog.call_id}",
+            *(f"Route: {r}" for r in (dialog.routes if 200 <= status < 300 else [])),
             "CSeq: 1 ACK", "Max-Forwards: 70", "Content-Length: 0", "", ""]))
 
     def in_dialog(self, dialog: Dialog, method: str, headers: tuple[str, ...] = (),
@@ -316,6 +322,7 @@ class RawPeer(_UdpListener):
                  f"From: <sip:{self.user}@{self.ip}>;tag={dialog.from_tag}",
                  f"To: {dialog.to_uri};tag={dialog.to_tag}", f"Call-ID: {dialog.call_id}",
                  f"CSeq: {dialog.cseq} {method}", "Max-Forwards: 70",
+                 *(f"Route: {r}" for r in dialog.routes),
                  f"Contact: <sip:{self.user}@{self.ip}:{self.port}>", *headers]
         if body:
             lines.append(f"Content-Type: {content_type or 'application/sdp'}")

@@ -126,3 +126,27 @@ def test_reload_keeps_the_live_calls_flow_and_gives_new_calls_the_new_one(tmp_pa
         assert office.serve.status()["reload_failures"] == 0
     finally:
         office.serve.stop()
+
+
+def test_baresip_with_mandatory_srtp_is_answered_encrypted_and_its_key_works(
+        office, tmp_path, me):
+    # baresip's srtp-mand offers RTP/SAVP with SDES keys and drops a call that is not
+    # encrypted: answered, its key taken and its tone recorded clearly means both
+    # directions of SRTP worked (the server's default srtp is optional).
+    phone = Baresip(tmp_path, me, mediaenc="srtp-mand").start()
+    folder = office.serve.data / "messages" / "long"
+    before = set(folder.glob("*.wav"))
+    try:
+        _answered(phone, office, "open", me)
+        phone.send_digits("8")  # box "long"
+        wait_for("a second of the encrypted call recorded",
+                 lambda: any(p.stat().st_size > 44 + 16000
+                             for p in set(folder.glob("*.wav")) - before),
+                 context=lambda: office.serve.logs() + phone.logs())
+        phone.hangup()
+        phone.wait_event("CALL_CLOSED")
+    finally:
+        phone.stop()
+    [message] = saved_messages(office, me, "long")
+    assert message["duration"] >= 1.0, message
+    assert _rms(Path(message["path"])) > 200, "the recording is silent: SRTP did not decode"

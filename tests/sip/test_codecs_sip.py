@@ -89,3 +89,10 @@ def test_a_call_offering_only_a_codec_switched_off_is_refused(
     caller.close()
     assert answer.status == 488, answer.raw  # Not Acceptable Here: no codec in common
     assert "codecs, best first: pcmu, pcma, g722, opus" in server.logs()
+
+
+def test_mandatory_srtp_refuses_a_plain_rtp_offer(serve: Serve, rtp: RtpCounter) -> None:
+    serve.start("--srtp", "mandatory")
+    caller, _dialog, answer = call_with(serve, rtp, 0, "PCMU/8000")
+    caller.close()
+    assert answer.status == 488, answer.raw  # SRTP or nothing

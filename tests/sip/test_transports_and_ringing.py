@@ -216,6 +216,29 @@ def _request(ua: _TlsSip, method: str, port: int, call_id: str, cseq: int, to_ta
     return "\r\n".join(lines) + "\r\n\r\n" + body
 
 
+def _tls_call(ua: _TlsSip, port: int, serve: Serve) -> None:
+    """OPTIONS, then a whole INVITE / ACK / BYE call over ``ua``'s TLS connection."""
+    ua.send(_request(ua, "OPTIONS", port, uuid.uuid4().hex, 1))
+    assert ua.response("OPTIONS").startswith("SIP/2.0 200"), serve.logs()
+    call_id, rtp = uuid.uuid4().hex, free_udp_ports(2)
+    sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+           f"m=audio {rtp} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+    ua.send(_request(ua, "INVITE", port, call_id, 1, body=sdp))
+    ok = ua.response("INVITE")
+    assert ok.startswith("SIP/2.0 200"), ok
+    to_tag = re.search(r"(?im)^To:.*;tag=([^;\s>]+)", ok)
+    contact = re.search(r"(?im)^Contact:\s*<?(sip:[^>\s]+)", ok)
+    assert to_tag, ok
+    assert contact, ok
+    assert "transport=tls" in contact.group(1).lower(), ok
+    assert f":{port};" in contact.group(1), ok  # the TLS port, not UDP's
+    ua.send(_request(ua, "ACK", port, call_id, 1, to_tag.group(1), ruri=contact.group(1)))
+    wait_for("the TLS call to be up", lambda: serve.status().get("active_calls", 0) >= 1,
+             context=serve.logs)
+    ua.send(_request(ua, "BYE", port, call_id, 2, to_tag.group(1), ruri=contact.group(1)))
+    assert ua.response("BYE").startswith("SIP/2.0 200"), serve.logs()
+
+
 def test_tls_transport_answers_options_and_a_call(tmp_path):
     if shutil.which("openssl") is None:
         pytest.skip("the openssl command is not installed")
@@ -226,27 +249,7 @@ def test_tls_transport_answers_options_and_a_call(tmp_path):
         port = ring.serve.port
         ua = _TlsSip(port, cert)  # the handshake verifies the server's certificate
         try:
-            ua.send(_request(ua, "OPTIONS", port, uuid.uuid4().hex, 1))
-            assert ua.response("OPTIONS").startswith("SIP/2.0 200"), ring.serve.logs()
-
-            call_id, rtp = uuid.uuid4().hex, free_udp_ports(2)
-            sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-                   f"m=audio {rtp} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
-            ua.send(_request(ua, "INVITE", port, call_id, 1, body=sdp))
-            ok = ua.response("INVITE")
-            assert ok.startswith("SIP/2.0 200"), ok
-            to_tag = re.search(r"(?im)^To:.*;tag=([^;\s>]+)", ok)
-            contact = re.search(r"(?im)^Contact:\s*<?(sip:[^>\s]+)", ok)
-            assert to_tag, ok
-            assert contact, ok
-            assert "transport=tls" in contact.group(1).lower(), ok
-            ua.send(_request(ua, "ACK", port, call_id, 1, to_tag.group(1),
-                             ruri=contact.group(1)))
-            wait_for("the TLS call to be up", lambda: ring.serve.status().get("active_calls")
-                     == 1, context=ring.serve.logs)
-            ua.send(_request(ua, "BYE", port, call_id, 2, to_tag.group(1),
-                             ruri=contact.group(1)))
-            assert ua.response("BYE").startswith("SIP/2.0 200"), ring.serve.logs()
+            _tls_call(ua, port, ring.serve)
         finally:
             ua.close()
         wait_for("the TLS call to end", lambda: ring.serve.status().get("active_calls") == 0,
@@ -263,3 +266,34 @@ def test_tls_transport_needs_a_certificate_and_its_key(tmp_path):
     assert done.returncode == 2, done.stderr
     assert "--tls-cert" in done.stderr, done.stderr
     assert "--tls-key" in done.stderr, done.stderr
+
+
+def test_udp_tcp_and_tls_callers_reach_one_server(tmp_path, sipp):
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    cert, key = _tls_pair(tmp_path)
+    ring = Ring(tmp_path)
+    tls_port = free_udp_ports(1)
+    try:
+        ring.serve.start("--transport", "udp,tcp,tls", "--tls-port", str(tls_port),
+                         "--tls-cert", str(cert), "--tls-key", str(key))
+        udp = sipp.start(scenario_as(sipp, "uac_hangup.xml", "udpcaller"), "-s", "main",
+                         "-d", "1500", target=ring.target)
+        tcp = sipp.start(scenario_as(sipp, "uac_hangup.xml", "tcpcaller"), "-s", "main",
+                         "-d", "1500", "-t", "t1", target=ring.target)
+        ua = _TlsSip(tls_port, cert)
+        try:
+            _tls_call(ua, tls_port, ring.serve)
+        finally:
+            ua.close()
+        assert sipp.wait(udp) == 0, ring.context(sipp)
+        assert sipp.wait(tcp) == 0, ring.context(sipp)
+        recent = wait_for("three calls", lambda: (s := ring.serve.status()).get(
+            "active_calls") == 0 and len(s.get("recent", [])) == 3 and s["recent"],
+            context=ring.serve.logs)
+        assert sorted(c["caller"] for c in recent) == ["tcpcaller", "tlscaller", "udpcaller"]
+        port = ring.serve.port
+        assert (f"listening on 127.0.0.1:{port}/udp, 127.0.0.1:{port}/tcp, "
+                f"127.0.0.1:{tls_port}/tls") in ring.serve.logs()
+    finally:
+        ring.serve.stop()

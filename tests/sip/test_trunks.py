@@ -23,6 +23,7 @@ import pytest
 from kamailio import Kamailio, available
 from pcap import write_dtmf_pcap
 from queue_office import QueueOffice, agent_command, snapshot
+from rawsip import RawPeer
 from sip_harness import ATTENDANT, Serve, Sipp, free_udp_ports, scrape, wait_for
 
 pytestmark = [pytest.mark.sip,
@@ -371,3 +372,57 @@ def test_a_callback_rings_the_agent_and_the_caller_through_the_trunk(
     done = wait_for("the callback done", lambda: (q := snapshot(office, "cb"))
                     ["callbacks_waiting"] == 0 and not q["callers"] and q, context=context)
     assert done["callbacks"] == 1, done
+
+
+HOLD_MENU = """\
+version: 1
+attendants:
+  main: {name: Main, answers: ["harbor"], timezone: UTC, business_hours: {queue: hold}}
+menus:
+  unused:
+    prompt: Never heard.
+    options:
+      "1": {queue: hold}
+queues:
+  hold: {name: Hold, agents: [], max_wait: 600, announce_interval: 0}
+"""
+
+
+def test_a_call_through_kamailio_longer_than_its_session_interval_is_refreshed(
+        serve: Serve, kamailio: Kamailio, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # RFC 4028: a 90 s session interval (the least allowed); the caller waits in a queue
+    # for longer. The server refreshes the session through Kamailio (Record-Route), the
+    # caller answers, and the call is still up past 90 s. (The caller sends no RTP.)
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    serve.menu.write_text(HOLD_MENU)
+    serve.start("--settings", str(settings(tmp_path, kamailio.port)),
+                "--session-expires", "90", "--rtp-timeout", "0")
+    wait_for("the trunk to register", lambda: trunk(serve).get("state") == "registered",
+             context=lambda: serve.logs() + kamailio.text())
+    caller = RawPeer("127.0.0.1", kamailio.port, user="longcaller")
+    try:
+        dialog = caller.invite(called=USER)
+        answer = caller.wait_answer(dialog, timeout=20)
+        assert answer.status == 200, answer.raw
+        assert dialog.routes, answer.raw  # Kamailio stays in the path
+        assert "Session-Expires: 90" in answer.raw, answer.raw
+        started = time.monotonic()
+
+        def refreshes() -> list[Any]:
+            return [r for r in caller.requests
+                    if r.method in ("UPDATE", "INVITE") and r.header("call-id") == dialog.call_id]
+
+        wait_for("a session refresh", refreshes, timeout=80,
+                 context=lambda: serve.logs() + kamailio.text())
+        assert kamailio.lines("in-dialog UPDATE from") or kamailio.lines("in-dialog INVITE from")
+        # Past the whole interval: still up (an unrefreshed session would have ended).
+        time.sleep(max(0.0, started + 95 - time.monotonic()))
+        assert serve.status()["active_calls"] == 1, serve.logs()
+        assert caller.bye(dialog) == 200
+    finally:
+        caller.close()
+    call = wait_for("the call's record", lambda: (serve.status().get("recent") or [None])[-1],
+                    context=serve.logs)
+    assert call["seconds"] >= 95, call
+    assert call["ended_by"] != "session_expired", call

@@ -235,3 +235,19 @@ def test_phones_name_their_passwords_by_reference_and_a_written_one_is_refused(
                             "passwords are never kept in server.yaml\n  hint: write password: "
                             "{env: NAME}"), error
     assert "hunter2" not in error
+
+
+def test_transports_srtp_and_a_trunks_own_srtp_are_read(tmp_path: Path) -> None:
+    path = write(tmp_path, CARRIER.replace("port: 5080", "port: 5080\ntransport: [udp, tls]\n"
+                                           "tls_port: 5062\ntls_cert: c.pem\ntls_key: k.pem\n"
+                                           "srtp: mandatory\nsrtp_signaling: tls")
+                 + "    srtp: 'off'\n    srtp_signaling: any\n")
+    settings, found = load_settings(path)
+    assert settings is not None, found
+    assert (settings.options["transport"], settings.options["tls_port"]) == ("udp,tls", 5062)
+    assert (settings.options["srtp"], settings.options["srtp_signaling"]) == ("mandatory", "tls")
+    trunk = settings.trunks["carrier"]
+    assert (trunk.srtp, trunk.srtp_signaling) == ("off", "any")
+    # TLS in a list still needs its certificate.
+    path = write(tmp_path, "version: 1\ntransport: [udp, tls]\n")
+    assert any("transport tls needs tls_cert and tls_key" in e for e in errors(path))
