@@ -223,6 +223,9 @@ _OPTION_OF = {"data": "data_dir", "transport": "transports"}
               metavar="SECONDS", help="Seconds in the Retry-After header of 503 answers.")
 @click.option("--public-address", default=None, metavar="ADDRESS",
               help="Address written in SIP and SDP when behind NAT.  [default: --listen]")
+@click.option("--stun-servers", default="", metavar="LIST",
+              help="STUN servers (host or host:port, comma separated) that tell the server its "
+                   "public address behind NAT.  [default: none]")
 @click.option("--outbound-proxy", default=None, metavar="URI",
               help="SIP proxy for transfer legs; needed to ring bare numbers and extensions.")
 @click.option("--data", "data_dir", default="var", show_default=True, type=_PATHS,
@@ -261,7 +264,7 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
           tls_cert: Path | None, tls_key: Path | None, rtp_ports: str,
           clock_rate: str, codecs: tuple[str, ...], srtp: Srtp, srtp_signaling: SrtpSignaling,
           max_calls: int, retry_after: int,
-          public_address: str | None,
+          public_address: str | None, stun_servers: str,
           outbound_proxy: str | None, data_dir: Path, prompts: Path | None, grace: float,
           metrics_port: int | None, metrics_listen: str, smtp_host: str | None,
           smtp_port: int, smtp_from: str | None, smtp_starttls: bool, smtp_tls: str | None,
@@ -328,7 +331,9 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
                               pj_log_level=pj_log_level,
                               tls_cert=str(tls_cert) if tls_cert else None,
                               tls_key=str(tls_key) if tls_key else None, codecs=codecs,
-                              srtp=srtp, srtp_signaling=srtp_signaling)
+                              srtp=srtp, srtp_signaling=srtp_signaling,
+                              stun_servers=tuple(s.strip() for s in stun_servers.split(",")
+                                                 if s.strip()))
     options = ServeOptions(menu=menu, data_dir=data_dir, endpoint=endpoint, grace=grace,
                            retry_after=retry_after, prompts=prompts, metrics_port=metrics_port,
                            metrics_listen=metrics_listen, smtp=smtp, safety=safety,

@@ -47,6 +47,8 @@ DEFAULT_EXPIRES = 3600
 DEFAULT_RETRY = 30
 DEFAULT_RETRY_MAX = 600
 DEFAULT_PHONE_REALM = "attendant"
+DEFAULT_KEEPALIVE = 15
+MIN_KEEPALIVE = 5
 
 __all__ = ["DEFAULT_EXPIRES", "SETTINGS_FILE", "Secret", "ServerSettings", "SettingsError",
            "Trunk", "load_settings", "settings_schema_text"]
@@ -125,6 +127,8 @@ class Trunk:
     #: the server's (``srtp``, ``srtp_signaling``).
     srtp: str | None = None
     srtp_signaling: str | None = None
+    #: Seconds between keep-alives to the registrar over UDP (0: none).
+    keepalive_seconds: int = DEFAULT_KEEPALIVE
     #: Called numbers that arrive on this trunk.
     numbers: tuple[str, ...] = ()
     #: Numbers dialled out through this trunk: those starting with one of these.
@@ -246,6 +250,13 @@ def _meaning(data: dict[str, Any], sources: SourceMap) -> list[Diagnostic]:
                                       f"retry_max_seconds {longest} is shorter than "
                                       f"retry_seconds {first}",
                                       f"use a value of at least {first}"))
+        keepalive = trunk.get("keepalive_seconds", DEFAULT_KEEPALIVE)
+        if 0 < keepalive < MIN_KEEPALIVE:
+            # pjsua waits a random 80-100 % of it, in whole seconds: 1 would be no wait.
+            found.append(sources.diag(("trunks", name, "keepalive_seconds"),
+                                      f"keepalive_seconds {keepalive} is too short",
+                                      f"use 0 (no keep-alives) or {MIN_KEEPALIVE} or more; "
+                                      f"{DEFAULT_KEEPALIVE} is the default"))
         for index, text in enumerate(trunk.get("sources") or []):
             found += _network_problem(sources, ("trunks", name, "sources", index), text,
                                       names=True)
@@ -281,11 +292,11 @@ def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettin
     for key, value in data.items():
         if key in ("version", "trunks", "phones", "phone_realm"):
             continue
-        # Paths relative to this file; clock_rate, codecs and transport as the serve
-        # options' strings (the choices, a comma-separated list).
+        # Paths relative to this file; clock_rate, codecs, transport and stun_servers as
+        # the serve options' strings (the choices, a comma-separated list).
         options[key] = (str(folder / value) if key in _PATH_OPTIONS
                         else str(value) if key == "clock_rate"
-                        else ",".join(value) if key in ("codecs", "transport")
+                        else ",".join(value) if key in ("codecs", "transport", "stun_servers")
                         and isinstance(value, list) else value)
 
     def secret(setting: PathKey, password: dict[str, str]) -> Secret:
@@ -306,6 +317,7 @@ def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettin
             retry_max_seconds=raw.get("retry_max_seconds", DEFAULT_RETRY_MAX),
             outbound_proxy=raw.get("outbound_proxy"), transport=raw.get("transport"),
             srtp=raw.get("srtp"), srtp_signaling=raw.get("srtp_signaling"),
+            keepalive_seconds=raw.get("keepalive_seconds", DEFAULT_KEEPALIVE),
             numbers=tuple(raw.get("numbers") or [str(raw["username"])]),
             outbound_prefixes=tuple(raw.get("outbound_prefixes") or ()),
             caller_id=raw.get("caller_id", "original"),

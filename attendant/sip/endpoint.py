@@ -93,6 +93,8 @@ class EndpointConfig:
     tls_key: str | None = None
     #: The codecs calls may use, best first (:mod:`attendant.sip.codecs`).
     codecs: tuple[str, ...] = DEFAULT_CODECS
+    #: STUN servers (host[:port]) asked for our public address behind NAT.
+    stun_servers: tuple[str, ...] = ()
     #: SRTP (SDES keys in the SDP) for callers and legs out: off, optional, mandatory.
     srtp: Srtp = "optional"
     #: Over which signalling SDES keys may travel: any, tls (this hop), sips (end to end).
@@ -280,6 +282,9 @@ class Worker:
         ep_cfg.uaConfig.userAgent = "attendant"
         if cfg.outbound_proxy:
             ep_cfg.uaConfig.outboundProxies.append(cfg.outbound_proxy)
+        for server in cfg.stun_servers:
+            ep_cfg.uaConfig.stunServer.append(server)
+        ep_cfg.uaConfig.stunIgnoreFailure = True  # no answer: go on with the local address
         ep_cfg.medConfig.threadCnt = 0
         ep_cfg.medConfig.clockRate = cfg.clock_rate
         ep_cfg.medConfig.sndClockRate = cfg.clock_rate

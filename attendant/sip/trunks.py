@@ -66,7 +66,8 @@ class TrunkState:
         return {"trunk": trunk.trunk.name, "registrar": trunk.trunk.registrar,
                 "address": trunk.trunk.address, "state": self.state, "code": self.code,
                 "reason": self.reason, "expires_at": round(self.expires_at) or None,
-                "retry_at": round(self.retry_at) or None, "failures": self.failures}
+                "retry_at": round(self.retry_at) or None, "failures": self.failures,
+                "keepalive_seconds": trunk.trunk.keepalive_seconds}
 
 
 class TrunkAccount(ServerAccount):
@@ -170,6 +171,7 @@ class Trunks:
         reg.firstRetryIntervalSec = 0
         reg.delayBeforeRefreshSec = min(REFRESH_BEFORE_S, max(5, trunk.expires // 4))
         reg.registerOnAdd = True
+        cfg.natConfig.udpKaIntervalSec = trunk.keepalive_seconds  # holds the NAT binding
         cred = pj.AuthCredInfo("digest", trunk.realm, trunk.auth_username, 0, login.password)
         cfg.sipConfig.authCreds.append(cred)
         if trunk.outbound_proxy:

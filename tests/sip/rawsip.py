@@ -415,3 +415,31 @@ class Trap(_UdpListener):
     def _datagram(self, data: bytes, _source: tuple[str, int]) -> None:
         if data.strip():
             self.hits.append(data.decode("utf-8", "replace").split("\r\n", 1)[0])
+
+
+class Registrar(_UdpListener):
+    """A UDP registrar that answers every REGISTER 200 and counts the keep-alives (bare
+    CRLF datagrams) sent to it: Kamailio drops those without a trace, so a test that
+    checks a trunk's keep-alives needs to see the datagrams themselves."""
+
+    def __init__(self, ip: str = "127.0.0.1") -> None:
+        super().__init__(ip)
+        self.registers = 0
+        self.keepalives: list[float] = []  #: when each keep-alive arrived
+        self._start()
+
+    def _datagram(self, data: bytes, source: tuple[str, int]) -> None:
+        if not data.strip():
+            self.keepalives.append(time.monotonic())
+            return
+        message = parse(data, source)
+        if message is None or message.method != "REGISTER":
+            return
+        self.registers += 1
+        to = message.header("to")
+        lines = ["SIP/2.0 200 OK", *(f"Via: {v}" for v in message.headers.get("via", [])),
+                 f"From: {message.header('from')}",
+                 f"To: {to}" + ("" if ";tag=" in to else f";tag={_token()}"),
+                 f"Call-ID: {message.header('call-id')}", f"CSeq: {message.header('cseq')}",
+                 f"Contact: {message.header('contact')};expires=300", "Content-Length: 0"]
+        self.sock.sendto((CRLF.join(lines) + CRLF + CRLF).encode(), source)

@@ -12,6 +12,7 @@ only the trunk's sources may call in.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -23,7 +24,7 @@ import pytest
 from kamailio import Kamailio, available
 from pcap import write_dtmf_pcap
 from queue_office import QueueOffice, agent_command, snapshot
-from rawsip import RawPeer
+from rawsip import RawPeer, Registrar
 from sip_harness import ATTENDANT, Serve, Sipp, free_udp_ports, scrape, wait_for
 
 pytestmark = [pytest.mark.sip,
@@ -426,3 +427,23 @@ def test_a_call_through_kamailio_longer_than_its_session_interval_is_refreshed(
                     context=serve.logs)
     assert call["seconds"] >= 95, call
     assert call["ended_by"] != "session_expired", call
+
+
+def test_a_trunk_sends_keepalives_to_its_registrar_every_keepalive_seconds(
+        serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    registrar = Registrar()
+    try:
+        serve.start("--settings", str(settings(tmp_path, registrar.port, keepalive_seconds=5)))
+        wait_for("the trunk to register", lambda: trunk(serve).get("state") == "registered",
+                 context=serve.logs)
+        assert trunk(serve)["keepalive_seconds"] == 5
+        wait_for("three keep-alives", lambda: len(registrar.keepalives) >= 3, timeout=40,
+                 context=serve.logs)
+        times = list(registrar.keepalives)
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        # pjsua spreads them over 80-100 % of the interval, in whole seconds: 4 or 5 s.
+        assert all(3.5 < gap < 5.5 for gap in gaps), gaps
+        assert registrar.registers == 1  # keep-alives, not re-registrations
+    finally:
+        registrar.close()

@@ -251,3 +251,13 @@ def test_transports_srtp_and_a_trunks_own_srtp_are_read(tmp_path: Path) -> None:
     # TLS in a list still needs its certificate.
     path = write(tmp_path, "version: 1\ntransport: [udp, tls]\n")
     assert any("transport tls needs tls_cert and tls_key" in e for e in errors(path))
+
+
+def test_a_keepalive_too_short_to_be_an_interval_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, CARRIER + "    keepalive_seconds: 1\n")
+    [error] = errors(path)
+    assert "keepalive_seconds 1 is too short" in error
+    assert "use 0 (no keep-alives) or 5 or more" in error
+    settings, _ = load_settings(write(tmp_path, CARRIER + "    keepalive_seconds: 0\n"))
+    assert settings is not None
+    assert settings.trunks["carrier"].keepalive_seconds == 0
