@@ -277,9 +277,9 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
     if transports == ("tls",):
         tls_port = tls_port or port or 5061
     port, tls_port = port or 5060, tls_port or 5061
-    if "tls" in transports and len(transports) > 1 and tls_port == port:
-        raise click.UsageError(f"TLS and {transports[0].upper()} cannot share port {port}: "
-                               "give --tls-port another one (5061)")
+    if {"tls", "tcp"} <= set(transports) and tls_port == port:
+        raise click.UsageError(f"TLS and TCP cannot share port {port}: give --tls-port "
+                               "another one (5061)")
     _check_trunk_transports(settings, transports)
     smtp = _smtp_options(smtp_host, smtp_port, smtp_from, smtp_starttls, smtp_user, smtp_tls)
     safety = safety_from(safety_values)

@@ -411,5 +411,7 @@ _PATTERN_HINTS = {
     "outbound_prefixes": 'write the start of the numbers, e.g. "+33" or "0"; "" is every '
                          "number",
     "rtp_ports": "write LOW-HIGH, e.g. 20000-30000",
+    "stun_servers": "write a host or host:port, e.g. stun.example.com:3478",
+    "phone_realm": "letters, digits, dots and dashes, e.g. attendant",
     "env": "write the name of an environment variable, e.g. CARRIER_SIP_PASSWORD",
 }

@@ -261,3 +261,14 @@ def test_a_keepalive_too_short_to_be_an_interval_is_refused(tmp_path: Path) -> N
     settings, _ = load_settings(write(tmp_path, CARRIER + "    keepalive_seconds: 0\n"))
     assert settings is not None
     assert settings.trunks["carrier"].keepalive_seconds == 0
+
+
+def test_stun_servers_become_the_serve_option_and_a_bad_one_says_the_form(
+        tmp_path: Path) -> None:
+    path = write(tmp_path, 'version: 1\nstun_servers: [stun.example.com, "10.0.0.1:3478"]\n')
+    settings, found = load_settings(path)
+    assert settings is not None, found
+    assert settings.options["stun_servers"] == "stun.example.com,10.0.0.1:3478"
+    path = write(tmp_path, 'version: 1\nstun_servers: ["bad host"]\n')
+    [error] = errors(path)
+    assert "hint: write a host or host:port, e.g. stun.example.com:3478" in error
