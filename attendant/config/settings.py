@@ -48,6 +48,7 @@ DEFAULT_RETRY = 30
 DEFAULT_RETRY_MAX = 600
 DEFAULT_PHONE_REALM = "attendant"
 DEFAULT_KEEPALIVE = 15
+DEFAULT_QUALIFY = 60
 MIN_KEEPALIVE = 5
 
 __all__ = ["DEFAULT_EXPIRES", "SETTINGS_FILE", "Secret", "ServerSettings", "SettingsError",
@@ -129,6 +130,8 @@ class Trunk:
     srtp_signaling: str | None = None
     #: Seconds between keep-alives to the registrar over UDP (0: none).
     keepalive_seconds: int = DEFAULT_KEEPALIVE
+    #: Seconds between OPTIONS pings to the registrar (0: none).
+    qualify_seconds: int = DEFAULT_QUALIFY
     #: Called numbers that arrive on this trunk.
     numbers: tuple[str, ...] = ()
     #: Numbers dialled out through this trunk: those starting with one of these.
@@ -250,13 +253,15 @@ def _meaning(data: dict[str, Any], sources: SourceMap) -> list[Diagnostic]:
                                       f"retry_max_seconds {longest} is shorter than "
                                       f"retry_seconds {first}",
                                       f"use a value of at least {first}"))
-        keepalive = trunk.get("keepalive_seconds", DEFAULT_KEEPALIVE)
-        if 0 < keepalive < MIN_KEEPALIVE:
-            # pjsua waits a random 80-100 % of it, in whole seconds: 1 would be no wait.
-            found.append(sources.diag(("trunks", name, "keepalive_seconds"),
-                                      f"keepalive_seconds {keepalive} is too short",
-                                      f"use 0 (no keep-alives) or {MIN_KEEPALIVE} or more; "
-                                      f"{DEFAULT_KEEPALIVE} is the default"))
+        for key, default, what in (("keepalive_seconds", DEFAULT_KEEPALIVE, "keep-alives"),
+                                   ("qualify_seconds", DEFAULT_QUALIFY, "pings")):
+            # pjsua waits a random 80-100 % of a keep-alive interval, in whole seconds:
+            # 1 would be no wait; a ping every second or two is a flood for a carrier.
+            value = trunk.get(key, default)
+            if 0 < value < MIN_KEEPALIVE:
+                found.append(sources.diag(("trunks", name, key), f"{key} {value} is too short",
+                                          f"use 0 (no {what}) or {MIN_KEEPALIVE} or more; "
+                                          f"{default} is the default"))
         for index, text in enumerate(trunk.get("sources") or []):
             found += _network_problem(sources, ("trunks", name, "sources", index), text,
                                       names=True)
@@ -318,6 +323,7 @@ def _build(path: Path, data: dict[str, Any], sources: SourceMap) -> ServerSettin
             outbound_proxy=raw.get("outbound_proxy"), transport=raw.get("transport"),
             srtp=raw.get("srtp"), srtp_signaling=raw.get("srtp_signaling"),
             keepalive_seconds=raw.get("keepalive_seconds", DEFAULT_KEEPALIVE),
+            qualify_seconds=raw.get("qualify_seconds", DEFAULT_QUALIFY),
             numbers=tuple(raw.get("numbers") or [str(raw["username"])]),
             outbound_prefixes=tuple(raw.get("outbound_prefixes") or ()),
             caller_id=raw.get("caller_id", "original"),

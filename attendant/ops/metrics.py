@@ -24,6 +24,10 @@ Exported names (``namespace`` defaults to ``attendant``)::
     attendant_trunk_registration_failures_total{trunk,code}
                                                  counter    failed REGISTERs, by SIP answer
                                                             (0: no answer)
+    attendant_trunk_reachable{trunk}             gauge      1 while the trunk answers its
+                                                            OPTIONS pings (qualify), else 0
+    attendant_trunk_ping_seconds{trunk}          gauge      how long the last answered
+                                                            ping took
 
 Label values are always from a small closed set: a call's outcome is the engine's
 :class:`~attendant.engine.outcomes.Outcome` (not its wording), transfer reasons
@@ -149,6 +153,11 @@ class Metrics:
         self.trunk_failures = Counter(
             "trunk_registration_failures", "Failed registrations to a trunk, by SIP answer.",
             ["trunk", "code"], namespace=namespace, registry=reg)
+        self.trunk_reachable_gauge = Gauge(
+            "trunk_reachable", "1 while a trunk answers its OPTIONS pings.", ["trunk"],
+            namespace=namespace, registry=reg)
+        self.trunk_ping = Gauge("trunk_ping_seconds", "Round trip of a trunk's last answered "
+                                "OPTIONS ping.", ["trunk"], namespace=namespace, registry=reg)
         # Series that exist from the start read as 0 rather than missing, so rate() works.
         for reason in REFUSALS:
             self.refused.labels(reason=reason)
@@ -218,6 +227,12 @@ class Metrics:
     def trunk_registered(self, trunk: str, registered: bool) -> None:
         """A trunk's registration now holds (or no longer does)."""
         self.trunk_up.labels(trunk=trunk).set(1 if registered else 0)
+
+    def trunk_reachable(self, trunk: str, reachable: bool, seconds: float | None) -> None:
+        """A trunk answered its OPTIONS ping in ``seconds`` (or did not)."""
+        self.trunk_reachable_gauge.labels(trunk=trunk).set(1 if reachable else 0)
+        if seconds is not None:
+            self.trunk_ping.labels(trunk=trunk).set(seconds)
 
     def trunk_failure(self, trunk: str, code: int) -> None:
         """A REGISTER to ``trunk`` failed with SIP status ``code`` (0: no answer); codes

@@ -35,6 +35,7 @@ from attendant.sip.endpoint import TimerHandle
 from attendant.sip.identity import TRUNK_PARAM, leg_identity
 from attendant.sip.inbound import InboundPolicy
 from attendant.sip.options import PhoneLogins, TrunkLogin
+from attendant.sip.trunk_pings import TrunkPings, ping_code
 from attendant.storage import printable
 from attendant.uris import dialled_number
 
@@ -61,13 +62,18 @@ class TrunkState:
     #: Wall-clock time of the next retry after a failure; 0 when none is planned.
     retry_at: float = 0.0
     failures: int = 0
+    #: Whether the last OPTIONS ping was answered (None: none yet), and how fast.
+    reachable: bool | None = None
+    ping_ms: float | None = None
 
     def snapshot(self, trunk: TrunkLogin) -> dict[str, Any]:
         return {"trunk": trunk.trunk.name, "registrar": trunk.trunk.registrar,
                 "address": trunk.trunk.address, "state": self.state, "code": self.code,
                 "reason": self.reason, "expires_at": round(self.expires_at) or None,
                 "retry_at": round(self.retry_at) or None, "failures": self.failures,
-                "keepalive_seconds": trunk.trunk.keepalive_seconds}
+                "keepalive_seconds": trunk.trunk.keepalive_seconds,
+                "qualify_seconds": trunk.trunk.qualify_seconds, "reachable": self.reachable,
+                "ping_ms": self.ping_ms}
 
 
 class TrunkAccount(ServerAccount):
@@ -86,6 +92,11 @@ class TrunkAccount(ServerAccount):
         expiration = int(prm.expiration)
         self._server.worker.post(self._server.trunks.reg_state, self.trunk, self.serial, code,
                                  reason, expiration)
+
+    def onSendRequest(self, prm: Any) -> None:
+        # The answer to an OPTIONS ping (trunk_pings); inside pjsip: post only.
+        self._server.worker.post(self._server.trunks.pings.answered, self.trunk, self.serial,
+                                 ping_code(prm))
 
 
 class Trunks:
@@ -108,6 +119,8 @@ class Trunks:
         self.tokens: dict[str, str] = {}
         self.numbers: dict[str, str] = {}
         self._retries: dict[str, TimerHandle] = {}
+        #: OPTIONS pings to each trunk (``qualify_seconds``).
+        self.pings = TrunkPings(server)
 
     def start(self) -> None:
         """Create and register every trunk's account."""
@@ -192,6 +205,8 @@ class Trunks:
             account.create(cfg, False)
         except pj.Error as exc:
             self._failed(trunk.name, 0, f"cannot register: {exc.info()}")
+            return
+        self.pings.start(account)
 
     def apply(self, logins: tuple[TrunkLogin, ...], policy: InboundPolicy,
               phones: PhoneLogins | None) -> None:
@@ -216,6 +231,7 @@ class Trunks:
         self._server.status_changed()
 
     def _remove(self, name: str) -> None:
+        self.pings.stop(name)
         retry = self._retries.pop(name, None)
         if retry is not None:
             retry.cancel()
@@ -291,6 +307,7 @@ class Trunks:
 
     def close(self) -> None:
         """Before the library goes: stop retrying, drop the accounts (pjsua unregisters)."""
+        self.pings.close()
         for handle in self._retries.values():
             handle.cancel()
         self._retries.clear()

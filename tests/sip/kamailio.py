@@ -70,6 +70,11 @@ request_route {
         exit;
     }
     if (is_method("CANCEL")) { if (t_check_trans()) { t_relay(); } exit; }
+    if (is_method("OPTIONS")) {
+        xlog("L_NOTICE", "OPTIONS from $si answered\n");
+        sl_send_reply("200", "OK");
+        exit;
+    }
     if (is_method("INVITE") && $rU =~ "^(@AGENT_NUMBERS@)$") {
         # A call out to a number behind us: only for our user.
         if (!pv_proxy_authenticate("example.test", "$sht(users=>$au)", "0")) {

@@ -447,3 +447,29 @@ def test_a_trunk_sends_keepalives_to_its_registrar_every_keepalive_seconds(
         assert registrar.registers == 1  # keep-alives, not re-registrations
     finally:
         registrar.close()
+
+
+def test_options_pings_show_whether_the_trunk_is_reachable(
+        serve: Serve, kamailio: Kamailio, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    serve.start("--settings", str(settings(tmp_path, kamailio.port, qualify_seconds=5)),
+                "--metrics-port", "0")
+    up = wait_for("the trunk to answer a ping", lambda: trunk(serve).get("reachable") and
+                  trunk(serve), context=lambda: serve.logs() + kamailio.text())
+    assert up["qualify_seconds"] == 5
+    assert 0 < up["ping_ms"] < 5000, up
+    assert kamailio.lines("OPTIONS from 127.0.0.1 answered")
+    metrics = scrape(serve.status()["metrics_port"])
+    assert metrics['attendant_trunk_reachable{trunk="carrier"}'] == 1
+    # The carrier goes away: the next ping times out (pjsip's 408 after 32 s).
+    kamailio.stop()
+    down = wait_for("the trunk to be unreachable", lambda: trunk(serve).get("reachable") is
+                    False and trunk(serve), timeout=70, context=serve.logs)
+    assert down["ping_ms"] is None, down
+    assert "trunk carrier: NOT reachable: OPTIONS to" in serve.logs()
+    assert scrape(serve.status()["metrics_port"])[
+        'attendant_trunk_reachable{trunk="carrier"}'] == 0
+    kamailio.start()
+    wait_for("the trunk reachable again", lambda: trunk(serve).get("reachable"), timeout=30,
+             context=lambda: serve.logs() + kamailio.text())

@@ -261,6 +261,10 @@ def test_a_keepalive_too_short_to_be_an_interval_is_refused(tmp_path: Path) -> N
     settings, _ = load_settings(write(tmp_path, CARRIER + "    keepalive_seconds: 0\n"))
     assert settings is not None
     assert settings.trunks["carrier"].keepalive_seconds == 0
+    assert settings.trunks["carrier"].qualify_seconds == 60
+    [error] = errors(write(tmp_path, CARRIER + "    qualify_seconds: 2\n"))
+    assert "qualify_seconds 2 is too short" in error
+    assert "use 0 (no pings) or 5 or more; 60 is the default" in error
 
 
 def test_stun_servers_become_the_serve_option_and_a_bad_one_says_the_form(
