@@ -67,6 +67,12 @@ def _probe() -> dict[str, object] | None:
     return found
 
 
+def _built_codecs(limits: dict[str, object]) -> tuple[str, ...]:
+    """The codecs the pjsua2 build has, from the limits probe's JSON."""
+    raw = limits.get("codecs")
+    return tuple(str(c) for c in raw) if isinstance(raw, list) else ()
+
+
 def _codecs(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
     """``--codecs pcmu,g722``: checked names, best first."""
     try:
@@ -310,8 +316,7 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
                        "tls cannot work; rebuild it with libssl-dev installed: bash "
                        "scripts/build-pjsua2.sh --venv .venv --force", err=True)
             sys.exit(1)
-        raw = limits.get("codecs")
-        built = tuple(str(c) for c in raw) if isinstance(raw, list) else ()
+        built = _built_codecs(limits)
         lacking = missing_codecs(codecs, built)
         if lacking:
             click.echo(f"error: this pjsua2 build has no {', '.join(lacking)} codec (it has "
@@ -454,9 +459,8 @@ def doctor(as_json: bool, data_dir: Path) -> None:
             click.echo(f"  serve --max-calls up to {effective // 2} (a transfer leg each)")
         tls = "yes" if limits.get("tls") else f"NO (serve --transport tls fails; {FIX_COMMAND})"
         click.echo(f"  TLS (serve --transport tls): {tls}")
-        raw = limits.get("codecs")
-        built = [str(c) for c in raw] if isinstance(raw, list) else []
-        lacking = [c for c in DEFAULT_CODECS if c not in built]
+        built = _built_codecs(limits)
+        lacking = missing_codecs(DEFAULT_CODECS, built)
         click.echo(f"  codecs: {', '.join(built) or 'none?'}"
                    + (f" (NO {', '.join(lacking)}: {FIX_COMMAND} --force)" if lacking else ""))
         problems += bool(lacking)

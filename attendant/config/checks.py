@@ -119,6 +119,15 @@ def attendant_routes(attendant: Attendant) -> Iterator[Route]:
         yield from walk(route)
 
 
+def queue_routes(queue: object) -> Iterator[Route]:
+    """Every route a queue takes by itself (overflow, timeout, no agents, the caller
+    leaving), nested ones included."""
+    for attr in ("on_overflow", "on_timeout", "on_no_agents", "leave_to"):
+        route = getattr(queue, attr, None)
+        if route is not None:
+            yield from walk(route)
+
+
 def subject(path: PathKey) -> str:
     """Name the place a route is written, as an admin would: ``option "1" of menu "main"``."""
     if len(path) < 3:
@@ -392,11 +401,8 @@ class Checker:
                 if agent.key not in table:
                     self.error((*path, "agents", i), f'queue "{key}" has unknown {agent.kind} '
                                                      f'"{agent.key}"', known(table, agent.key))
-            for attr in ("on_overflow", "on_timeout", "on_no_agents", "leave_to"):
-                route = getattr(queue, attr)
-                if route is not None:
-                    for nested in walk(route):
-                        self.target(nested, self.languages)
+            for nested in queue_routes(queue):
+                self.target(nested, self.languages)
         for key, box in self.c.voicemail.items():
             path = getattr(box, "path", ())
             for i, owner in enumerate(getattr(box, "owners", ())):
@@ -514,10 +520,7 @@ class Checker:
             reached |= self.reachable_from(attendant)
         from_queues: set[str] = set()
         for queue in self.c.queues.values():
-            for attr in ("on_overflow", "on_timeout", "on_no_agents", "leave_to"):
-                route = getattr(queue, attr)
-                if route is not None:
-                    from_queues |= {r.menu for r in walk(route) if isinstance(r, ToMenu)}
+            from_queues |= {r.menu for r in queue_routes(queue) if isinstance(r, ToMenu)}
         for box in self.c.voicemail.values():
             if box.when_full is not None:
                 from_queues |= {r.menu for r in walk(box.when_full) if isinstance(r, ToMenu)}

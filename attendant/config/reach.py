@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from attendant.config.checks import Config, attendant_routes, menu_routes, walk
+from attendant.config.checks import Config, attendant_routes, menu_routes, queue_routes
 from attendant.config.diagnostics import Diagnostic, Severity
 from attendant.config.settings import ServerSettings
 from attendant.config.source_map import PathKey, SourceMap
@@ -23,9 +23,6 @@ from attendant.model import Queue, Route, ToExternal, User
 from attendant.uris import dialled_number
 
 __all__ = ["OutboundRoutes", "unreachable"]
-
-#: The routes of a queue that are taken without the caller pressing a key.
-_QUEUE_ROUTES = ("on_overflow", "on_timeout", "on_no_agents", "leave_to")
 
 
 class Carried(Enum):
@@ -149,10 +146,7 @@ def _routes(config: Config) -> Iterator[Route]:
     for attendant in config.attendants.values():
         yield from attendant_routes(attendant)
     for queue in config.queues.values():
-        for attr in _QUEUE_ROUTES:
-            route = getattr(queue, attr, None)
-            if route is not None:
-                yield from walk(route)
+        yield from queue_routes(queue)
 
 
 

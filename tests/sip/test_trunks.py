@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from kamailio import Kamailio, available
+from office import scenario_as
 from pcap import write_dtmf_pcap
 from queue_office import QueueOffice, agent_command, snapshot
 from rawsip import RawPeer, Registrar
@@ -185,6 +186,18 @@ def test_reload_registers_a_changed_trunk_and_keeps_the_calls_up(
 AGENT_NUMBER = "+15550009999"
 
 
+def identity_checking_agent(sipp: Sipp, port: int,
+                            checks: dict[str, tuple[str, str]]) -> subprocess.Popen[bytes]:
+    """A SIPp phone on ``port`` that answers (echoing RTP) only an INVITE whose headers
+    match ``checks`` (name → (header, regular expression)); any mismatch fails it."""
+    scenario = sipp.scenario(
+        "uas_answer_identity.xml", variables=",".join(checks),
+        checks="\n      ".join(
+            f'<ereg regexp="{regexp}" search_in="hdr" header="{header}:" check_it="true" '
+            f'assign_to="{name}"/>' for name, (header, regexp) in checks.items()))
+    return sipp.start(scenario, "-rtp_echo", port=port)
+
+
 @pytest.mark.parametrize("caller_id", ["original", "main"])
 def test_a_transfer_to_a_number_leaves_through_the_trunk_with_its_credentials(
         serve: Serve, sipp: Sipp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -208,12 +221,7 @@ def test_a_transfer_to_a_number_leaves_through_the_trunk_with_its_credentials(
         if caller_id == "original":
             checks["diversion"] = ("Diversion", f"^ *&lt;sip:{USER}@example[.]test&gt;"
                                                 ";reason=unconditional$")
-        scenario = sipp.scenario(
-            "uas_answer_identity.xml", variables=",".join(checks),
-            checks="\n      ".join(
-                f'<ereg regexp="{regexp}" search_in="hdr" header="{header}:" check_it="true" '
-                f'assign_to="{name}"/>' for name, (header, regexp) in checks.items()))
-        agent = sipp.start(scenario, "-rtp_echo", port=agent_port)
+        agent = identity_checking_agent(sipp, agent_port, checks)
         pcap = write_dtmf_pcap(tmp_path / "dtmf-1.pcap", "1")
         caller = sipp.start(sipp.scenario("uac_dtmf.xml", pcap=str(pcap)), "-s", "frontdesk",
                             "-d", "5000", target=f"127.0.0.1:{serve.port}")
@@ -308,16 +316,10 @@ def test_a_queue_agent_at_a_number_is_rung_through_the_trunk_with_the_callers_id
     checks = {"pai": ("P-Asserted-Identity", f"^ *&lt;{caller_uri}&gt;$"),
               "diversion": ("Diversion", f"^ *&lt;sip:{USER}@example[.]test&gt;"
                                          ";reason=unconditional$")}
-    scenario = sipp.scenario(
-        "uas_answer_identity.xml", variables=",".join(checks),
-        checks="\n      ".join(
-            f'<ereg regexp="{regexp}" search_in="hdr" header="{header}:" check_it="true" '
-            f'assign_to="{name}"/>' for name, (header, regexp) in checks.items()))
-    agent = sipp.start(scenario, "-rtp_echo", port=phones)
+    agent = identity_checking_agent(sipp, phones, checks)
     pcap = write_dtmf_pcap(tmp_path / "dtmf-1.pcap", "1")
-    path = sipp.scenario("uac_dtmf.xml", pcap=str(pcap))
-    path.write_text(path.read_text().replace("sip:caller@", f"sip:{QUEUE_CALLER}@"))
-    caller = sipp.start(path, "-s", "cb", "-d", "5000", target=f"127.0.0.1:{serve.port}")
+    caller = sipp.start(scenario_as(sipp, "uac_dtmf.xml", QUEUE_CALLER, pcap=str(pcap)),
+                        "-s", "cb", "-d", "5000", target=f"127.0.0.1:{serve.port}")
 
     def context() -> str:
         return str(sipp.logs() + serve.logs() + proxy.text())
@@ -340,9 +342,8 @@ def test_a_callback_rings_the_agent_and_the_caller_through_the_trunk(
     assert "applied" in agent_command(office, "cara", "signout")
     join = write_dtmf_pcap(sipp.tmp / "join.pcap", "1")
     key = write_dtmf_pcap(sipp.tmp / "callback.pcap", "9")
-    path = sipp.scenario("uac_queue_callback.xml", pcap=str(join), pcap2=str(key),
-                         wait_ms="4000")
-    path.write_text(path.read_text().replace("sip:caller@", f"sip:{QUEUE_CALLER}@"))
+    path = scenario_as(sipp, "uac_queue_callback.xml", QUEUE_CALLER, pcap=str(join),
+                       pcap2=str(key), wait_ms="4000")
 
     def context() -> str:
         return str(sipp.logs() + serve.logs() + proxy.text())
