@@ -13,6 +13,8 @@ missing=()
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || missing+=(baresip)
 command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ] || missing+=(kamailio)
+# openssl makes the TLS tests' certificates.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if command -v dpkg >/dev/null 2>&1 && [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: please install the Debian package(s) ${missing[*]} first" >&2

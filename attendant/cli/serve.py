@@ -28,6 +28,8 @@ from attendant.config.diagnostics import Severity, format_text
 from attendant.config.reach import OutboundRoutes
 from attendant.config.settings import ServerSettings, SettingsError, load_settings
 from attendant.sip.codecs import CODECS, DEFAULT_CODECS, missing_codecs, parse_codecs
+from attendant.sip.tls import TlsFiles
+from attendant.sip.tls import problems as tls_problems
 
 if TYPE_CHECKING:
     from attendant.sip.endpoint import Srtp, SrtpSignaling, Transport
@@ -207,6 +209,15 @@ _OPTION_OF = {"data": "data_dir", "transport": "transports"}
 @click.option("--tls-key", default=None, type=click.Path(path_type=Path, exists=True,
               dir_okay=False), metavar="FILE",
               help="PEM private key (unencrypted) of --transport tls.")
+@click.option("--tls-ca", default=None, type=click.Path(path_type=Path, exists=True,
+              dir_okay=False), metavar="FILE",
+              help="PEM file of the CAs trusted for peers' certificates.  [default: the "
+                   "system's, /etc/ssl/certs/ca-certificates.crt]")
+@click.option("--tls-verify-server/--no-tls-verify-server", default=False, show_default=True,
+              help="Check the certificate (chain and host name) of every TLS server the "
+                   "server connects to: trunks, legs out to sips: URIs.")
+@click.option("--tls-verify-client/--no-tls-verify-client", default=False, show_default=True,
+              help="Refuse TLS callers without a certificate signed by --tls-ca.")
 @click.option("--rtp-ports", default="20000-30000", show_default=True, metavar="LOW-HIGH",
               help="RTP port range.")
 @click.option("--clock-rate", type=click.Choice(["8000", "16000"]), default="8000",
@@ -267,7 +278,8 @@ _OPTION_OF = {"data": "data_dir", "transport": "transports"}
 @safety_options
 def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | None,
           transports: tuple[Transport, ...], tls_port: int | None,
-          tls_cert: Path | None, tls_key: Path | None, rtp_ports: str,
+          tls_cert: Path | None, tls_key: Path | None, tls_ca: Path | None,
+          tls_verify_server: bool, tls_verify_client: bool, rtp_ports: str,
           clock_rate: str, codecs: tuple[str, ...], srtp: Srtp, srtp_signaling: SrtpSignaling,
           max_calls: int, retry_after: int,
           public_address: str | None, stun_servers: str,
@@ -279,7 +291,10 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     low_high = _rtp_range(rtp_ports)
-    _check_tls_options(transports, tls_cert, tls_key)
+    tls = TlsFiles(cert=str(tls_cert) if tls_cert else None,
+                   key=str(tls_key) if tls_key else None, ca=str(tls_ca) if tls_ca else None,
+                   verify_server=tls_verify_server, verify_client=tls_verify_client)
+    _check_tls_options(transports, tls, settings)
     if transports == ("tls",):
         tls_port = tls_port or port or 5061
     port, tls_port = port or 5060, tls_port or 5061
@@ -334,8 +349,7 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
                               clock_rate=int(clock_rate), max_calls=max_calls,
                               public_address=public_address, outbound_proxy=outbound_proxy,
                               pj_log_level=pj_log_level,
-                              tls_cert=str(tls_cert) if tls_cert else None,
-                              tls_key=str(tls_key) if tls_key else None, codecs=codecs,
+                              tls=tls, codecs=codecs,
                               srtp=srtp, srtp_signaling=srtp_signaling,
                               stun_servers=tuple(s.strip() for s in stun_servers.split(",")
                                                  if s.strip()))
@@ -398,16 +412,29 @@ def _check_trunk_transports(settings: ServerSettings | None,
             sys.exit(1)
 
 
-def _check_tls_options(transports: tuple[Transport, ...], cert: Path | None,
-                       key: Path | None) -> None:
-    """--tls-cert and --tls-key go together, and only with --transport tls."""
+def _check_tls_options(transports: tuple[Transport, ...], tls: TlsFiles,
+                       settings: ServerSettings | None) -> None:
+    """The TLS files can be served, and only with --transport tls; a trunk over TLS
+    whose certificate nobody checks is worth a warning."""
     if "tls" not in transports:
-        if cert is not None or key is not None:
-            raise click.UsageError("--tls-cert and --tls-key need --transport tls")
+        if tls.cert or tls.key or tls.ca or tls.verifies:
+            raise click.UsageError("--tls-cert, --tls-key, --tls-ca and the --tls-verify "
+                                   "options need --transport tls")
         return
-    if cert is None or key is None:
+    if tls.cert is None or tls.key is None:
         raise click.UsageError("--transport tls needs --tls-cert FILE and --tls-key FILE "
                                "(PEM certificate and its private key)")
+    found = tls_problems(tls)
+    if found:
+        for problem in found:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(1)
+    over_tls = [t.name for t in (settings.trunks.values() if settings else ())
+                if t.transport == "tls" or t.registrar.lower().startswith("sips:")]
+    if over_tls and not tls.verify_server:
+        log.warning("trunk(s) %s reached over TLS without checking the carrier's certificate: "
+                    "anyone on the path can pose as the carrier; add tls_verify_server: true "
+                    "(--tls-verify-server)", ", ".join(over_tls))
 
 
 def _stock_hint(effective: int) -> str:

@@ -39,7 +39,7 @@ SCHEMA_FILE = "server-v1.schema.json"
 #: Where the settings' hints send the reader.
 DOC = "docs/trunks.md"
 #: Settings that name files or folders: relative to the settings file's folder.
-_PATH_OPTIONS = ("data", "prompts", "tls_cert", "tls_key")
+_PATH_OPTIONS = ("data", "prompts", "tls_cert", "tls_key", "tls_ca")
 _HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*"
                         r"[A-Za-z0-9])?)*\Z")
 #: Defaults of a trunk's registration, in seconds.
@@ -242,6 +242,10 @@ def _meaning(data: dict[str, Any], sources: SourceMap) -> list[Diagnostic]:
             data.get("tls_cert") and data.get("tls_key")):
         found.append(sources.diag(("transport",), "transport tls needs tls_cert and tls_key",
                                   "add tls_cert: and tls_key: (PEM files)"))
+    if data.get("tls_verify_client") and not data.get("tls_ca"):
+        found.append(sources.diag(("tls_verify_client",), "tls_verify_client needs tls_ca",
+                                  "add tls_ca: with the PEM file of the CA that signs the "
+                                  "phones' certificates"))
     for index, text in enumerate(data.get("allow_from") or []):
         found += _network_problem(sources, ("allow_from", index), text, names=False)
     owner: dict[str, str] = {}

@@ -39,10 +39,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from attendant.sip.codecs import DEFAULT_CODECS, apply_codecs
+from attendant.sip.tls import TlsFiles
+from attendant.sip.tls import fill as fill_tls
 
 log = logging.getLogger("attendant.sip")
 
@@ -88,9 +90,8 @@ class EndpointConfig:
     public_address: str | None = None
     outbound_proxy: str | None = None
     pj_log_level: int = 1
-    #: PEM certificate (chain) and private key of the ``tls`` transport.
-    tls_cert: str | None = None
-    tls_key: str | None = None
+    #: The ``tls`` transport's certificate, key and the peer checks (:mod:`attendant.sip.tls`).
+    tls: TlsFiles = field(default_factory=TlsFiles)
     #: The codecs calls may use, best first (:mod:`attendant.sip.codecs`).
     codecs: tuple[str, ...] = DEFAULT_CODECS
     #: STUN servers (host[:port]) asked for our public address behind NAT.
@@ -304,12 +305,14 @@ class Worker:
         self.ep.libStart()
         self._hooks.on_started(self)
         log.info("codecs, best first: %s", ", ".join(cfg.codecs))
+        if "tls" in cfg.transports:
+            log.info("TLS: %s", cfg.tls.describe())
         log.info("listening on %s, clock %d Hz, RTP %d-%d, max %d calls",
                  cfg.where(), cfg.clock_rate, cfg.rtp_ports[0], cfg.rtp_ports[1],
                  cfg.max_calls)
 
-    def _open_transport(self, pj: Any, transport: Transport) -> int:
-        """Open one SIP transport on its port; its pjsua id."""
+    def _transport_config(self, pj: Any, transport: Transport, tls: TlsFiles) -> Any:
+        """The pjsua2 ``TransportConfig`` of one transport."""
         cfg = self.config
         tp_cfg = pj.TransportConfig()
         tp_cfg.boundAddress = cfg.listen
@@ -317,13 +320,16 @@ class Worker:
         if cfg.public_address:
             tp_cfg.publicAddress = cfg.public_address
         if transport == "tls":
+            fill_tls(pj, tp_cfg.tlsConfig, tls)
+        return tp_cfg
+
+    def _open_transport(self, pj: Any, transport: Transport) -> int:
+        """Open one SIP transport on its port; its pjsua id."""
+        cfg = self.config
+        tp_cfg = self._transport_config(pj, transport, cfg.tls)
+        if transport == "tls":
             kind = pj.PJSIP_TRANSPORT_TLS
             _check_tls(self.ep)
-            tp_cfg.tlsConfig.certFile = cfg.tls_cert or ""
-            tp_cfg.tlsConfig.privKeyFile = cfg.tls_key or ""
-            tp_cfg.tlsConfig.method = pj.PJSIP_TLSV1_2_METHOD  # TLS 1.2 or later
-            tp_cfg.tlsConfig.verifyClient = False  # phones rarely have certificates
-            tp_cfg.tlsConfig.requireClientCert = False
         else:
             kind = pj.PJSIP_TRANSPORT_TCP if transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
         try:
@@ -332,9 +338,30 @@ class Worker:
             where = f"{cfg.listen}:{tp_cfg.port}/{transport}"
             if transport == "tls":
                 raise RuntimeError(f"cannot open the TLS transport on {where} with "
-                                   f"certificate {cfg.tls_cert} and key {cfg.tls_key}: "
-                                   f"{exc.info()}") from None
+                                   f"{cfg.tls.describe()}: {exc.info()}") from None
             raise RuntimeError(f"cannot open {where}: {exc.info()}") from None
+
+    def reload_tls(self) -> str | None:
+        """Read the TLS listener's certificate, key and CA list again and serve them from
+        now on; connections already open keep theirs. Why not, or None when done."""
+        import pjsua2 as pj
+
+        transport_id = self.transport_ids.get("tls")
+        if transport_id is None or self.ep is None:
+            return None
+        if not hasattr(self.ep, "transportLisRestart"):
+            return ("this pjsua2 build cannot restart a TLS listener (patch 0008 missing); "
+                    "rebuild it: bash scripts/build-pjsua2.sh --venv .venv --force")
+        try:
+            self.ep.transportLisRestart(transport_id,
+                                        self._transport_config(pj, "tls", self.config.tls))
+        except pj.Error as exc:
+            # pjsip closes the listener before it loads the files, and a later restart
+            # does not reopen a closed one. The files were checked just before (tls.problems),
+            # so only a file replaced in between gets here.
+            return (f"pjsip refused the files ({exc.info()}) and the TLS listener is closed; "
+                    "restart the server")
+        return None
 
     def _open_wake_transport(self, pj: Any) -> None:
         """A UDP SIP transport on a free loopback port that only :meth:`post` writes to.

@@ -1,10 +1,12 @@
-"""``attendant reload`` (SIGHUP): the menus and the trunks read again, calls untouched.
+"""``attendant reload`` (SIGHUP): the menus, trunks and TLS files read again, calls untouched.
 
 In the main thread, never on the pjsip worker: the menus are compiled again and their
 prompts built, and the settings file (``--settings``) is read again with its trunks'
 passwords. What is valid is handed to the worker: new calls get the new flow (calls in
 progress keep theirs), changed trunks register anew. What is not is logged, counted as
-a failed reload, and the old menus or trunks are kept.
+a failed reload, and the old menus or trunks are kept. The TLS listener reads its
+certificate, key and CA list again (a renewed certificate at the same paths); connections
+already open keep the certificate they were shown.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from attendant.config.settings import ServerSettings, SettingsError, load_settin
 from attendant.model import Flow
 from attendant.prompts.store import PromptStore
 from attendant.sip.options import open_prompts, read_logins, read_phones
+from attendant.sip.tls import problems as tls_problems
 
 if TYPE_CHECKING:
     from attendant.sip.server import Server
@@ -28,7 +31,8 @@ log = logging.getLogger("attendant.sip.server")
 
 
 def reload_server(server: Server) -> None:
-    """Main thread: read the trunks, then the menus, again."""
+    """Main thread: read the TLS certificate, the trunks, then the menus, again."""
+    _reload_tls(server)
     settings = _reload_trunks(server)
     options = server.options
     started = time.monotonic()
@@ -71,6 +75,31 @@ def _reload_trunks(server: Server) -> ServerSettings | None:
     server.worker.post(server.trunks.apply, logins, server.trunks.policy(logins, phones),
                        phones)
     return settings
+
+
+def _reload_tls(server: Server) -> None:
+    """A renewed certificate (same files, new contents) is served to new connections;
+    one that cannot be served is reported and the one in use kept."""
+    endpoint = server.options.endpoint
+    if "tls" not in endpoint.transports:
+        return
+    found = tls_problems(endpoint.tls)
+    if found:
+        _failed(server, "the TLS files cannot be served", "\n".join(found), "TLS certificate")
+        return
+    server.worker.post(_restart_tls_listener, server)
+
+
+def _restart_tls_listener(server: Server) -> None:
+    """Worker thread: the TLS listener reads its files again."""
+    why = server.worker.reload_tls()
+    if why is not None:
+        server.totals["reload_failures"] += 1
+        log.error("reload: the TLS certificate was not read again: %s", why)
+        server.status_changed()
+        return
+    log.info("reload: TLS files read again, new connections get them: %s",
+             server.options.endpoint.tls.describe())
 
 
 def _failed(server: Server, why: str, details: str, kept: str = "menus") -> None:

@@ -49,6 +49,12 @@ REFRESH_BEFORE_S = 30
 _serials = itertools.count(1)
 
 
+#: Why pjsip refused a carrier's TLS certificate, and what to change.
+_CERT_HINT = ("; the carrier's TLS certificate is not trusted: it must chain to a CA in "
+              "tls_ca (default: the system's) and name the registrar's host; see "
+              "docs/serving.md#checking-certificates")
+
+
 @dataclass
 class TrunkState:
     """What status.json and the metrics show of one trunk's registration."""
@@ -271,8 +277,9 @@ class Trunks:
         state.state, state.expires_at = "failing", 0.0
         state.code, state.reason = code, reason
         state.retry_at = time.time() + delay
-        log.warning("trunk %s: registration at %s failed: %s %s; retry %d in %d s", name,
-                    trunk.registrar, code or "-", reason or "no answer", state.failures, delay)
+        log.warning("trunk %s: registration at %s failed: %s %s; retry %d in %d s%s", name,
+                    trunk.registrar, code or "-", reason or "no answer", state.failures, delay,
+                    _CERT_HINT if "ECERTVERIF" in reason else "")
         self._server.metrics.trunk_registered(name, False)
         self._server.metrics.trunk_failure(name, code)
         old = self._retries.pop(name, None)

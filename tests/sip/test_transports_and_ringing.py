@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import ssl
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +20,7 @@ import pytest
 from office import caller_name, dtmf_caller, finished_call, scenario_as
 from pcap import write_dtmf_pcap
 from sip_harness import ATTENDANT, Serve, Sipp, free_udp_ports, wait_for
+from tls_peers import TlsSip, self_signed
 
 pytestmark = pytest.mark.sip
 
@@ -142,64 +140,7 @@ def test_tcp_transport_answers_and_a_key_transfers(tmp_path, sipp, me):
         ring.serve.stop()
 
 
-def _tls_pair(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
-
-
-class _TlsSip:
-    """A minimal SIP UA over one TLS connection (the server's certificate pinned)."""
-
-    def __init__(self, port: int, cert: Path):
-        context = ssl.create_default_context(cafile=str(cert))
-        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.sock = context.wrap_socket(raw, server_hostname="127.0.0.1")
-        self.local = self.sock.getsockname()[1]
-        self.buffer = b""
-
-    def send(self, text: str) -> None:
-        body = text.split("\r\n\r\n", 1)
-        self.sock.sendall(text.encode() if len(body) == 2 else (text + "\r\n\r\n").encode())
-
-    def receive(self, deadline_s: float = 20.0) -> str:
-        """The next whole SIP message (headers and Content-Length bytes of body)."""
-        end = time.monotonic() + deadline_s
-        while True:
-            head, sep, rest = self.buffer.partition(b"\r\n\r\n")
-            if sep:
-                length = re.search(rb"(?im)^(?:Content-Length|l)\s*:\s*(\d+)", head)
-                size = int(length.group(1)) if length else 0
-                if len(rest) >= size:
-                    self.buffer = rest[size:]
-                    return (head + sep + rest[:size]).decode(errors="replace")
-            if time.monotonic() > end:
-                pytest.fail(f"no whole SIP message over TLS; got {self.buffer!r}")
-            self.sock.settimeout(max(0.1, end - time.monotonic()))
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                pytest.fail(f"the server closed the TLS connection; got {self.buffer!r}")
-            self.buffer += chunk
-
-    def response(self, method: str, deadline_s: float = 20.0) -> str:
-        """The next final response to ``method`` (provisional ones are skipped)."""
-        end = time.monotonic() + deadline_s
-        while True:
-            message = self.receive(max(0.1, end - time.monotonic()))
-            if re.match(r"SIP/2\.0 [2-6]\d\d", message) and \
-                    re.search(rf"(?im)^CSeq:\s*\d+ {method}", message):
-                return message
-            if message.startswith("BYE "):
-                pytest.fail(f"unexpected BYE over TLS:\n{message}")
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def _request(ua: _TlsSip, method: str, port: int, call_id: str, cseq: int, to_tag: str = "",
+def _request(ua: TlsSip, method: str, port: int, call_id: str, cseq: int, to_tag: str = "",
              body: str = "", ruri: str | None = None) -> str:
     lines = [
         f"{method} {ruri or f'sip:main@127.0.0.1:{port};transport=tls'} SIP/2.0",
@@ -216,7 +157,7 @@ def _request(ua: _TlsSip, method: str, port: int, call_id: str, cseq: int, to_ta
     return "\r\n".join(lines) + "\r\n\r\n" + body
 
 
-def _tls_call(ua: _TlsSip, port: int, serve: Serve) -> None:
+def _tls_call(ua: TlsSip, port: int, serve: Serve) -> None:
     """OPTIONS, then a whole INVITE / ACK / BYE call over ``ua``'s TLS connection."""
     ua.send(_request(ua, "OPTIONS", port, uuid.uuid4().hex, 1))
     assert ua.response("OPTIONS").startswith("SIP/2.0 200"), serve.logs()
@@ -242,12 +183,13 @@ def _tls_call(ua: _TlsSip, port: int, serve: Serve) -> None:
 def test_tls_transport_answers_options_and_a_call(tmp_path):
     if shutil.which("openssl") is None:
         pytest.skip("the openssl command is not installed")
-    cert, key = _tls_pair(tmp_path)
+    pair = self_signed(tmp_path)
+    cert, key = pair.cert, pair.key
     ring = Ring(tmp_path)
     try:
         ring.serve.start("--transport", "tls", "--tls-cert", str(cert), "--tls-key", str(key))
         port = ring.serve.port
-        ua = _TlsSip(port, cert)  # the handshake verifies the server's certificate
+        ua = TlsSip(port, cert)  # the handshake verifies the server's certificate
         try:
             _tls_call(ua, port, ring.serve)
         finally:
@@ -271,7 +213,8 @@ def test_tls_transport_needs_a_certificate_and_its_key(tmp_path):
 def test_udp_tcp_and_tls_callers_reach_one_server(tmp_path, sipp):
     if shutil.which("openssl") is None:
         pytest.skip("the openssl command is not installed")
-    cert, key = _tls_pair(tmp_path)
+    pair = self_signed(tmp_path)
+    cert, key = pair.cert, pair.key
     ring = Ring(tmp_path)
     tls_port = free_udp_ports(1)
     try:
@@ -281,7 +224,7 @@ def test_udp_tcp_and_tls_callers_reach_one_server(tmp_path, sipp):
                          "-d", "1500", target=ring.target)
         tcp = sipp.start(scenario_as(sipp, "uac_hangup.xml", "tcpcaller"), "-s", "main",
                          "-d", "1500", "-t", "t1", target=ring.target)
-        ua = _TlsSip(tls_port, cert)
+        ua = TlsSip(tls_port, cert)
         try:
             _tls_call(ua, tls_port, ring.serve)
         finally:

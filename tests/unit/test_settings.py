@@ -253,6 +253,22 @@ def test_transports_srtp_and_a_trunks_own_srtp_are_read(tmp_path: Path) -> None:
     assert any("transport tls needs tls_cert and tls_key" in e for e in errors(path))
 
 
+def test_tls_checks_are_read_and_checking_callers_needs_a_ca(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\ntransport: [udp, tls]\ntls_cert: c.pem\n"
+                 "tls_key: k.pem\ntls_ca: ca/carriers.pem\ntls_verify_server: true\n"
+                 "tls_verify_client: true\n")
+    settings, found = load_settings(path)
+    assert settings is not None, found
+    assert settings.options["tls_ca"] == str(tmp_path / "ca" / "carriers.pem")
+    assert (settings.options["tls_verify_server"], settings.options["tls_verify_client"]) == (
+        True, True)
+    path = write(tmp_path, "version: 1\ntransport: tls\ntls_cert: c.pem\ntls_key: k.pem\n"
+                 "tls_verify_client: true\n")
+    [error] = errors(path)
+    assert ":5:20: error: tls_verify_client needs tls_ca" in error, error
+    assert "add tls_ca:" in error
+
+
 def test_a_keepalive_too_short_to_be_an_interval_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, CARRIER + "    keepalive_seconds: 1\n")
     [error] = errors(path)
