@@ -10,7 +10,9 @@ unless the peer is ``deaf``, so a test can model a caller that vanished.
 ``RtpCounter`` is a UDP socket that counts the RTP packets sent to it (by payload
 type), and
 ``Trap`` a SIP socket that records any request sent to it (a number the server
-must never dial). Every wait has a deadline; nothing here blocks for ever.
+must never dial); ``Registrar`` a carrier's registrar that counts keep-alives, and
+``StunServer`` one that reports a public address of the test's choosing. Every wait
+has a deadline; nothing here blocks for ever.
 """
 
 from __future__ import annotations
@@ -425,6 +427,7 @@ class Registrar(_UdpListener):
     def __init__(self, ip: str = "127.0.0.1") -> None:
         super().__init__(ip)
         self.registers = 0
+        self.contacts: list[str] = []  #: each REGISTER's Contact
         self.keepalives: list[float] = []  #: when each keep-alive arrived
         self._start()
 
@@ -436,6 +439,7 @@ class Registrar(_UdpListener):
         if message is None or message.method != "REGISTER":
             return
         self.registers += 1
+        self.contacts.append(message.header("contact"))
         to = message.header("to")
         lines = ["SIP/2.0 200 OK", *(f"Via: {v}" for v in message.headers.get("via", [])),
                  f"From: {message.header('from')}",
@@ -443,3 +447,34 @@ class Registrar(_UdpListener):
                  f"Call-ID: {message.header('call-id')}", f"CSeq: {message.header('cseq')}",
                  f"Contact: {message.header('contact')};expires=300", "Content-Length: 0"]
         self.sock.sendto((CRLF.join(lines) + CRLF + CRLF).encode(), source)
+
+
+class StunServer(_UdpListener):
+    """A STUN server (RFC 5389 binding) that tells every asker it is seen at ``public``,
+    with its own source port: on loopback the only way to see what a server behind NAT
+    does with the public address STUN reports. Counts the binding requests answered."""
+
+    MAGIC = 0x2112A442
+
+    def __init__(self, public: str, ip: str = "127.0.0.1") -> None:
+        super().__init__(ip)
+        self.public = public
+        self.requests = 0
+        self._start()
+
+    def _datagram(self, data: bytes, source: tuple[str, int]) -> None:
+        if len(data) < 20 or int.from_bytes(data[0:2], "big") != 0x0001:  # binding request
+            return
+        self.requests += 1
+        transaction = data[4:20]  # cookie and id; RFC 3489 clients put 16 id bytes here
+        address = socket.inet_aton(self.public)
+        port = source[1]
+        # MAPPED-ADDRESS for RFC 3489 clients (pjsua's SIP socket), XOR-MAPPED-ADDRESS for
+        # RFC 5389 ones (its media sockets).
+        mapped = b"\x00\x01" + port.to_bytes(2, "big") + address
+        xor_port = port ^ (self.MAGIC >> 16)
+        xor_ip = int.from_bytes(address, "big") ^ self.MAGIC
+        xor_mapped = b"\x00\x01" + xor_port.to_bytes(2, "big") + xor_ip.to_bytes(4, "big")
+        attributes = (b"\x00\x01\x00\x08" + mapped + b"\x00\x20\x00\x08" + xor_mapped)
+        header = b"\x01\x01" + len(attributes).to_bytes(2, "big") + transaction
+        self.sock.sendto(header + attributes, source)

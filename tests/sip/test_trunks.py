@@ -25,7 +25,7 @@ from kamailio import Kamailio, available
 from office import scenario_as
 from pcap import write_dtmf_pcap
 from queue_office import QueueOffice, agent_command, snapshot
-from rawsip import RawPeer, Registrar
+from rawsip import RawPeer, Registrar, StunServer
 from sip_harness import ATTENDANT, Serve, Sipp, free_udp_ports, scrape, wait_for
 
 pytestmark = [pytest.mark.sip,
@@ -474,3 +474,28 @@ def test_options_pings_show_whether_the_trunk_is_reachable(
     kamailio.start()
     wait_for("the trunk reachable again", lambda: trunk(serve).get("reachable"), timeout=30,
              context=lambda: serve.logs() + kamailio.text())
+
+
+def test_behind_nat_the_address_stun_reports_is_written_in_sip_and_sdp(
+        serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    public = "203.0.113.7"  # TEST-NET-3: what the NAT's outside is, as STUN reports it
+    stun, registrar = StunServer(public), Registrar()
+    try:
+        serve.start("--settings", str(settings(tmp_path, registrar.port, qualify_seconds=0)),
+                    "--stun-servers", f"127.0.0.1:{stun.port}")
+        wait_for("the trunk to register", lambda: trunk(serve).get("state") == "registered",
+                 context=serve.logs)
+        assert stun.requests >= 1
+        # The carrier is told to send calls to the public address, not the private one.
+        assert f"@{public}:" in registrar.contacts[0], registrar.contacts
+        with RawPeer("127.0.0.1", serve.port, user="natcaller") as caller:
+            dialog = caller.invite("main", rtp_port=free_udp_ports(2))
+            answer = caller.wait_answer(dialog)
+            assert answer.status == 200, answer.raw
+            assert f"c=IN IP4 {public}" in answer.body, answer.body  # RTP: the public side
+            assert f"@{public}:" in answer.header("contact"), answer.raw
+            assert caller.bye(dialog) == 200
+    finally:
+        stun.close()
+        registrar.close()
