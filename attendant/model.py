@@ -326,12 +326,29 @@ class Menu:
     on_no_input: Route = Repeat()
     on_invalid: Route = Repeat()
     on_max: Route | None = None
+    #: After ``max_invalid`` invalid entries; None: ``on_max``.
+    on_max_invalid: Route | None = None
+    #: After ``max_timeouts`` timeouts in a row; None: ``on_max``.
+    on_max_timeouts: Route | None = None
     invalid_prompt: Prompt | None = None
     no_input_prompt: Prompt | None = None
     barge_in: bool = True
     repeat_key: str | None = "*"
     back_key: str | None = "#"
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+    def after_max(self, kind: Literal["invalid", "timeouts"]) -> Route | None:
+        """The route written for one maximum (None: the default, operator or goodbye)."""
+        specific = self.on_max_invalid if kind == "invalid" else self.on_max_timeouts
+        return specific if specific is not None else self.on_max
+
+    def max_routes(self) -> tuple[Route, ...]:
+        """The routes written for the maxima that can be taken, each once."""
+        found: list[Route] = []
+        for route in (self.after_max("invalid"), self.after_max("timeouts")):
+            if route is not None and route not in found:
+                found.append(route)
+        return tuple(found)
 
     def choices(self) -> Mapping[str, Route]:
         """Every key sequence that does something here, defaults included."""

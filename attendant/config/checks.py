@@ -104,8 +104,8 @@ def menu_routes(menu: Menu) -> Iterator[Route]:
     """Every route a menu can take, nested ones included."""
     for route in (*menu.options.values(), menu.on_no_input, menu.on_invalid):
         yield from walk(route)
-    if menu.on_max is not None:
-        yield from walk(menu.on_max)
+    for route in menu.max_routes():
+        yield from walk(route)
 
 
 def attendant_routes(attendant: Attendant) -> Iterator[Route]:
@@ -192,9 +192,8 @@ class Checker:
         """``tuple(menu_routes(menu))``, computed once per menu."""
         found = self._menu_routes.get(id(menu))
         if found is None:
-            tops = (*menu.options.values(), menu.on_no_input, menu.on_invalid)
-            if menu.on_max is not None:
-                tops = (*tops, menu.on_max)
+            tops = (*menu.options.values(), menu.on_no_input, menu.on_invalid,
+                    *menu.max_routes())
             found = self._menu_routes[id(menu)] = tuple(
                 nested for top in tops for nested in _chain(top))
         return found
@@ -444,6 +443,12 @@ class Checker:
                                "every user and department needs its own extension")
 
     def keys(self, menu: Menu) -> None:
+        if None not in (menu.on_max, menu.on_max_invalid, menu.on_max_timeouts):
+            self.warn((*menu.path, "on_max"),
+                      f'on_max of menu "{menu.name}" is never taken: on_max_invalid and '
+                      "on_max_timeouts say what happens after each maximum",
+                      "remove on_max, or one of the other two to let on_max stand for it",
+                      at_key=True)
         choices = menu.choices()
         if not menu.options and menu.extension_dialing is None:
             self.warn((*menu.path, "prompt"),
@@ -615,8 +620,10 @@ class Checker:
         return [start, start]  # unreachable: every member of a loop group leads back
 
     def _has_exit(self, menu: Menu) -> bool:
-        if menu.on_max is None or menu.extension_dialing is not None:
-            return True  # the default on_max is the operator or a goodbye
+        if menu.after_max("invalid") is None or menu.after_max("timeouts") is None:
+            return True  # a default maximum is the operator or a goodbye
+        if menu.extension_dialing is not None:
+            return True
         leaving = (ToUser, ToDepartment, ToExternal, ToQueue, ToVoicemail, Disconnect, Operator,
                    DialByName, DialByExtension, ToAttendant, AgentFeature)
         return any(isinstance(r, leaving) for r in self.routes(menu))

@@ -4,6 +4,8 @@ happens on an invalid key or on silence, up to the menu's maximum.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from attendant.engine import directory, routes, tables, transfers
 from attendant.engine.events import DTMF_KEYS, Digit
 from attendant.engine.playback import (
@@ -26,9 +28,11 @@ def menu_table(flow: Flow, state: CallState) -> MenuTable:
     return table
 
 
-def on_max(flow: Flow, state: CallState, menu: Menu) -> Route:
-    if menu.on_max is not None:
-        return menu.on_max
+def on_max(flow: Flow, state: CallState, menu: Menu,
+           kind: Literal["invalid", "timeouts"]) -> Route:
+    written = menu.after_max(kind)
+    if written is not None:
+        return written
     if flow.attendants[state.attendant].operator is not None:
         return Operator()
     return Disconnect()
@@ -42,7 +46,8 @@ def invalid_entry(flow: Flow, state: CallState, prompt_name: str = "invalid") ->
         flow, prompt_name)
     sorry = (say(flow, state, sorry_prompt),)
     if invalid >= menu.max_invalid:
-        return routes.run(flow, update(state, invalid=0), on_max(flow, state, menu), sorry)
+        return routes.run(flow, update(state, invalid=0), on_max(flow, state, menu, "invalid"),
+                          sorry)
     if state.phase is Phase.MENU:
         return routes.run(flow, state, menu.on_invalid, sorry)
     return directory.retry_entry(flow, state, sorry)
@@ -54,7 +59,8 @@ def no_input(flow: Flow, state: CallState) -> Result:
     state = update(state, timeouts=timeouts, timer=None, buffer="")
     if timeouts >= menu.max_timeouts:
         sorry = (say(flow, state, menu.no_input_prompt or system(flow, "no_input")),)
-        return routes.run(flow, update(state, timeouts=0), on_max(flow, state, menu), sorry)
+        return routes.run(flow, update(state, timeouts=0), on_max(flow, state, menu, "timeouts"),
+                          sorry)
     preface = (say(flow, state, menu.no_input_prompt),) if menu.no_input_prompt else ()
     if state.phase is Phase.MENU:
         return routes.run(flow, state, menu.on_no_input, preface)

@@ -127,7 +127,7 @@ def flow_prompts(flow: Flow) -> list[Prompt]:
                 add(extra)
         for route in menu.options.values():
             add_route(route, found)
-        for route in (menu.on_no_input, menu.on_invalid, menu.on_max):
+        for route in (menu.on_no_input, menu.on_invalid, *menu.max_routes()):
             add_route(route, found)
     for queue in flow.queues.values():
         for prompt in (queue.greeting, queue.music):

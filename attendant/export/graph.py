@@ -125,8 +125,14 @@ def collect(flow: Flow) -> tuple[dict[str, str], list[Edge]]:
         if menu.extension_dialing is not None:
             nodes.setdefault("special_dial_by_extension", "dial by extension")
             edges.append((source, "special_dial_by_extension", "extension"))
-        if menu.on_max is not None:
-            add(source, menu.on_max, "after max tries")
+        invalid, timeouts = menu.after_max("invalid"), menu.after_max("timeouts")
+        if invalid is not None and invalid == timeouts:
+            add(source, invalid, "after max tries")
+        else:
+            if invalid is not None:
+                add(source, invalid, f"after {menu.max_invalid} invalid")
+            if timeouts is not None:
+                add(source, timeouts, f"after {menu.max_timeouts} timeouts")
     for key, box in flow.voicemail.items():
         if box.when_full is not None:
             source = _node_id("vm", key)

@@ -555,6 +555,54 @@ def test_configured_on_invalid_prompt_and_on_max(build: Build) -> None:
     assert [t.key for t in of_type(actions, act.Transfer)] == ["bob"]
 
 
+def test_no_input_and_invalid_entries_each_have_their_own_maximum_and_action(
+        build: Build) -> None:
+    """"No input twice: the operator; invalid three times: goodbye", in one menu."""
+    flow = menu_flow(build, """\
+        prompt: Choose.
+        timeout: 4
+        max_timeouts: 2
+        on_max_timeouts: operator
+        max_invalid: 3
+        on_max_invalid: disconnect
+        options:
+          "1": {user: bob}
+        """, operator=True)
+    silent = Call(flow)
+    silent.start()
+    silent.finish()
+    silent.fire()
+    silent.finish()
+    actions = silent.fire()
+    assert [t.key for t in of_type(actions, act.Transfer)] == ["alice"]  # the operator
+    wrong = Call(flow)
+    wrong.start()
+    wrong.press("7")
+    wrong.finish()
+    wrong.press("8")
+    wrong.finish()
+    assert wrong.state.phase is Phase.MENU  # two invalid: still choosing
+    actions = wrong.press("9")
+    assert of_type(actions, act.Transfer) == []
+    assert wrong.state.phase is Phase.GOODBYE
+    assert said(actions)[-1] == "Thank you for calling. Goodbye."
+
+
+def test_on_max_stands_for_the_maximum_that_has_no_action_of_its_own(build: Build) -> None:
+    flow = menu_flow(build, """\
+        prompt: Choose.
+        max_invalid: 1
+        on_max_timeouts: disconnect
+        on_max: {user: bob}
+        options:
+          "1": {user: alice}
+        """)
+    call = Call(flow)
+    call.start()
+    actions = call.press("7")
+    assert [t.key for t in of_type(actions, act.Transfer)] == ["bob"]
+
+
 def test_timeouts_count_and_configured_on_no_input(build: Build) -> None:
     flow = menu_flow(build, """\
         prompt: Choose.
