@@ -3,7 +3,8 @@
 Phases, each reporting every problem it finds:
 
 1. :mod:`attendant.config.loader` reads YAML (syntax, encoding, duplicate keys);
-2. :mod:`attendant.config.schema` checks the shape against the JSON Schema;
+2. :mod:`attendant.config.schema` checks the shape against the JSON Schema (durations
+   such as ``5m`` turned into seconds first, :mod:`attendant.config.durations`);
 3. :mod:`attendant.config.model_builder` builds the model and checks single values;
 4. :mod:`attendant.config.checks` checks meaning across the whole configuration;
 5. the indexes the engine needs (extensions, keypad spellings) are built.
@@ -22,6 +23,7 @@ from pathlib import Path
 from attendant.config import schema
 from attendant.config.checks import Checker, Config
 from attendant.config.diagnostics import Diagnostic, sort_diagnostics
+from attendant.config.durations import to_seconds
 from attendant.config.keypad import spell
 from attendant.config.loader import gc_paused, load
 from attendant.config.model_builder import Parser
@@ -59,6 +61,7 @@ def compile_path(path: Path | str, outbound: OutboundRoutes | None = None) -> Co
     diags = list(doc.diagnostics)
     if doc.data is None:  # later phases still run after recoverable YAML findings
         return CompileResult(None, tuple(sort_diagnostics(diags)))
+    to_seconds(doc.data)  # "5m" → 300 wherever seconds are written
     shape = schema.check(doc.data, doc.sources)
     diags.extend(shape)
     if any(d.is_error for d in shape):

@@ -9,11 +9,11 @@ loops) live in :mod:`attendant.config.checks`.
 
 from __future__ import annotations
 
+import calendar
 import difflib
 import itertools
 import re
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -362,11 +362,9 @@ class Parser:
         for part in parts:
             bits = [int(b) for b in part.split("-")]
             year, month, day = (bits if len(bits) == 3 else [0, *bits])
-            try:
-                date(year or 2000, month, day)  # 2000 is a leap year, so 02-29 is allowed yearly
-            except ValueError:
-                self.error(path, f'"{part}" is not a date',
-                           "write dates as YYYY-MM-DD, or MM-DD for every year")
+            problem = _date_problem(year, month, day)
+            if problem is not None:
+                self.error(path, f'"{part}" is not a date: {problem[0]}', problem[1])
                 return None
             parsed.append((year, month, day))
         start, end = parsed[0], parsed[-1]
@@ -494,3 +492,22 @@ class Parser:
                             max_mb=raw.get("max_mb"),
                             when_full=self.optional_route(raw.get("when_full"),
                                                           (*path, "when_full")))
+
+
+def _date_problem(year: int, month: int, day: int) -> tuple[str, str] | None:
+    """Why year-month-day (year 0: every year) is no date, and what to write; None if it is."""
+    form = "YYYY-MM-DD, or MM-DD for every year"
+    if not 1 <= month <= 12:
+        if 1 <= day <= 12 and month <= 31:  # day first, as most of the world writes it
+            swapped = f"{year:04d}-{day:02d}-{month:02d}" if year else f"{day:02d}-{month:02d}"
+            return (f"there is no month {month}",
+                    f"dates are month before day: for {month} {calendar.month_name[day]} "
+                    f"write {swapped}")
+        return f"there is no month {month}", f"write dates as {form}"
+    # Every year: 2000 is a leap year, so 02-29 is allowed (it is skipped in other years).
+    last = calendar.monthrange(year or 2000, month)[1]
+    if not 1 <= day <= last:
+        days = (f"{calendar.month_name[month]} {year} has {last} days" if year
+                else f"{calendar.month_name[month]} has at most {last} days")
+        return days, f"use a day from 1 to {last}"
+    return None

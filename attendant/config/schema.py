@@ -24,6 +24,8 @@ from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
 from attendant.config.diagnostics import Diagnostic
+from attendant.config.durations import DURATION_KEYS
+from attendant.config.durations import HINT as DURATION_HINT
 from attendant.config.source_map import PathKey, SourceMap
 
 SCHEMA_FILE = "menu-v1.schema.json"
@@ -220,9 +222,11 @@ def _explain(error: ValidationError, sources: SourceMap,
                            f"of this file (see {doc})")
         return
     if validator_name == "type":
+        key = str(path[-1]) if path else ""
         yield sources.diag(path, f"{where} should be {_article(error.validator_value)}, "
                                  f"not {_describe(error.instance)}",
-                           _TYPE_HINTS.get(str(path[-1]) if path else "", ""))
+                           _TYPE_HINTS.get(key, DURATION_HINT if key in DURATION_KEYS and
+                                           doc == MENU_DOC else ""))
         return
     if validator_name == "pattern":
         yield sources.diag(path, f"{where} is {_describe(error.instance)}, which is not in the "

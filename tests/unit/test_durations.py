@@ -1,0 +1,61 @@
+"""Durations written with units (``5m``) wherever the menu language takes seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from attendant.config.compiler import compile_path
+from attendant.config.durations import parse_duration
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("300", None), ("300s", 300), ("5m", 300), ("1h", 3600), ("1m30s", 90), ("1h 30m", 5400),
+    ("90 seconds", 90), ("2 minutes", 120), ("1.5s", 1.5), ("0.5 min", 30), ("5 MIN", 300),
+    ("", None), ("five", None), ("5 minutes please", None), ("m5", None), ("-5s", None),
+])
+def test_durations_with_units_are_read_as_seconds(text: str, seconds: float | None) -> None:
+    assert parse_duration(text) == seconds
+
+
+@given(st.text(max_size=40))
+def test_no_text_makes_the_duration_reader_fail(text: str) -> None:
+    seconds = parse_duration(text)
+    assert seconds is None or seconds >= 0
+
+
+def test_a_flow_written_with_durations_compiles_to_seconds(tmp_path: Path) -> None:
+    path = tmp_path / "office.yaml"
+    path.write_text("""\
+version: 1
+attendants:
+  main:
+    name: Test Office
+    timezone: Europe/Paris
+    business_hours: {menu: welcome}
+menus:
+  welcome:
+    prompt: Press 1 for sales.
+    timeout: 5s
+    inter_digit_timeout: 2 seconds
+    options:
+      "1": {queue: sales}
+queues:
+  sales:
+    name: Sales
+    agents: [{user: ann}]
+    max_wait: 5m
+    alert_seconds: 20s
+directory:
+  users:
+    ann: {name: Ann Lee, sip: "sip:ann@pbx.example"}
+""")
+    result = compile_path(path)
+    assert result.flow is not None, [d.format() for d in result.diagnostics]
+    menu = result.flow.menus["welcome"]
+    assert (menu.timeout, menu.inter_digit_timeout) == (5.0, 2.0)
+    queue = result.flow.queues["sales"]
+    assert (queue.max_wait, queue.alert_seconds) == (300, 20)
