@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from attendant.cli.common import compile_or_exit
+from attendant.cli.listen import failure_hint, split_listen
 from attendant.cli.safety import safety_from, safety_options
 from attendant.cli.status import running_status, trunk_lines
 from attendant.config.diagnostics import Severity, format_text
@@ -192,8 +193,9 @@ _OPTION_OF = {"data": "data_dir", "transport": "transports"}
               callback=_read_settings,
               help="Server settings file (server.yaml): options and trunks; an option given "
                    "here wins over the file. See docs/trunks.md.")
-@click.option("--listen", default="127.0.0.1", show_default=True,
-              help="Address for SIP and RTP.")
+@click.option("--listen", default="127.0.0.1", show_default=True, metavar="ADDRESS[:PORT]",
+              help="Address for SIP and RTP (0.0.0.0: all of this host's); a port here is "
+                   "the same as --port.")
 @click.option("--port", default=None, type=click.IntRange(1, 65535), metavar="PORT",
               help="SIP port of UDP and TCP (of TLS when it is the only transport).  "
                    "[default: 5060, 5061 with --transport tls]")
@@ -291,6 +293,7 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     low_high = _rtp_range(rtp_ports)
+    listen, port = _listen_and_port(listen, port)
     tls = TlsFiles(cert=str(tls_cert) if tls_cert else None,
                    key=str(tls_key) if tls_key else None, ca=str(tls_ca) if tls_ca else None,
                    verify_server=tls_verify_server, verify_client=tls_verify_client)
@@ -322,9 +325,13 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
         # Each caller may need a second call for a bridged transfer.
         if effective < max_calls * 2:
             allowed = max(1, effective // 2)
-            click.echo(f"warning: pjsua2 allows {effective} calls at once, so at most "
-                       f"{allowed} callers with transfers; --max-calls lowered from "
-                       f"{max_calls} to {allowed}" + _stock_hint(effective), err=True)
+            click.echo(f"warning: --max-calls lowered from {max_calls} to {allowed}: this "
+                       f"pjsua2 build allows {effective} calls at once, and each caller may "
+                       "need a second one for a transfer or a queue agent. To serve more, "
+                       "raise PJSUA_MAX_CALLS (and PJSUA_MAX_CONF_PORTS) in "
+                       "scripts/pjsua2/config_site.h and rebuild: bash "
+                       "scripts/build-pjsua2.sh --venv .venv --force"
+                       + _stock_hint(effective), err=True)
             max_calls = allowed
         if "tls" in transports and limits.get("tls") is False:
             click.echo("error: this pjsua2 was built without TLS (no OpenSSL), so --transport "
@@ -384,8 +391,24 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
         server = Server(options, flow, store)
         sys.exit(server.run())
     except Exception as exc:  # the endpoint could not start (port in use, ...)
-        click.echo(f"error: cannot serve: {exc}", err=True)
+        why = str(exc) or f"{type(exc).__name__} (no message)"
+        hint = failure_hint(why, listen)
+        click.echo(f"error: cannot serve: {why}" + (f"\n  hint: {hint}" if hint else ""),
+                   err=True)
         sys.exit(1)
+
+
+def _listen_and_port(listen: str, port: int | None) -> tuple[str, int | None]:
+    """``--listen HOST:PORT`` is ``--listen HOST --port PORT``; both ways at once must agree."""
+    try:
+        host, listen_port = split_listen(listen)
+    except click.BadParameter as exc:
+        exc.param_hint = "'--listen'"
+        raise
+    if listen_port is not None and port is not None and listen_port != port:
+        raise click.UsageError(f"--listen {listen} says port {listen_port} and --port says "
+                               f"{port}; give the port once")
+    return host, listen_port if listen_port is not None else port
 
 
 def _logins(settings: ServerSettings | None) -> tuple[tuple[TrunkLogin, ...],

@@ -90,6 +90,13 @@ def test_calls_past_max_calls_get_503(serve, sipp):
         assert sipp.wait(holder) == 0, sipp.logs()
 
 
+def test_max_calls_beyond_the_build_is_lowered_at_start_saying_how_to_raise_it(serve):
+    serve.start("--max-calls", "1000")  # this build: 1024 calls, a second one per caller
+    assert "--max-calls lowered from 1000 to 512" in serve.logs()
+    assert "raise PJSUA_MAX_CALLS" in serve.logs()
+    assert "max 512 calls" in serve.logs()
+
+
 def test_sip_info_dtmf_selects_an_option(serve, sipp):
     serve.start()
     scenario = sipp.scenario("uac_info.xml", digit="2")
