@@ -8,9 +8,11 @@ them compiler-style (``menus/main.yaml:14:7: error: ...``) or as JSON.
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -96,9 +98,54 @@ def _one_line(text: str) -> str:
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    """Order by file and position, dropping exact repeats, so output is stable."""
+    """Order by file and position, dropping exact repeats and telling a mistake in a block
+    shared through a YAML anchor once (:func:`_merge_shared`), so output is stable."""
     unique = dict.fromkeys(diagnostics)
-    return sorted(unique, key=lambda d: (d.file, d.line, d.col, d.message))
+    ordered = sorted(unique, key=lambda d: (d.file, d.line, d.col, d.message))
+    merged: list[Diagnostic] = []
+    for _, group in itertools.groupby(ordered, key=lambda d: (d.file, d.line, d.col)):
+        merged.extend(_merge_shared(list(group)))
+    return merged
+
+
+def _merge_shared(group: list[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics at one position whose messages differ in one word only (the menu
+    that uses a block written once under a YAML anchor): one message naming them all."""
+    by_kind: dict[tuple[Severity, str], list[Diagnostic]] = {}
+    for diag in group:
+        by_kind.setdefault((diag.severity, diag.hint), []).append(diag)
+    out: list[Diagnostic] = []
+    for same in by_kind.values():
+        words = _differing_words([d.message for d in same]) if len(same) > 1 else None
+        if words is None:
+            out.extend(same)
+            continue
+        first = same[0]
+        out.append(replace(first, message=f"{first.message} (and the same in "
+                                           f"{_and_list(words[1:])}, which use this line "
+                                           "through a YAML anchor)"))
+    return out
+
+
+def _differing_words(messages: list[str]) -> list[str] | None:
+    """The one word each message has where the others differ, or None when they differ
+    otherwise."""
+    split = [re.split(r"(\W)", m) for m in messages]
+    shortest = min(len(t) for t in split)
+    prefix = 0
+    while prefix < shortest and len({t[prefix] for t in split}) == 1:
+        prefix += 1
+    suffix = 0
+    while suffix < shortest - prefix and len({t[-1 - suffix] for t in split}) == 1:
+        suffix += 1
+    middles = [t[prefix:len(t) - suffix] for t in split]
+    if any(len(m) != 1 or not m[0] for m in middles):
+        return None
+    return [m[0] for m in middles]
+
+
+def _and_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def format_text(diagnostics: Sequence[Diagnostic]) -> str:
