@@ -64,9 +64,26 @@ def describe_play(play: act.Play) -> str:
         if item.prompt_id == MUSIC_ON_HOLD.id:
             pieces.append("<music on hold>")
             continue
-        text = " ".join(describe_fragment(f) for f in item.fragments)
-        pieces.append(f'"{text}"')
+        runs = _language_runs(item)
+        if len(runs) == 1:
+            pieces.append(f'"{" ".join(describe_fragment(f) for f in item.fragments)}"')
+            continue
+        # A prompt that mixes languages: each part with the language it is spoken in.
+        pieces.extend(f'{language} "{" ".join(describe_fragment(f) for f in run)}"'
+                      for language, run in runs)
     return " ".join(pieces)
+
+
+def _language_runs(item: act.Say) -> list[tuple[str, list[Fragment]]]:
+    """The fragments of ``item`` in runs of one spoken language (Text may name its own)."""
+    runs: list[tuple[str, list[Fragment]]] = []
+    for fragment in item.fragments:
+        language = (fragment.language if isinstance(fragment, Text) else None) or item.language
+        if runs and runs[-1][0] == language:
+            runs[-1][1].append(fragment)
+        else:
+            runs.append((language, [fragment]))
+    return runs or [(item.language, [])]
 
 
 @dataclass
