@@ -569,6 +569,8 @@ class Flow:
     names: tuple[tuple[str, str, str], ...] = ()
     sources: tuple[str, ...] = ()
     speech: Speech = Speech()
+    #: The country national numbers belong to (ISO 3166), or None (:mod:`attendant.numbers`).
+    country: str | None = None
     #: What the engine reads on every step (each menu's key table, every prompt resolved per
     #: language), made from the fields above when the flow is made, so that no step
     #: recomputes it and nothing writes to a flow afterwards (:mod:`attendant.engine.tables`).
@@ -584,10 +586,17 @@ class Flow:
         """Which of the numbers a call names (the Request-URI's user, the To user...) it is
         for: the first one some attendant answers to, else the first one given."""
         for user in candidates:
-            if user and any(user in a.answers or user == a.key
+            if user and any(self.number(user) in a.answers or user == a.key
                             for a in self.attendants.values()):
                 return user
         return next((c for c in candidates if c), "")
+
+    def number(self, text: str) -> str:
+        """``text`` (a called or calling number) in the form the configuration's numbers
+        were compiled to: E.164 for whole numbers, national ones read as :attr:`country`'s."""
+        from attendant.numbers import number  # phonenumbers loads only for flows that ask
+
+        return number(text, self.country)
 
     def voicemail_recipients(self, box: str) -> list[str]:
         """E-mail addresses for voicemail ``box``: its ``email:`` list, then its owners'
@@ -605,8 +614,9 @@ class Flow:
     def attendant_for(self, called: str | None) -> Attendant:
         """The attendant answering ``called`` (the first one when nothing matches)."""
         if called:
+            comparable = self.number(called)
             for attendant in self.attendants.values():
-                if called in attendant.answers:
+                if comparable in attendant.answers:
                     return attendant
             if called in self.attendants:
                 return self.attendants[called]

@@ -43,6 +43,7 @@ from attendant.model import (
     ToVoicemail,
     VoicemailBox,
 )
+from attendant.numbers import allowed
 from attendant.pins import hash_problem
 
 
@@ -150,17 +151,6 @@ def subject(path: PathKey) -> str:
     return base
 
 
-def number_allowed(number: str, allow_list: tuple[str, ...]) -> bool:
-    """True when ``number`` is on the allow-list (a trailing * matches any digits)."""
-    for entry in allow_list:
-        if entry.endswith("*"):
-            if number.startswith(entry[:-1]):
-                return True
-        elif number == entry:
-            return True
-    return False
-
-
 #: Routes :meth:`Checker.target` has nothing to say about (the commonest: repeat, operator).
 _NOTHING_TO_CHECK = frozenset({Back, MainMenu, Repeat, Operator, Announce, Disconnect})
 
@@ -243,7 +233,7 @@ class Checker:
                                               "transfer to them fails over to the fallback",
                                   f"add sip: (for example sip:{name}@pbx.example.com) to the user")
                 return
-        if isinstance(route, ToExternal) and not number_allowed(route.number,
+        if isinstance(route, ToExternal) and not allowed(route.number,
                                                                 self.c.external_numbers):
             self.error(route.path, f'{subject(route.path)} dials external number '
                                    f'"{route.number}", which is not on the allow-list',

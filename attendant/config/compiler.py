@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from attendant import numbers
 from attendant.config import schema
 from attendant.config.checks import Checker, Config
 from attendant.config.diagnostics import Diagnostic, sort_diagnostics
@@ -67,7 +68,11 @@ def compile_path(path: Path | str, outbound: OutboundRoutes | None = None) -> Co
     if any(d.is_error for d in shape):
         return CompileResult(None, tuple(sort_diagnostics(diags)))
     data = doc.data
-    parser = Parser(doc.sources, doc.root)
+    country = data.get("country")
+    parser = Parser(doc.sources, doc.root, country)
+    if country is not None and not numbers.known_country(country):
+        parser.error(("country",), f'no numbering plan is known for country "{country}"',
+                     "use an ISO 3166 code such as US, GB, FR or DE")
     attendants = {k: parser.attendant(k, v, ("attendants", k))
                   for k, v in data["attendants"].items()}
     menus = {k: parser.menu(k, v, ("menus", k)) for k, v in data["menus"].items()}
@@ -81,7 +86,8 @@ def compile_path(path: Path | str, outbound: OutboundRoutes | None = None) -> Co
              for k, v in (data.get("voicemail") or {}).items()}
     system_prompts = {k: parser.prompt(v, ("prompts", k))
                       for k, v in (data.get("prompts") or {}).items()}
-    external = tuple(directory.get("external_numbers") or ())
+    external = parser.external_numbers(directory.get("external_numbers") or [],
+                                       ("directory", "external_numbers"))
     speech = parser.speech(data.get("speech"))
     diags.extend(parser.diags)
 
@@ -127,6 +133,7 @@ def compile_path(path: Path | str, outbound: OutboundRoutes | None = None) -> Co
         names=tuple(names),
         sources=tuple(doc.sources.files),
         speech=speech,
+        country=country,
     )
     return CompileResult(flow, ordered, parser.prompt_sites)
 

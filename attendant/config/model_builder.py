@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from attendant import numbers
 from attendant.config.diagnostics import Diagnostic, Severity
 from attendant.config.source_map import (
     PathKey,
@@ -87,9 +88,11 @@ def _suggest(word: str, known: list[str] | tuple[str, ...] | set[str]) -> str:
 class Parser:
     """Builds model objects from a schema-valid document, collecting diagnostics."""
 
-    def __init__(self, sources: SourceMap, root: Path) -> None:
+    def __init__(self, sources: SourceMap, root: Path, country: str | None = None) -> None:
         self.sources = sources
         self.root = root
+        #: The country national numbers belong to (:mod:`attendant.numbers`).
+        self.country = country
         self.diags: list[Diagnostic] = []
         #: Where every prompt and fragment was written, for errors found when rendering audio.
         self.prompt_sites = PromptSites(sources)
@@ -197,7 +200,7 @@ class Parser:
                                 self.optional_route(raw.get("fallback"), (*path, "fallback")),
                                 raw.get("mode", "bridge"), raw.get("ring_seconds"), path)
         if "external" in raw:
-            return ToExternal(raw["external"],
+            return ToExternal(numbers.number(raw["external"], self.country),
                               self.optional_route(raw.get("fallback"), (*path, "fallback")),
                               raw.get("mode", "bridge"), raw.get("ring_seconds"), path)
         if "queue" in raw:
@@ -301,7 +304,7 @@ class Parser:
             timezone=tz,
             business_hours=self.route(raw["business_hours"], (*path, "business_hours")),
             after_hours=after,
-            answers=tuple(raw.get("answers") or ()),
+            answers=tuple(numbers.number(str(a), self.country) for a in raw.get("answers") or ()),
             languages=tuple(raw.get("languages") or ("en-US",)),
             operator=self.optional_route(raw.get("operator"), (*path, "operator")),
             hours=hours,
@@ -479,9 +482,38 @@ class Parser:
             leave_key=raw.get("leave_key"),
             leave_to=self.optional_route(raw.get("leave_to"), (*path, "leave_to")),
             callback_key=raw.get("callback_key"),
-            callback_numbers=tuple(raw.get("callback_numbers") or ()),
+            callback_numbers=tuple(dict.fromkeys(self.callback_prefixes(
+                raw.get("callback_numbers") or [], (*path, "callback_numbers")))),
             path=path,
         )
+
+    def callback_prefixes(self, written: list[str], path: PathKey) -> list[str]:
+        found = []
+        for i, text in enumerate(written):
+            start = numbers.prefix(text, self.country)
+            if start is None or start in ("", "+"):
+                self.error((*path, i), f'"{text}" is not the start of a phone number',
+                           'write the digits callbacks may start with, e.g. "+33" or "+1 212"'
+                           + ("" if self.country else
+                              "; national forms such as 06 need country: at the top"))
+                continue
+            found.append(start)
+        return found
+
+    def external_numbers(self, written: list[str], path: PathKey) -> tuple[str, ...]:
+        """The allow-list in comparable form: whole numbers and prefixes (``+1555*``)."""
+        found = []
+        for i, text in enumerate(written):
+            if text.rstrip().endswith("*"):
+                start = numbers.prefix(text, self.country)
+                if start is None or start in ("", "+"):
+                    self.error((*path, i), f'"{text}" would allow every number',
+                               'give the start of the numbers, e.g. "+1 555*"')
+                    continue
+                found.append(start + "*")
+            else:
+                found.append(numbers.number(text, self.country))
+        return tuple(dict.fromkeys(found))
 
     def voicemail_box(self, key: str, raw: dict[str, Any], path: PathKey) -> VoicemailBox:
         return VoicemailBox(key, raw["name"],

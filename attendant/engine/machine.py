@@ -62,7 +62,7 @@ def _start(flow: Flow, state: CallState, event: CallStarted) -> Result:
         language=language or attendant.default_language,
         flow_label=label,
         started=event.at,
-        caller=event.caller,
+        caller=flow.number(event.caller),  # "06 12…" from a national trunk: "+336 12…"
         entry=route,
         trusted=event.trusted,
     )

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from attendant.model import Disconnect, Flow, Operator, Prompt, Queue, Route, frozen_map
+from attendant.numbers import allowed
 from attendant.queues import actions as qa
 from attendant.queues import routing
 from attendant.queues.events import (
@@ -505,7 +506,7 @@ def callback_allowed(flow: Flow, queue: Queue, number: str) -> bool:
         return False
     if queue.callback_numbers:
         return any(number.startswith(p) for p in queue.callback_numbers)
-    return number in flow.external_numbers
+    return allowed(number, flow.external_numbers)
 
 
 def _callback_requested(w: _Step, caller: CallerState, queue: Queue) -> None:

@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "attendant"
 #: Stage of each top-level module or sub-package, lowest first.
 STAGES: dict[str, int] = {
     # 0, the pure core: the model, the call and queue machines, what they speak
-    "model": 0, "errors": 0, "pins": 0, "system_prompts": 0, "uris": 0, "engine": 0, "queues": 0,
+    "model": 0, "errors": 0, "pins": 0, "system_prompts": 0, "uris": 0, "numbers": 0, "engine": 0,
+    "queues": 0,
     # 1, configuration: YAML to a compiled Flow; the ports adapters implement
     "config": 1, "ports": 1,
     # 2, adapters and services around the core
