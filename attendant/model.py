@@ -410,12 +410,34 @@ class Attendant:
     #: ``None`` means open around the clock.
     hours: tuple[tuple[tuple[int, int], ...], ...] | None = None
     holidays: tuple[HolidaySet, ...] = ()
+    #: Named flows staff can switch the line to now (``attendant override set``), besides
+    #: the built-in ``closed`` and ``open``.
+    overrides: Mapping[str, Route] = field(default_factory=frozen_map)
+    #: Users who may set an override from a phone, with their PIN.
+    override_by: tuple[str, ...] = ()
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
 
     @property
     def default_language(self) -> str:
         """The language callers hear until they choose another."""
         return self.languages[0]
+
+    def override_names(self) -> tuple[str, ...]:
+        """Every override this attendant can be switched to: closed, open, its own."""
+        return (*BUILT_IN_OVERRIDES, *self.overrides)
+
+    def override_route(self, name: str) -> Route | None:
+        """Where calls start under override ``name``; None for a name it does not have."""
+        if name == "closed":
+            return self.after_hours if self.after_hours is not None else Disconnect()
+        if name == "open":
+            return self.business_hours
+        return self.overrides.get(name)
+
+
+#: Overrides every attendant has: ``closed`` (its after-hours flow, or goodbye) and
+#: ``open`` (its business-hours flow, whatever the clock and the holidays say).
+BUILT_IN_OVERRIDES = ("closed", "open")
 
 
 # --- directory, queues, voicemail ----------------------------------------------

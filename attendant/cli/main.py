@@ -191,6 +191,9 @@ def _interpret(sim: Simulator, line: str) -> bool:
 @click.option("--caller", default="+15550000000", show_default=True, help="caller's number")
 @click.option("--called", default="", help="number or SIP user called (selects the attendant)")
 @click.option("--language", default=None, help="start in this language, e.g. fr-FR")
+@click.option("--override", default=None, metavar="NAME",
+              help="as if staff had switched the line to NAME: closed, open or one of the "
+                   "attendant's overrides")
 @click.option("--show-audio", is_flag=True,
               help="build the prompts and show each one's audio file and duration")
 @click.option("--play", "play", type=_PATHS, default=None,
@@ -198,9 +201,15 @@ def _interpret(sim: Simulator, line: str) -> bool:
 @click.option("--prompts", "prompts_dir", type=_PATHS, default=Path("build/prompts"),
               show_default=True, help="prompt build folder for --show-audio and --play")
 def simulate(path: Path, at: str | None, caller: str, called: str, language: str | None,
-             show_audio: bool, play: Path | None, prompts_dir: Path) -> None:
+             override: str | None, show_audio: bool, play: Path | None,
+             prompts_dir: Path) -> None:
     """Call a menu from the terminal: hear prompts as text, press keys, let time pass."""
     flow = _compile_or_exit(path)
+    if override is not None:
+        names = flow.attendant_for(called).override_names()
+        if override not in names:
+            raise click.BadParameter(f'"{override}" is not an override of this attendant; it '
+                                     f"has {', '.join(names)}", param_hint="--override")
     if language is not None:
         offered = flow.attendant_for(called).languages
         if language not in offered:
@@ -212,6 +221,7 @@ def simulate(path: Path, at: str | None, caller: str, called: str, language: str
                               called, language)
     else:
         sim = Simulator(flow, _parse_at(at), caller, called, language)
+    sim.override = override
     shown = 0
 
     def show() -> None:

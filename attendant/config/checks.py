@@ -111,7 +111,8 @@ def menu_routes(menu: Menu) -> Iterator[Route]:
 
 def attendant_routes(attendant: Attendant) -> Iterator[Route]:
     """Routes an attendant starts calls on (and its operator)."""
-    tops = [attendant.business_hours, *(h.flow for h in attendant.holidays)]
+    tops = [attendant.business_hours, *(h.flow for h in attendant.holidays),
+            *attendant.overrides.values()]
     if attendant.after_hours is not None:
         tops.append(attendant.after_hours)
     if attendant.operator is not None:
@@ -206,6 +207,7 @@ class Checker:
             for route in attendant_routes(attendant):
                 self.target(route, languages)
             self.operator_available(attendant)
+            self.override_users(attendant)
             self.entry_loops(attendant)
             self.prompt_languages(attendant)
         self.directory()
@@ -318,6 +320,19 @@ class Checker:
                                        "start here never reach a menu, a person or a goodbye",
                            "end the chain with then: {menu: ...}, a transfer, a voicemail box or "
                            "disconnect")
+
+    def override_users(self, attendant: Attendant) -> None:
+        for i, key in enumerate(attendant.override_by):
+            user = self.c.users.get(key)
+            where = (*attendant.path, "override_by", i)
+            if user is None:
+                self.error(where, f'override_by of attendant "{attendant.key}" names unknown '
+                                  f'user "{key}"', known(self.c.users, key))
+            elif getattr(user, "pin", None) is None:
+                self.warn(where, f'user "{key}" may set overrides of attendant '
+                                 f'"{attendant.key}" but has no PIN',
+                          "give them a pin: (attendant pin hash) or they can set overrides "
+                          "only from a --trusted-source phone")
 
     def operator_available(self, attendant: Attendant) -> None:
         if attendant.operator is not None:

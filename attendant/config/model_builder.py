@@ -28,6 +28,7 @@ from attendant.config.source_map import (
     display_path,
 )
 from attendant.model import (
+    BUILT_IN_OVERRIDES,
     WEEKDAYS,
     AgentFeature,
     Announce,
@@ -309,8 +310,23 @@ class Parser:
             operator=self.optional_route(raw.get("operator"), (*path, "operator")),
             hours=hours,
             holidays=holidays,
+            overrides=frozen_map(self.overrides(raw.get("overrides") or {},
+                                                (*path, "overrides"))),
+            override_by=tuple(raw.get("override_by") or ()),
             path=path,
         )
+
+    def overrides(self, raw: dict[str, Any], path: PathKey) -> dict[str, Route]:
+        found = {}
+        for name, action in raw.items():
+            if name in BUILT_IN_OVERRIDES:
+                self.error((*path, name), f'override "{name}" is built in',
+                           f'every attendant has "closed" (its after_hours, or goodbye) and '
+                           f'"open" (its business_hours); give this one another name, e.g. '
+                           f'"{name}-now"', at_key=True)
+                continue
+            found[name] = self.route(action, (*path, name))
+        return found
 
     def hours(self, raw: dict[str, Any], path: PathKey) -> tuple[tuple[tuple[int, int], ...], ...]:
         week: list[tuple[tuple[int, int], ...]] = []

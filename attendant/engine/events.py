@@ -27,6 +27,9 @@ class CallStarted:
     #: The call came from a trusted source (``serve --trusted-source``): its caller ID is
     #: believed, so agent feature codes need no PIN.
     trusted: bool = False
+    #: The override staff set on this call's attendant (``closed``, ``open``, a name of its
+    #: ``overrides``), read by the adapter from the data folder; None: the schedule rules.
+    override: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

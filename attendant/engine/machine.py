@@ -55,7 +55,7 @@ def step(flow: Flow, state: CallState, event: Event) -> Result:
 def _start(flow: Flow, state: CallState, event: CallStarted) -> Result:
     attendant = flow.attendant_for(event.called)
     language = event.language if event.language in attendant.languages else None
-    label, route = schedule.select(attendant, event.at)
+    label, route = schedule.select(attendant, event.at, event.override)
     state = update(
         state,
         attendant=attendant.key,

@@ -1,4 +1,4 @@
-"""Which flow an attendant runs at a given moment: holidays, then business hours.
+"""Which flow an attendant runs at a given moment: an override, holidays, then business hours.
 
 Pure functions of (attendant, time). Public holidays come from the
 ``holidays`` package, computed per year and cached; no I/O happens here.
@@ -66,8 +66,15 @@ def is_open(attendant: Attendant, local: datetime) -> bool:
     return any(start <= minute < end for start, end in attendant.hours[local.weekday()])
 
 
-def select(attendant: Attendant, at: datetime) -> tuple[str, Route]:
-    """Which flow runs at ``at``: a description (for logs and the simulator) and the route."""
+def select(attendant: Attendant, at: datetime,
+           override: str | None = None) -> tuple[str, Route]:
+    """Which flow runs at ``at``: a description (for logs and the simulator) and the route.
+
+    An ``override`` staff set (``closed``, ``open`` or one of the attendant's own) wins
+    over holidays and hours; a name the attendant does not have is ignored."""
+    route = attendant.override_route(override) if override else None
+    if route is not None:
+        return f"override: {override}", route
     local = local_time(attendant, at)
     holiday = holiday_on(attendant, local.date())
     if holiday is not None:

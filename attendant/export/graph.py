@@ -115,6 +115,8 @@ def collect(flow: Flow) -> tuple[dict[str, str], list[Edge]]:
             add(source, attendant.after_hours, "after hours")
         for holiday in attendant.holidays:
             add(source, holiday.flow, f"holiday: {holiday.name}")
+        for name, route in attendant.overrides.items():
+            add(source, route, f"override: {name}")
         if attendant.operator is not None:
             add("special_operator", attendant.operator, f"operator of {key}")
     for name, menu in flow.menus.items():

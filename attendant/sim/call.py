@@ -105,6 +105,8 @@ class Simulator:
     ringing: act.Transfer | act.EnqueueCall | None = None
     #: Prefix of this call's transcript lines (several callers share one transcript).
     label: str = ""
+    #: The override set on the attendant (``closed``, ``open`` or one of its own), if any.
+    override: str | None = None
     #: Called with every action the engine asks for (the queue simulator listens here).
     on_action: Callable[[Simulator, act.Action], None] | None = None
 
@@ -114,11 +116,11 @@ class Simulator:
         """Answer the call."""
         attendant = self.flow.attendant_for(self.called)
         local = local_time(attendant, self.at)
-        label, _ = select(attendant, self.at)
+        label, _ = select(attendant, self.at, self.override)
         self._say(f"call from {self.caller or 'unknown'} to {attendant.key} ({attendant.name}), "
                   f"{local:%a %Y-%m-%d %H:%M} {attendant.timezone}: {label}")
         self._send(CallStarted(self.at, self.caller, self.called, self.language,
-                               trusted=self.trusted))
+                               trusted=self.trusted, override=self.override))
 
     def press(self, keys: str) -> None:
         """Press keys one after another."""

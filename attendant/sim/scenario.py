@@ -6,7 +6,7 @@ A scenario file names a menu configuration and lists scenarios::
     scenarios:
       - name: billing during business hours
         at: 2026-12-01T10:00               # the attendant's local time
-        caller: "+15035550111"             # optional; also called:, language:
+        caller: "+15035550111"             # optional; also called:, language:, override:
         steps:
           - press: "2"
           - transfer: busy                 # answered | busy | no_answer | unreachable | rejected
@@ -66,6 +66,8 @@ class Scenario:
     agents: tuple[tuple[str, AgentScript], ...] = ()
     callers: tuple[CallerScript, ...] = ()
     until: float | None = None
+    #: The override staff set on the line (``closed``, ``open``, one of its own).
+    override: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,11 +161,11 @@ def load_scenarios(path: Path) -> ScenarioFile:
             raise ScenarioError(f"{here}: each scenario needs name: and at: (when the call "
                                 "happens, the attendant's local time)")
         unknown = set(raw) - {"name", "at", "caller", "called", "language", "steps", "expect",
-                              "agents", "callers", "until"}
+                              "agents", "callers", "until", "override"}
         if unknown:
             raise ScenarioError(f"{here}: unknown key {sorted(unknown)[0]}; a scenario has "
-                                "name, at, caller, called, language, steps, expect, agents, "
-                                "callers, until")
+                                "name, at, caller, called, language, override, steps, expect, "
+                                "agents, callers, until")
         steps_raw = raw.get("steps") or []
         if not isinstance(steps_raw, list):
             raise ScenarioError(f"{where('scenarios', i, 'steps')}: steps: must be a list")
@@ -179,6 +181,7 @@ def load_scenarios(path: Path) -> ScenarioFile:
             steps=steps,
             expect=None if expect is None else str(expect),
             where=here,
+            override=None if raw.get("override") is None else str(raw["override"]),
             **_queue_parts(raw, lambda *p, i=i: where("scenarios", i, *p)),
         ))
     menu = (path.parent / str(data["menu"])).resolve()
@@ -225,9 +228,14 @@ def run_scenario(flow: Flow, scenario: Scenario) -> Outcome:
     """Play one scenario through the simulator (with queues when it has agents or callers)."""
     if scenario.agents or scenario.callers:
         return _run_world(flow, scenario)
-    sim = Simulator(flow, scenario.at, scenario.caller, scenario.called, scenario.language)
+    sim = Simulator(flow, scenario.at, scenario.caller, scenario.called, scenario.language,
+                    override=scenario.override)
     where = scenario.where
     try:
+        names = flow.attendant_for(scenario.called).override_names()
+        if scenario.override is not None and scenario.override not in names:
+            raise SimulationError(f'override "{scenario.override}" is not one of this '
+                                  f"attendant's: {', '.join(names)}")
         sim.start()
         for step in scenario.steps:
             where = step.where
