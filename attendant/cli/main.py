@@ -18,6 +18,7 @@ import click
 
 from attendant import __name__ as _package
 from attendant.cli.common import compile_or_exit
+from attendant.cli.override import override
 from attendant.cli.pin import pin
 from attendant.cli.prompts import audio_simulator, prompts
 from attendant.cli.queues import queues
@@ -299,6 +300,7 @@ def test_command(paths: tuple[Path, ...], show: bool) -> None:
 
 
 main.add_command(voicemail)
+main.add_command(override)
 main.add_command(serve)
 main.add_command(doctor)
 main.add_command(reload)

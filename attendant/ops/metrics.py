@@ -158,6 +158,10 @@ class Metrics:
             namespace=namespace, registry=reg)
         self.trunk_ping = Gauge("trunk_ping_seconds", "Round trip of a trunk's last answered "
                                 "OPTIONS ping.", ["trunk"], namespace=namespace, registry=reg)
+        self.override_gauge = Gauge(
+            "override_active", "1 while staff have switched an attendant to this override "
+            "(closed, open or one of its own).", ["attendant", "override"],
+            namespace=namespace, registry=reg)
         # Series that exist from the start read as 0 rather than missing, so rate() works.
         for reason in REFUSALS:
             self.refused.labels(reason=reason)
@@ -227,6 +231,10 @@ class Metrics:
     def trunk_registered(self, trunk: str, registered: bool) -> None:
         """A trunk's registration now holds (or no longer does)."""
         self.trunk_up.labels(trunk=trunk).set(1 if registered else 0)
+
+    def override_set(self, attendant: str, name: str, active: bool) -> None:
+        """An override of ``attendant`` started (or ended)."""
+        self.override_gauge.labels(attendant=attendant, override=name).set(1 if active else 0)
 
     def trunk_reachable(self, trunk: str, reachable: bool, seconds: float | None) -> None:
         """A trunk answered its OPTIONS ping in ``seconds`` (or did not)."""

@@ -243,8 +243,10 @@ class InboundCall(GuardedCall):
             self._answer_ok()
             return
         if isinstance(event, Confirmed):
+            attendant = self.flow.attendant_for(self.called).key
             event = CallStarted(datetime.now(UTC), self.caller, self.called,
-                                trusted=self.trusted)
+                                trusted=self.trusted,
+                                override=self.host.override_for(attendant))
         if isinstance(event, HangUp):
             self._hangup(200)
             return

@@ -57,6 +57,9 @@ class CallHost(Protocol):
     def leg_event(self, session: int, serial: int, what: str, code: int) -> None:
         """A transfer leg of call ``session`` changed state."""
 
+    def override_for(self, attendant: str) -> str | None:
+        """The override staff set on ``attendant`` now (None: its schedule rules)."""
+
     def verify_pin(self, session: int, flow: Flow, action: act.VerifyPin) -> None:
         """Check a PIN off the worker thread; ``PinChecked`` is delivered to the call."""
 

@@ -112,6 +112,7 @@ def _swap_flow(server: Server, flow: Flow, store: PromptStore) -> None:
     """Worker thread: new calls get ``flow``; the queues and prompt stores follow."""
     server.flow = flow
     server.queues.set_flow(flow)
+    server.overrides.set_flow(flow)
     server.prompts.add(flow, store)
     server.forget_unused_stores()
     server.totals["reloads"] += 1

@@ -70,6 +70,7 @@ from attendant.sip.invite_checks import invite_problem
 from attendant.sip.legs import OutboundLeg, connect, dial
 from attendant.sip.messages import MessageDesk
 from attendant.sip.options import ServeOptions
+from attendant.sip.overrides import LineOverrides
 from attendant.sip.prompt_shelf import PromptShelf
 from attendant.sip.queues import QueueRunner
 from attendant.sip.records import CallRecords
@@ -126,6 +127,9 @@ class Server:
         self.pid_path = options.data_dir / "attendant.pid"
         #: Call queues (attendant/sip/queues.py): one state for the process, kept on reload.
         self.queues = QueueRunner(self, flow, options.data_dir)
+        #: Overrides staff set on the lines (attendant/sip/overrides.py).
+        self.overrides = LineOverrides(options.data_dir, self.worker, self.metrics,
+                                       self.status_changed)
 
     # --- main thread ---------------------------------------------------------------
 
@@ -186,12 +190,14 @@ class Server:
         self.account = self.listeners[self.options.endpoint.transports[0]]
         self.trunks.start()
         self.queues.start()
+        self.overrides.start(self.flow)
         self.status.write()
         worker.call_later(MEDIA_SWEEP_S, self._sweep_media)
         worker.call_later(USAGE_EVERY_S, self._refresh_usage)
 
     def on_stopping(self) -> None:
         """Drop every pjsua2 object before libDestroy (pjsua2 requires it)."""
+        self.overrides.close()
         self.queues.close()
         self.trunks.close()
         self.calls.clear()
@@ -365,6 +371,10 @@ class Server:
 
     # --- worker thread: what the queue runner and PIN checks ask --------------------------
 
+    def override_for(self, attendant: str) -> str | None:
+        """The override staff set on ``attendant`` now (None: its schedule rules)."""
+        return self.overrides.override_for(attendant)
+
     def verify_pin(self, session: int, flow: Flow, action: VerifyPin) -> None:
         """scrypt costs tens of milliseconds on purpose: check on the pool, then deliver."""
         user = flow.users.get(action.user)
@@ -440,5 +450,6 @@ class Server:
             "max_calls": self.options.endpoint.max_calls, **self.totals,
             "metrics_port": self.records.metrics_port, "prompts": str(self.options.prompt_dir),
             "voicemail_email": self.options.smtp is not None, **self.queues.snapshot(),
-            "trunks": self.trunks.snapshot(),
+            "trunks": self.trunks.snapshot(), "menu": str(self.options.menu),
+            **self.overrides.snapshot(),
         }

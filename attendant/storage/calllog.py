@@ -484,6 +484,8 @@ class CallLog:
             "phase": state.phase.value, "menu": state.menu, "buffer": buffer,
             "actions": [action_name(a) for a in actions], "outcome": state.outcome,
         }
+        if isinstance(event, CallStarted) and event.override:
+            record["override"] = event.override  # the flow staff switched the line to
         with self._file_lock:
             self._append(record)
             self._write_row(_UPSERT_STEP, (

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from attendant.config.compiler import compile_path
 from attendant.engine.schedule import select
 from attendant.model import Disconnect, Flow, ToMenu
+from attendant.storage.overrides import Override, OverrideFile, OverrideFileError
 
 NORTHWIND = Path(__file__).resolve().parents[2] / "menus" / "northwind-main-line.yaml"
 TUESDAY_10 = datetime(2026, 12, 8, 10, 0)
@@ -44,3 +47,28 @@ def test_closing_a_line_without_after_hours_says_goodbye(tmp_path: Path) -> None
     assert flow is not None
     assert select(flow.attendants["main"], TUESDAY_10, "closed") == ("override: closed",
                                                                       Disconnect())
+
+
+def test_the_override_file_keeps_overrides_until_their_end(tmp_path: Path) -> None:
+    now = datetime(2026, 12, 8, 14, 0, tzinfo=UTC)
+    store = OverrideFile(tmp_path)
+    store.set("main", Override("closed", now, now + timedelta(hours=3)), now)
+    store.set("branch", Override("open", now), now)
+    assert set(store.active(now + timedelta(hours=1))) == {"main", "branch"}
+    assert set(store.active(now + timedelta(hours=4))) == {"branch"}
+    assert store.clear("branch", now) == Override("open", now)
+    assert (tmp_path / "overrides.json").stat().st_mode & 0o777 == 0o600
+    entries, error = OverrideFile(tmp_path).current()
+    assert error is None
+    assert list(entries) == ["main"]
+
+
+def test_a_damaged_override_file_names_itself_and_the_entry(tmp_path: Path) -> None:
+    path = tmp_path / "overrides.json"
+    path.write_text('{"version": 1, "overrides": {"main": {"name": "closed", '
+                    '"set_at": "2026-12-08T14:00:00"}}}')
+    with pytest.raises(OverrideFileError, match=r"overrides\.main: set_at and until must be"):
+        OverrideFile(tmp_path).read()
+    path.write_text("{\n  oops\n}")
+    with pytest.raises(OverrideFileError, match=r"overrides\.json:2: not valid JSON"):
+        OverrideFile(tmp_path).read()
