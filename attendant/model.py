@@ -298,10 +298,21 @@ class AgentFeature:
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class SetOverride:
+    """Staff switch a line from a phone (after their PIN, unless the call is trusted):
+    ``name`` is ``closed``, ``open`` or one of the attendant's ``overrides``; None clears.
+    ``attendant`` None: the attendant the call reached."""
+
+    name: str | None
+    attendant: str | None = None
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
 Route = (
     ToMenu | Back | MainMenu | Repeat | Operator | ToUser | ToDepartment | ToExternal | ToQueue
     | ToAttendant | ToVoicemail | Announce | Disconnect | DialByName | DialByExtension
-    | SetLanguage | AgentFeature
+    | SetLanguage | AgentFeature | SetOverride
 )
 
 #: Routes that hand the caller to someone or something outside the menus.
@@ -438,6 +449,8 @@ class Attendant:
 #: Overrides every attendant has: ``closed`` (its after-hours flow, or goodbye) and
 #: ``open`` (its business-hours flow, whatever the clock and the holidays say).
 BUILT_IN_OVERRIDES = ("closed", "open")
+#: What the ``override`` action writes to end an override (so no override may be named so).
+CLEAR_OVERRIDE = "clear"
 
 
 # --- directory, queues, voicemail ----------------------------------------------

@@ -107,6 +107,12 @@ _TEXT: dict[str, dict[str, str]] = {
                         "fr-FR": "Vous ne recevrez plus les appels de cette file d'attente."},
     "agent_unknown": {"en-US": "Sorry, this phone is not recognised as an agent's phone.",
                       "fr-FR": "Désolé, ce téléphone n'est pas reconnu comme celui d'un agent."},
+    "override_set": {"en-US": "Done. The line has been switched.",
+                     "fr-FR": "C'est fait. La ligne a été basculée."},
+    "override_cleared": {"en-US": "Done. The line is back on its usual hours.",
+                         "fr-FR": "C'est fait. La ligne a repris ses horaires habituels."},
+    "override_refused": {"en-US": "Sorry, this phone may not switch the line.",
+                         "fr-FR": "Désolé, ce téléphone ne peut pas basculer la ligne."},
     "star_to_retry": {"en-US": "Press star to spell again.",
                       "fr-FR": "Appuyez sur étoile pour recommencer."},
 }

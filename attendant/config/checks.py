@@ -34,6 +34,7 @@ from attendant.model import (
     Repeat,
     Route,
     SetLanguage,
+    SetOverride,
     ToAttendant,
     ToDepartment,
     ToExternal,
@@ -251,6 +252,8 @@ class Checker:
             self.error(route.path, f"{subject(route.path)} starts dial by name, but nobody "
                                    "can be found by name",
                        "add users to directory.users (with dial_by_name not set to false)")
+        elif isinstance(route, SetOverride):
+            self.override_target(route)
         elif isinstance(route, AgentFeature):
             self.agent_feature(route)
         elif isinstance(route, DialByExtension) and not self.c.extensions:
@@ -320,6 +323,30 @@ class Checker:
                                        "start here never reach a menu, a person or a goodbye",
                            "end the chain with then: {menu: ...}, a transfer, a voicemail box or "
                            "disconnect")
+
+    def override_target(self, route: SetOverride) -> None:
+        """``{override: NAME, attendant: A}``: A exists, has NAME and someone may use it."""
+        if route.attendant is None:
+            targets = list(self.c.attendants.values())  # whichever line the call reached
+        elif route.attendant in self.c.attendants:
+            targets = [self.c.attendants[route.attendant]]
+        else:
+            self.error(route.path, f'{subject(route.path)} switches unknown attendant '
+                                   f'"{route.attendant}"',
+                       known(self.c.attendants, route.attendant))
+            return
+        for attendant in targets:
+            if route.name is not None and attendant.override_route(route.name) is None:
+                self.error(route.path, f'{subject(route.path)} switches attendant '
+                                       f'"{attendant.key}" to "{route.name}", which it does '
+                                       "not have",
+                           f"use clear, {', '.join(attendant.override_names())}, or add it to "
+                           f"the attendant's overrides:")
+            elif not attendant.override_by:
+                self.warn(route.path, f'{subject(route.path)} switches attendant '
+                                      f'"{attendant.key}", but nobody may: its override_by is '
+                                      "empty",
+                          "list the users who may, with their PIN, in override_by:")
 
     def override_users(self, attendant: Attendant) -> None:
         for i, key in enumerate(attendant.override_by):
@@ -630,5 +657,5 @@ class Checker:
         if menu.extension_dialing is not None:
             return True
         leaving = (ToUser, ToDepartment, ToExternal, ToQueue, ToVoicemail, Disconnect, Operator,
-                   DialByName, DialByExtension, ToAttendant, AgentFeature)
+                   DialByName, DialByExtension, ToAttendant, AgentFeature, SetOverride)
         return any(isinstance(r, leaving) for r in self.routes(menu))

@@ -29,6 +29,7 @@ from attendant.config.source_map import (
 )
 from attendant.model import (
     BUILT_IN_OVERRIDES,
+    CLEAR_OVERRIDE,
     WEEKDAYS,
     AgentFeature,
     Announce,
@@ -53,6 +54,7 @@ from attendant.model import (
     Repeat,
     Route,
     SetLanguage,
+    SetOverride,
     Silence,
     Speech,
     Text,
@@ -192,6 +194,10 @@ class Parser:
             return ToMenu(raw["menu"], path)
         if "agent" in raw:  # before "queue": {agent: opt_in, queue: sales}
             return AgentFeature(raw["agent"], raw.get("queue"), path)
+        if "override" in raw:
+            name = raw["override"]
+            return SetOverride(None if name == CLEAR_OVERRIDE else name, raw.get("attendant"),
+                               path)
         if "user" in raw:
             return ToUser(raw["user"],
                           self.optional_route(raw.get("fallback"), (*path, "fallback")),
@@ -319,8 +325,9 @@ class Parser:
     def overrides(self, raw: dict[str, Any], path: PathKey) -> dict[str, Route]:
         found = {}
         for name, action in raw.items():
-            if name in BUILT_IN_OVERRIDES:
-                self.error((*path, name), f'override "{name}" is built in',
+            if name in (*BUILT_IN_OVERRIDES, CLEAR_OVERRIDE):
+                self.error((*path, name), f'override "{name}" is built in' if name !=
+                           CLEAR_OVERRIDE else 'an override cannot be named "clear"',
                            f'every attendant has "closed" (its after_hours, or goodbye) and '
                            f'"open" (its business_hours); give this one another name, e.g. '
                            f'"{name}-now"', at_key=True)

@@ -35,7 +35,7 @@ _SIMPLE_ACTIONS = ("back", "main", "repeat", "operator", "disconnect", "dial_by_
                    "dial_by_extension")
 _ACTION_KEYS = ("menu", "user", "department", "external", "queue", "attendant", "voicemail",
                 "announcement", "disconnect", "dial_by_name", "dial_by_extension", "language",
-                "agent")
+                "agent", "override")
 
 
 def schema_text(name: str = SCHEMA_FILE) -> str:
@@ -282,6 +282,8 @@ def _explain_action(error: ValidationError, path: PathKey, where: str,
         primaries = [k for k in value if k in _ACTION_KEYS]
         if "agent" in primaries:  # {agent: opt_in, queue: sales}: queue is its setting
             primaries = ["agent"]
+        if "override" in primaries:  # {override: closed, attendant: main}: likewise
+            primaries = ["override"]
         if len(primaries) == 1:
             branch = [e for e in error.context or []
                       if e.validator != "required" and _branch_key(e) == primaries[0]]

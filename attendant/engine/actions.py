@@ -91,6 +91,16 @@ class AgentCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class SetOverride:
+    """Staff ``user`` switched ``attendant`` to override ``name`` (None: cleared it), the
+    same as ``attendant override set|clear``."""
+
+    attendant: str
+    name: str | None
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyPin:
     """Check ``digits`` against ``user``'s PIN hash; answer with ``PinChecked``.
 
@@ -136,5 +146,5 @@ class LeaveQueue:
 
 Action = (
     Play | StopPlayback | StartTimer | CancelTimer | Transfer | EnqueueCall | RecordVoicemail
-    | StopRecording | Disconnect | AgentCommand | VerifyPin | QueueKey | LeaveQueue
+    | StopRecording | Disconnect | AgentCommand | SetOverride | VerifyPin | QueueKey | LeaveQueue
 )

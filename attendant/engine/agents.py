@@ -1,6 +1,7 @@
-"""Queue agents calling in: who a caller is (:func:`agent_for_caller`), their feature
-codes (sign in and out, opt in and out of a queue) and the PIN those codes ask for
-when the call is not from a trusted source.
+"""Staff calling in: who a caller is (:func:`agent_for_caller`), agents' feature codes
+(sign in and out, opt in and out of a queue), switching a line (the ``override``
+action, for users in the attendant's ``override_by``) and the PIN those ask for when
+the call is not from a trusted source.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from attendant.engine.playback import (
     system,
 )
 from attendant.engine.state import CallState, Phase, Result, update
-from attendant.model import AgentFeature, Flow
+from attendant.model import AgentFeature, Flow, SetOverride
 from attendant.uris import address_user
 
 
@@ -68,14 +69,71 @@ def agent_feature(flow: Flow, state: CallState, route: AgentFeature,
         return goodbye(flow, state, None, (*preface, said),
                        f"feature code {route.command}: caller {state.caller or '?'} is not an "
                        "agent", Outcome.FEATURE_REFUSED)
+    return _allowed_caller(flow, state, user, route, preface)
+
+
+def override_feature(flow: Flow, state: CallState, route: SetOverride,
+                     preface: tuple[act.Say, ...]) -> Result:
+    """Switch a line (or end its override), for a user the attendant lets do it."""
+    target = route.attendant or state.attendant
+    attendant = flow.attendants.get(target)
+    user = agent_for_caller(flow, state.caller)
+    if attendant is None or user is None or user not in attendant.override_by:
+        said = say(flow, state, system(flow, "override_refused"))
+        return goodbye(flow, state, None, (*preface, said),
+                       f"{_feature_words(route)} refused: caller {state.caller or '?'} is "
+                       f"not in override_by of {target}", Outcome.FEATURE_REFUSED)
+    return _allowed_caller(flow, state, user, route, preface)
+
+
+def _allowed_caller(flow: Flow, state: CallState, user: str, route: AgentFeature | SetOverride,
+                    preface: tuple[act.Say, ...]) -> Result:
+    """``user`` may use ``route``: at once from a trusted source, else after their PIN."""
     if state.trusted:
-        return agent_command(flow, state, user, route, preface)
+        return _carry_out(flow, state, user, route, preface)
     if flow.users[user].pin is None:
         said = say(flow, state, system(flow, "pin_not_set"))
         return goodbye(flow, state, None, (*preface, said),
-                       f"feature code {route.command} refused: agent {user} has no PIN and "
+                       f"{_feature_words(route)} refused: {_who(route, user)} has no PIN and "
                        "the call is not from a trusted source", Outcome.FEATURE_REFUSED)
     return ask_pin(flow, update(state, feature=route, pin_tries=0), preface)
+
+
+def _carry_out(flow: Flow, state: CallState, user: str, route: AgentFeature | SetOverride,
+               preface: tuple[act.Say, ...]) -> Result:
+    if isinstance(route, SetOverride):
+        return override_command(flow, state, user, route, preface)
+    return agent_command(flow, state, user, route, preface)
+
+
+def _who(route: AgentFeature | SetOverride, user: str) -> str:
+    return f"agent {user}" if isinstance(route, AgentFeature) else user
+
+
+def override_command(flow: Flow, state: CallState, user: str, route: SetOverride,
+                     preface: tuple[act.Say, ...]) -> Result:
+    """The switch is allowed: tell the server, confirm, say goodbye."""
+    target = route.attendant or state.attendant
+    said = say(flow, state, system(flow, "override_set" if route.name else "override_cleared"))
+    reason = (f"{user} switched {target} to {route.name}" if route.name
+              else f"{user} ended the override of {target}")
+    state, out = goodbye(flow, update(state, feature=None), None, (*preface, said), reason,
+                         Outcome.OVERRIDE_SET)
+    return state, [act.SetOverride(target, route.name, user), *out]
+
+
+def _feature_words(route: AgentFeature | SetOverride) -> str:
+    if isinstance(route, SetOverride):
+        return f"override {route.name or 'clear'}"
+    return f"feature code {route.command}"
+
+
+def _feature_user(flow: Flow, state: CallState) -> str | None:
+    """Who the feature code waiting for its PIN is for: an agent, or any user switching
+    a line."""
+    if isinstance(state.feature, SetOverride):
+        return agent_for_caller(flow, state.caller)
+    return agent_for_caller(flow, state.caller, agents_only=True)
 
 
 def agent_command(flow: Flow, state: CallState, user: str, route: AgentFeature,
@@ -104,7 +162,7 @@ def pin_digit(flow: Flow, state: CallState, event: Digit) -> Result:
     out = interrupt(state)
     state = update(state, playing=None, timer=None)
     if event.key == "#":
-        user = agent_for_caller(flow, state.caller, agents_only=True) or ""
+        user = _feature_user(flow, state) or ""
         # The digits leave the state at once: nothing else keeps or logs them.
         return update(state, phase=Phase.PIN_CHECK, buffer=""), [
             *out, act.VerifyPin(user, state.buffer)]
@@ -116,23 +174,23 @@ def pin_digit(flow: Flow, state: CallState, event: Digit) -> Result:
 
 def pin_checked(flow: Flow, state: CallState, event: PinChecked) -> Result:
     route = state.feature
-    user = agent_for_caller(flow, state.caller, agents_only=True)
+    user = _feature_user(flow, state)
     if route is None or user is None:
-        return goodbye(flow, state, None, (), "feature code lost its agent",
+        return goodbye(flow, state, None, (), "feature code lost its caller",
                        Outcome.FEATURE_REFUSED)
     if event.ok:
-        return agent_command(flow, state, user, route, ())
+        return _carry_out(flow, state, user, route, ())
     tries = state.pin_tries + 1
     wrong = (say(flow, state, system(flow, "pin_wrong")),)
     if tries >= MAX_PIN_TRIES:
         return goodbye(flow, update(state, feature=None), None, wrong,
-                       f"feature code {route.command} refused: wrong PIN {tries} times "
-                       f"for agent {user}", Outcome.FEATURE_REFUSED)
+                       f"{_feature_words(route)} refused: wrong PIN {tries} times for "
+                       f"{_who(route, user)}", Outcome.FEATURE_REFUSED)
     return ask_pin(flow, update(state, pin_tries=tries), wrong)
 
 
 def pin_timeout(flow: Flow, state: CallState) -> Result:
     route = state.feature
-    command = route.command if route is not None else "?"
+    what = _feature_words(route) if route is not None else "feature code ?"
     return goodbye(flow, update(state, feature=None), None, (),
-                   f"feature code {command}: no PIN entered", Outcome.FEATURE_REFUSED)
+                   f"{what}: no PIN entered", Outcome.FEATURE_REFUSED)

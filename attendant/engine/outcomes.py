@@ -40,6 +40,8 @@ class Outcome(StrEnum):
     TRANSFER_FAILED = "transfer_failed"
     #: An agent's feature code was carried out (sign in or out, opt in or out).
     AGENT_COMMAND = "agent_command"
+    #: Staff set or cleared an override of a line from a phone.
+    OVERRIDE_SET = "override_set"
     #: A feature code was refused: not an agent, no PIN, wrong PIN, no PIN entered.
     FEATURE_REFUSED = "feature_refused"
     #: Something broke: storage failed, or the configuration leads nowhere.

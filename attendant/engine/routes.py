@@ -30,6 +30,7 @@ from attendant.model import (
     Repeat,
     Route,
     SetLanguage,
+    SetOverride,
     ToAttendant,
     ToMenu,
     ToQueue,
@@ -146,6 +147,11 @@ def _route_agent(flow: Flow, state: CallState, attendant: Attendant, route: Agen
     return agents.agent_feature(flow, state, route, preface)
 
 
+def _route_override(flow: Flow, state: CallState, attendant: Attendant, route: SetOverride,
+                    preface: tuple[act.Say, ...], depth: int) -> Result:
+    return agents.override_feature(flow, state, route, preface)
+
+
 def _route_queue(flow: Flow, state: CallState, attendant: Attendant, route: ToQueue,
                  preface: tuple[act.Say, ...], depth: int) -> Result:
     played: list[act.Action] = []
@@ -203,5 +209,6 @@ ROUTES: dict[type, Callable[..., Result]] = {
     DialByExtension: _route_dial_by_extension,
     ToVoicemail: _route_voicemail,
     AgentFeature: _route_agent,
+    SetOverride: _route_override,
     ToQueue: _route_queue,
 }

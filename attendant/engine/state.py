@@ -13,7 +13,14 @@ from typing import Any, NamedTuple
 
 from attendant.engine import actions as act
 from attendant.engine.outcomes import Outcome
-from attendant.model import AgentFeature, DialByName, ExtensionEntry, Flow, Route
+from attendant.model import (
+    AgentFeature,
+    DialByName,
+    ExtensionEntry,
+    Flow,
+    Route,
+    SetOverride,
+)
 
 
 class Phase(StrEnum):
@@ -75,7 +82,7 @@ class CallState(NamedTuple):
     #: From a trusted source (``CallStarted.trusted``): feature codes need no PIN.
     trusted: bool = False
     #: The feature code waiting for its PIN, and the wrong PINs entered so far.
-    feature: AgentFeature | None = None
+    feature: AgentFeature | SetOverride | None = None
     pin_tries: int = 0
 
 

@@ -26,6 +26,7 @@ from attendant.model import (
     Repeat,
     Route,
     SetLanguage,
+    SetOverride,
     ToAttendant,
     ToDepartment,
     ToExternal,
@@ -83,6 +84,9 @@ def _target(flow: Flow, route: Route, here: str) -> tuple[str, str]:
     if isinstance(route, AgentFeature):
         words = route.command.replace("_", " ") + (f" {route.queue}" if route.queue else "")
         return _node_id("agent", words), f"agent {words}"
+    if isinstance(route, SetOverride):
+        words = f"{route.attendant or 'this line'} {route.name or 'clear'}"
+        return _node_id("override", words), f"switch {words}"
     assert isinstance(route, SetLanguage)
     return _node_id("lang", f"{here}_{route.language}"), f"language {route.language}"
 

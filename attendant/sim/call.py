@@ -296,6 +296,10 @@ class Simulator:
             where = f" {action.queue}" if action.queue else ""
             self._line(f"feature code: agent {action.user} "
                        f"{AGENT_COMMAND_WORDS[action.command]}{where}")
+        elif isinstance(action, act.SetOverride):
+            self._line(f"override: {action.user} switches {action.attendant} to {action.name}"
+                       if action.name else
+                       f"override: {action.user} ends the override of {action.attendant}")
         elif isinstance(action, act.VerifyPin):
             user = self.flow.users.get(action.user)
             ok = user is not None and user.pin is not None and verify_pin(user.pin,

@@ -298,6 +298,8 @@ class InboundCall(GuardedCall):
             self.host.worker.post(self.host.queues.call_action, self.session, action)
         elif isinstance(action, act.LeaveQueue):
             pass  # the queue runner hears of every end of a queued call (Server.call_ended)
+        elif isinstance(action, act.SetOverride):
+            self.host.set_override(action)
         elif isinstance(action, act.VerifyPin):
             self.host.verify_pin(self.session, self.flow, action)
         elif isinstance(action, act.RecordVoicemail):

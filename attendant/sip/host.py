@@ -60,6 +60,9 @@ class CallHost(Protocol):
     def override_for(self, attendant: str) -> str | None:
         """The override staff set on ``attendant`` now (None: its schedule rules)."""
 
+    def set_override(self, action: act.SetOverride) -> None:
+        """A phone switched a line (or ended its override): write it down for every call."""
+
     def verify_pin(self, session: int, flow: Flow, action: act.VerifyPin) -> None:
         """Check a PIN off the worker thread; ``PinChecked`` is delivered to the call."""
 

@@ -48,7 +48,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from attendant.engine.actions import VerifyPin
+from attendant.engine.actions import SetOverride, VerifyPin
 from attendant.engine.events import Event, PinChecked
 from attendant.model import Flow
 from attendant.pins import verify_pin
@@ -374,6 +374,10 @@ class Server:
     def override_for(self, attendant: str) -> str | None:
         """The override staff set on ``attendant`` now (None: its schedule rules)."""
         return self.overrides.override_for(attendant)
+
+    def set_override(self, action: SetOverride) -> None:
+        """A phone switched a line (or ended its override): write it down for every call."""
+        self.overrides.set_by_phone(action.attendant, action.name, action.user)
 
     def verify_pin(self, session: int, flow: Flow, action: VerifyPin) -> None:
         """scrypt costs tens of milliseconds on purpose: check on the pool, then deliver."""

@@ -15,18 +15,34 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from office import scenario_as
+from pcap import write_dtmf_pcap
 from sip_harness import ATTENDANT, MENU, Serve, Sipp, scrape, wait_for
+
+from attendant.pins import hash_pin
 
 pytestmark = pytest.mark.sip
 
 
+PIN = "4321"
+
+
 def _menu(serve: Serve) -> None:
+    """The harness's menu, its after-hours flow voicemail, with an override of its own and
+    *80 to close the line from a phone (Maria, extension 101, may, with her PIN)."""
     text = serve.menu.read_text()
-    assert "    after_hours: {menu: welcome}\n" in text
-    serve.menu.write_text(text.replace(
-        "    after_hours: {menu: welcome}\n",
-        "    after_hours: {voicemail: office}\n"
-        "    overrides:\n      drill: disconnect\n"))
+    for old, new in (
+            ("    after_hours: {menu: welcome}\n",
+             "    after_hours: {voicemail: office}\n"
+             "    overrides:\n      drill: disconnect\n    override_by: [maria]\n"),
+            ('      "1": {user: maria}\n',
+             '      "1": {user: maria}\n      "*80": {override: closed}\n'),
+            ("  welcome:\n", "  welcome:\n    repeat_key: null\n"),
+            ("      voicemail: office\n",
+             f'      voicemail: office\n      pin: "{hash_pin(PIN)}"\n')):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    serve.menu.write_text(text)
 
 
 def _override(serve: Serve, *args: str) -> subprocess.CompletedProcess[str]:
@@ -105,3 +121,34 @@ def test_override_set_refuses_a_name_the_attendant_does_not_have(serve: Serve) -
     assert 'attendant "main" has no override "snow-day"; it has closed, open, drill' in (
         done.stderr)
     assert not (Path(serve.data) / "overrides.json").exists()
+
+
+def test_a_phone_in_override_by_closes_the_line_with_its_pin(serve: Serve, sipp: Sipp,
+                                                             tmp_path: Path) -> None:
+    _menu(serve)
+    serve.start()
+    pcap = write_dtmf_pcap(tmp_path / "close.pcap", f"*80{PIN}#")
+    phone = sipp.start(scenario_as(sipp, "uac_dtmf.xml", "101", pcap=str(pcap)),
+                       "-s", "frontdesk", "-d", "8000", target=f"127.0.0.1:{serve.port}")
+    entry = wait_for("the override set by phone",
+                     lambda: serve.status().get("overrides", {}).get("main"),
+                     timeout=40, context=lambda: serve.logs() + sipp.logs())
+    assert (entry["name"], entry["by"]) == ("closed", "phone:maria")
+    sipp.wait(phone)
+    assert "maria switched main to closed" in serve.logs()
+    assert "voicemail" in _call(sipp, serve)["outcome"]  # the next caller
+
+
+def test_a_wrong_pin_switches_nothing(serve: Serve, sipp: Sipp, tmp_path: Path) -> None:
+    _menu(serve)
+    serve.start()
+    pcap = write_dtmf_pcap(tmp_path / "wrong.pcap", "*809999#")
+    phone = sipp.start(scenario_as(sipp, "uac_dtmf.xml", "101", pcap=str(pcap)),
+                       "-s", "frontdesk", "-d", "6000", target=f"127.0.0.1:{serve.port}")
+    sipp.wait(phone)
+    ended = wait_for("the call to end", lambda: (s := serve.status()).get("active_calls") == 0
+                     and s.get("recent") and s["recent"][-1], context=serve.logs)
+    assert "PIN" in ended["outcome"], ended
+    assert "PIN for maria" not in serve.logs()  # the digits are never logged
+    assert serve.status().get("overrides") == {}
+    assert not (serve.data / "overrides.json").exists()

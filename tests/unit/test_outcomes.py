@@ -29,6 +29,7 @@ attendants:
     name: Test Co
     timezone: UTC
     business_hours: {menu: m}
+    override_by: [anna]
 menus:
   m:
     prompt: Hello.
@@ -39,6 +40,7 @@ menus:
       "3": {voicemail: box}
       "9": disconnect
       "*71": {agent: sign_in}
+      "*80": {override: closed}
 directory:
   users:
     anna: {name: Anna, extension: "201"}
@@ -100,6 +102,8 @@ WAYS: dict[str, tuple[list[str | Event], dict[str, str | bool], Outcome]] = {
     "an agent signed in": (["*71", "f"], {"caller": "201", "trusted": True},
                            Outcome.AGENT_COMMAND),
     "a feature code from someone else": (["*71", "f"], {}, Outcome.FEATURE_REFUSED),
+    "staff closed the line from a phone": (["*80", "f"], {"caller": "201", "trusted": True},
+                                           Outcome.OVERRIDE_SET),
 }
 
 
