@@ -177,6 +177,10 @@ def _explain(error: ValidationError, sources: SourceMap,
         yield from _explain_property_name(error, path, where, sources)
         return
     definition = _definition(error)
+    if (validator_name == "anyOf" and doc == MENU_DOC and path
+            and str(path[-1]) in DURATION_KEYS):
+        yield from _explain_duration(error, path, where, sources)
+        return
     if validator_name in ("anyOf", "oneOf") and definition == "action":
         yield from _explain_action(error, path, where, sources)
         return
@@ -239,6 +243,22 @@ def _explain(error: ValidationError, sources: SourceMap,
                                             f"see {doc} for the allowed range"))
         return
     yield sources.diag(path, f"{where}: {error.message}", f"see {doc}")
+
+
+def _explain_duration(error: ValidationError, path: PathKey, where: str,
+                      sources: SourceMap) -> Iterator[Diagnostic]:
+    """A number of seconds that is out of range, or a text that is no duration."""
+    value = error.instance
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # The number branch (the first) says what is wrong: its range, or "whole number".
+        number_branch = [e for e in error.context or [] if e.schema_path
+                         and e.schema_path[0] == 0]
+        if number_branch:
+            yield from _explain(min(number_branch, key=lambda e: [str(p) for p in
+                                                                  e.schema_path]), sources)
+            return
+    yield sources.diag(path, f"{where} is {_describe(value)}, which is no number of seconds",
+                       DURATION_HINT)
 
 
 def _closest(word: str, allowed: list[str] | tuple[str, ...]) -> str | None:

@@ -59,3 +59,20 @@ directory:
     assert (menu.timeout, menu.inter_digit_timeout) == (5.0, 2.0)
     queue = result.flow.queues["sales"]
     assert (queue.max_wait, queue.alert_seconds) == (300, 20)
+
+
+def test_the_published_schema_takes_durations_so_editors_do_not_flag_them() -> None:
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from attendant.config.schema import schema_text
+
+    validator = Draft202012Validator(json.loads(schema_text()))
+    menu = {"version": 1, "attendants": {"main": {"name": "Office", "timezone": "UTC",
+                                                  "business_hours": {"menu": "m"}}},
+            "menus": {"m": {"prompt": "Hi.", "timeout": "5s", "inter_digit_timeout": "2 Min",
+                            "options": {"1": {"user": "ann", "ring_seconds": "20s"}}}}}
+    assert list(validator.iter_errors(menu)) == []
+    menu["menus"]["m"]["timeout"] = "soon"  # type: ignore[index]
+    assert [e.json_path for e in validator.iter_errors(menu)] == ["$.menus.m.timeout"]
