@@ -451,7 +451,7 @@ class Parser:
             name_prompt=self.optional_prompt(raw.get("name_prompt"), (*path, "name_prompt")),
             email=raw.get("email"),
             dial_by_name=raw.get("dial_by_name", True),
-            phones=tuple(raw.get("phones") or ()),
+            phones=tuple(numbers.number(str(p), self.country) for p in raw.get("phones") or ()),
             path=path,
             pin=raw.get("pin"),
         )

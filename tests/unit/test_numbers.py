@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attendant.config.compiler import compile_path
+from attendant.engine.agents import agent_for_caller
 from attendant.engine.events import CallStarted
 from attendant.engine.machine import step
 from attendant.engine.state import initial_state
@@ -88,7 +89,7 @@ queues:
 directory:
   external_numbers: ["+33 6*"]
   users:
-    ann: {name: Ann Lee, sip: "sip:ann@pbx.example"}
+    ann: {name: Ann Lee, sip: "sip:ann@pbx.example", phones: ["06 12 34 56 78"]}
 """
 
 
@@ -135,3 +136,11 @@ def test_an_unknown_country_is_refused_at_its_line(tmp_path: Path) -> None:
     path.write_text(FRENCH_OFFICE.replace("country: FR", "country: XX"))
     error = compile_path(path).errors[0]
     assert (error.line, error.message) == (2, 'no numbering plan is known for country "XX"')
+
+
+def test_a_users_mobile_written_nationally_recognises_her_calling_in(tmp_path: Path) -> None:
+    flow = _compile(tmp_path, FRENCH_OFFICE)
+    assert flow.users["ann"].phones == ("+33612345678",)
+    state, _ = step(flow, initial_state(),
+                    CallStarted(datetime(2026, 12, 8, 10, 0), caller="0612345678"))
+    assert agent_for_caller(flow, state.caller) == "ann"
