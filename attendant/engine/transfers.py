@@ -68,17 +68,23 @@ def transfer_action(flow: Flow, route: Route) -> act.Transfer | None:
     return None
 
 
-def fallback_for(flow: Flow, state: CallState, route: Route | None) -> Route:
-    """Where a caller goes when ``route`` could not reach anyone (see docs/menu-language.md)."""
-    if isinstance(route, ToUser | ToDepartment | ToExternal) and route.fallback is not None:
-        return route.fallback
+def voicemail_fallback(flow: Flow, route: Route | None) -> ToVoicemail | None:
+    """The voicemail box of the user or department ``route`` rings, when it has one."""
     box = None
     if isinstance(route, ToUser) and route.user in flow.users:
         box = flow.users[route.user].voicemail
     elif isinstance(route, ToDepartment) and route.department in flow.departments:
         box = flow.departments[route.department].voicemail
-    if box is not None and box in flow.voicemail:
-        return ToVoicemail(box)
+    return ToVoicemail(box) if box is not None and box in flow.voicemail else None
+
+
+def fallback_for(flow: Flow, state: CallState, route: Route | None) -> Route:
+    """Where a caller goes when ``route`` could not reach anyone (see docs/menu-language.md)."""
+    if isinstance(route, ToUser | ToDepartment | ToExternal) and route.fallback is not None:
+        return route.fallback
+    box = voicemail_fallback(flow, route)
+    if box is not None:
+        return box
     attendant = flow.attendants[state.attendant]
     if attendant.operator is not None and attendant.operator != route:
         return Operator()

@@ -12,7 +12,8 @@ import zlib
 from collections.abc import Iterator
 from typing import Literal
 
-from attendant.config.checks import children
+from attendant.config.checks import attendant_routes, children, menu_routes
+from attendant.engine.transfers import voicemail_fallback
 from attendant.model import (
     AgentFeature,
     Announce,
@@ -23,6 +24,7 @@ from attendant.model import (
     Flow,
     MainMenu,
     Operator,
+    Queue,
     Repeat,
     Route,
     SetLanguage,
@@ -35,6 +37,7 @@ from attendant.model import (
     ToUser,
     ToVoicemail,
 )
+from attendant.queues.core import default_route
 
 Edge = tuple[str, str, str]  # (from node, to node, label)
 
@@ -97,8 +100,59 @@ def _edges(flow: Flow, source: str, route: Route, label: str,
     node, node_label = _target(flow, route, menu)
     yield (source, node, label), node_label
     for child in children(route):
-        sub_label = "fallback" if isinstance(route, ToUser | ToDepartment | ToExternal) else "then"
+        sub_label = "no answer" if isinstance(route, ToUser | ToDepartment | ToExternal) else "then"
         yield from _edges(flow, node, child, sub_label, menu)
+    if isinstance(route, ToUser | ToDepartment | ToExternal) and route.fallback is None:
+        default = voicemail_fallback(flow, route)
+        if default is not None:
+            yield from _edges(flow, node, default, "no answer (default)", menu)
+        else:
+            yield (node, "special_no_answer", "no answer (default)"), (
+                "operator, else the menu again, else goodbye")
+
+
+def default_max(flow: Flow, menu: str,
+                reach: dict[str, set[str]]) -> list[Route]:
+    """Where a menu's maximum without an action leads: the operator, for the attendants
+    that reach the menu and have one; goodbye for those that have none."""
+    found: list[Route] = []
+    for key in sorted(reach.get(menu) or flow.attendants):
+        default: Route = Operator() if flow.attendants[key].operator is not None else Disconnect()
+        if default not in found:
+            found.append(default)
+    return found
+
+
+def attendants_of_menus(flow: Flow) -> dict[str, set[str]]:
+    """Which attendants' calls can reach each menu."""
+    reach: dict[str, set[str]] = {}
+    for key, attendant in flow.attendants.items():
+        todo = [r.menu for r in attendant_routes(attendant) if isinstance(r, ToMenu)]
+        while todo:
+            name = todo.pop()
+            if key in reach.setdefault(name, set()) or name not in flow.menus:
+                continue
+            reach[name].add(key)
+            todo.extend(r.menu for r in menu_routes(flow.menus[name]) if isinstance(r, ToMenu))
+    return reach
+
+
+def queue_exits(flow: Flow, queue: Queue) -> list[tuple[str, Route]]:
+    """(label, route) of every way a caller leaves ``queue`` other than an agent: written,
+    or the queue core's default."""
+    found = []
+    if queue.max_callers:
+        found.append((f"full ({queue.max_callers} waiting)",
+                      queue.on_overflow or default_route(flow, "overflow")))
+    if queue.max_wait:
+        found.append((f"waited {queue.max_wait} s", queue.on_timeout
+                      or default_route(flow, "timeout")))
+    if queue.no_agents == "act":
+        found.append(("no agents", queue.on_no_agents or default_route(flow, "no_agents")))
+    if queue.leave_key is not None:
+        found.append((f"key {queue.leave_key}: leave", queue.leave_to
+                      or default_route(flow, "leave")))
+    return found
 
 
 def collect(flow: Flow) -> tuple[dict[str, str], list[Edge]]:
@@ -123,6 +177,7 @@ def collect(flow: Flow) -> tuple[dict[str, str], list[Edge]]:
             add(source, route, f"override: {name}")
         if attendant.operator is not None:
             add("special_operator", attendant.operator, f"operator of {key}")
+    reach = attendants_of_menus(flow)
     for name, menu in flow.menus.items():
         source = _node_id("menu", name)
         nodes[source] = f"menu {name}"
@@ -131,14 +186,22 @@ def collect(flow: Flow) -> tuple[dict[str, str], list[Edge]]:
         if menu.extension_dialing is not None:
             nodes.setdefault("special_dial_by_extension", "dial by extension")
             edges.append((source, "special_dial_by_extension", "extension"))
+        add(source, menu.on_no_input, "no input")
+        add(source, menu.on_invalid, "invalid key")
         invalid, timeouts = menu.after_max("invalid"), menu.after_max("timeouts")
-        if invalid is not None and invalid == timeouts:
-            add(source, invalid, "after max tries")
+        if invalid == timeouts:
+            for route in [invalid] if invalid is not None else default_max(flow, name, reach):
+                add(source, route, "after max tries")
         else:
-            if invalid is not None:
-                add(source, invalid, f"after {menu.max_invalid} invalid")
-            if timeouts is not None:
-                add(source, timeouts, f"after {menu.max_timeouts} timeouts")
+            for kind, written in ((f"after {menu.max_invalid} invalid", invalid),
+                                  (f"after {menu.max_timeouts} timeouts", timeouts)):
+                for route in [written] if written is not None else default_max(flow, name, reach):
+                    add(source, route, kind)
+    for key, queue in flow.queues.items():
+        source = _node_id("queue", key)
+        nodes.setdefault(source, f"queue {key}")
+        for label, route in queue_exits(flow, queue):
+            add(source, route, label)
     for key, box in flow.voicemail.items():
         if box.when_full is not None:
             source = _node_id("vm", key)

@@ -311,7 +311,8 @@ menus:
     assert result.exit_code == 0, result.output
     nodes = re.findall(r"^  (\w+) \[label=\"menu after[-_]hours\"", result.stdout, re.MULTILINE)
     assert len(set(nodes)) == 2
-    targets = set(re.findall(r"^  menu_start -> (\w+)", result.stdout, re.MULTILINE))
+    targets = set(re.findall(r'^  menu_start -> (\w+) \[label="key', result.stdout,
+                             re.MULTILINE))
     assert targets == set(nodes)
 
 
