@@ -30,6 +30,8 @@ from attendant.config.diagnostics import Diagnostic, format_json, format_text, s
 from attendant.config.loader import ROOT_FILE, SETTINGS_FILE, discover
 from attendant.config.reach import OutboundRoutes
 from attendant.config.settings import load_settings, settings_schema_text
+from attendant.engine import actions as act
+from attendant.engine.state import Phase
 from attendant.errors import ScenarioError, SimulationError
 from attendant.model import Flow
 from attendant.sim.call import TRANSFER_OUTCOMES, Simulator
@@ -185,6 +187,22 @@ def _interpret(sim: Simulator, line: str) -> bool:
     return True
 
 
+def _unfinished(sim: Simulator) -> str:
+    """What a call that has not ended is doing, in words (not an engine phase's name)."""
+    state = sim.state
+    waited = f"after {sim.clock:.0f} s"
+    if state.phase is Phase.QUEUED:
+        queue = sim.ringing.queue if isinstance(sim.ringing, act.EnqueueCall) else "?"
+        return (f"still waiting in queue {queue} {waited} (no agent answers here: answer, "
+                "busy or no_answer decide; a scenario with agents: plays them)")
+    if sim.ringing is not None:
+        return f"still ringing {waited}: type answer, busy or no_answer"
+    if state.phase is Phase.RECORDING:
+        return f"still recording a message for {state.box} {waited}"
+    where = f" in menu {state.menu}" if state.menu else ""
+    return f"still on the line{where} {waited}"
+
+
 @main.command()
 @click.argument("path", type=_PATHS)
 @click.option("--at", "at", help="when the call happens, attendant local time "
@@ -240,6 +258,10 @@ def simulate(path: Path, at: str | None, caller: str, called: str, language: str
         try:
             line = input("caller> " if interactive else "")
         except EOFError:
+            # Input is over: the caller says nothing more, and the call goes on as a
+            # real one would (timeouts fire, transfers ring out) to its end.
+            sim.run_out()
+            show()
             break
         try:
             keep_going = _interpret(sim, line.strip())
@@ -252,7 +274,7 @@ def simulate(path: Path, at: str | None, caller: str, called: str, language: str
     state = sim.state
     # The wording, then the label the call log and the metrics would count it under.
     label = f" [{state.ending}]" if state.outcome else ""
-    click.echo(f"-- outcome: {state.outcome or state.phase.value}{label}")
+    click.echo(f"-- outcome: {state.outcome or _unfinished(sim)}{label}")
     if play is not None:
         from attendant.sim.audio import AudioSimulator
 

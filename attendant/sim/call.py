@@ -103,6 +103,9 @@ class Simulator:
     timers: dict[str, float] = field(default_factory=dict)
     playing: act.Play | None = None
     ringing: act.Transfer | act.EnqueueCall | None = None
+    #: When the transfer ringing now gives up unanswered (``ring_seconds``, each
+    #: destination in turn for serial ringing), as ``attendant serve`` does.
+    ring_due: float | None = None
     #: Prefix of this call's transcript lines (several callers share one transcript).
     label: str = ""
     #: The override set on the attendant (``closed``, ``open`` or one of its own), if any.
@@ -162,13 +165,46 @@ class Simulator:
             if self.state.phase is Phase.ENDED:
                 return
             due = [(when, name) for name, when in self.timers.items() if when <= target + 1e-9]
+            if self.ring_due is not None and self.ring_due <= target + 1e-9:
+                due.append((self.ring_due, ""))
             if not due:
                 break
             when, name = min(due)
             self.clock = max(self.clock, when)
+            if not name:
+                self._nobody_answers()
+                continue
             del self.timers[name]
             self._send(TimerFired(name))
         self.clock = target
+
+    def run_out(self, limit: float = 4 * 3600.0) -> None:
+        """The caller stays silent to the end: prompts finish, timers fire and transfers
+        ring out on the fake clock until the call ends or waits on something no clock
+        decides (a queue with no agents scripted, a call connected), at most ``limit`` s."""
+        end = self.clock + limit
+        for _ in range(MAX_EVENTS_PER_STEP):
+            if self.ended:
+                return
+            self._finish_prompts()
+            if self.ended:
+                return
+            if isinstance(self.ringing, act.Transfer) and self.ringing.mode == "refer":
+                self.transfer_result("answered")  # handed over: the far end takes it
+                continue
+            due = [*self.timers.values(), *([self.ring_due] if self.ring_due is not None
+                                            else [])]
+            if not due or min(due) > end:
+                return
+            self.wait(max(0.0, min(due) - self.clock))
+
+    def _nobody_answers(self) -> None:
+        target = self.ringing
+        self.ringing = self.ring_due = None
+        if not isinstance(target, act.Transfer):
+            return
+        self._say(f"{target.display}: no answer")
+        self._send(TransferResult(False, "no_answer"))
 
     def transfer_result(self, outcome: str) -> None:
         """Tell the call how the ringing transfer ended (answered, busy, no_answer ...)."""
@@ -181,7 +217,7 @@ class Simulator:
         if self.ringing is None:
             raise SimulationError("nothing is ringing: the caller is not being transferred")
         target = self.ringing
-        self.ringing = None
+        self.ringing = self.ring_due = None
         label = target.display if isinstance(target, act.Transfer) else f"queue {target.queue}"
         self._say(f"{label}: {outcome.replace('_', ' ')}")
         self._send(TransferResult(outcome == "answered", "" if outcome == "answered" else outcome))
@@ -273,6 +309,9 @@ class Simulator:
             self.timers.pop(action.name, None)
         elif isinstance(action, act.Transfer):
             self.ringing = action
+            if action.mode == "bridge":
+                turns = len(action.destinations) if action.ring == "serial" else 1
+                self.ring_due = self.clock + action.ring_seconds * max(1, turns)
             where = ", ".join(action.destinations)
             if len(action.destinations) > 1 and action.ring == "serial":
                 where += f" (one after another, {action.ring_seconds} s each)"

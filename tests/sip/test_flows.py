@@ -10,6 +10,7 @@ test depends on how long a prompt takes to say. Outcomes come from
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from office import (
     saved_messages,
     scenario_as,
 )
+from sip_harness import ATTENDANT
 
 pytestmark = pytest.mark.sip
 
@@ -106,6 +108,21 @@ def test_target_that_never_answers_falls_back_after_ring_seconds(office, sipp, m
     call = finished_call(office, me)
     assert call["outcome"] == "disconnected", call  # the option's fallback, not Maria's box
     assert not call["recordings"], call
+
+
+def test_the_simulator_rings_out_a_transfer_like_the_server(office, sipp, me):
+    """The same flow, the same key, nobody answering: `attendant simulate` (input ended)
+    gives up after ring_seconds and takes the fallback, as the real call above does."""
+    maria = sipp.start(sipp.scenario("uas_ring.xml"), port=office.maria)
+    caller = dtmf_caller(sipp, office, me, "open", "1")
+    assert sipp.wait(caller) == 0, context(sipp, office)
+    sipp.wait(maria)
+    real = finished_call(office, me)["outcome"]
+    simulated = subprocess.run(
+        [*ATTENDANT, "simulate", str(office.serve.menu), "--called", "open"], input="1\n",
+        capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "[00:05.0] Maria Lopez: no answer" in simulated, simulated
+    assert f"-- outcome: {real} [" in simulated, (real, simulated)
 
 
 def test_caller_hanging_up_while_the_target_rings_cancels_it(office, sipp, me):

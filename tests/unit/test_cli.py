@@ -356,3 +356,19 @@ voicemail:
     assert result.exit_code == 0, result.output
     assert 'vm_sales -->|"when full"| menu_overflow' in result.stdout
     assert "never reached" not in run("validate", path).output
+
+
+def test_piped_simulate_runs_the_call_to_its_end_when_input_ends() -> None:
+    result = run("simulate", NORTHWIND, "--at", "2026-12-08T10:00", stdin="")
+    assert result.exit_code == 0, result.output
+    # Nobody speaks: the menus time out, the operator rings out after 30 s, the caller is
+    # sent to voicemail and the recording stops at its maximum.
+    assert "[00:49.0] Reception desk: no answer" in result.output
+    assert result.output.rstrip().endswith("-- outcome: voicemail left for general [voicemail]")
+
+
+def test_piped_simulate_says_what_an_unfinished_call_is_doing() -> None:
+    result = run("simulate", NORTHWIND, "--at", "2026-12-08T10:00", stdin="1\n1\n")
+    assert "-- outcome: queued in sales [queued]" in result.output
+    result = run("simulate", SMALL, "--at", "2026-12-02T10:00", stdin="2\nanswer\n")
+    assert "-- outcome: menu" not in result.output
