@@ -313,9 +313,12 @@ def test_command(paths: tuple[Path, ...], show: bool) -> None:
                 click.echo(f"FAIL {name} ({outcome.scenario.where})")
                 if outcome.error:
                     click.echo(f"  {outcome.error}")
+                for problem in outcome.problems():
+                    click.echo(f"  {problem}")
                 if outcome.scenario.expect is not None:
                     click.echo(outcome.diff())
-            if show or (outcome.scenario.expect is None and not outcome.error):
+            if show or (outcome.scenario.expect is None and not outcome.error
+                        and not outcome.passed):
                 click.echo(outcome.transcript)
     click.echo(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed or not (passed + failed) else 0)

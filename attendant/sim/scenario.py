@@ -16,14 +16,17 @@ A scenario file names a menu configuration and lists scenarios::
         expect: |
           [00:00.0] call from ...
 
-``attendant test`` runs every scenario and shows a diff when the transcript
-differs. At the end of a scenario the caller stays on the line until the
+``expect:`` is the whole transcript, or partial expectations that survive a prompt's
+rewording: ``expect: {outcome: ..., path: [main, "user maria"], lines: [...]}``. A
+scenario that expects nothing fails. ``attendant test`` runs every scenario and shows
+a diff when the transcript differs (or what did not hold). At the end of a scenario the caller stays on the line until the
 last prompt ends, so a closing goodbye shows up in the transcript.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,6 +71,17 @@ class Scenario:
     until: float | None = None
     #: The override staff set on the line (``closed``, ``open``, one of its own).
     override: str | None = None
+    #: Partial expectations (``expect:`` as a mapping): the outcome's wording, the path of
+    #: menus and targets, lines that must appear.
+    expect_outcome: str | None = None
+    expect_path: tuple[str, ...] | None = None
+    expect_lines: tuple[str, ...] = ()
+
+    @property
+    def expects_something(self) -> bool:
+        """Does the scenario check anything at all (else it could never fail)?"""
+        return (self.expect is not None or self.expect_outcome is not None
+                or self.expect_path is not None or bool(self.expect_lines))
 
 
 @dataclass(frozen=True)
@@ -89,15 +103,92 @@ class Outcome:
 
     @property
     def passed(self) -> bool:
-        """True when the transcript matched and nothing went wrong."""
-        return self.error is None and (self.scenario.expect is None
-                                       or self.transcript == self.scenario.expect)
+        """True when every expectation held and nothing went wrong."""
+        return self.error is None and not self.problems()
+
+    def problems(self) -> list[str]:
+        """Each expectation that did not hold, in words (the transcript's diff apart)."""
+        scenario = self.scenario
+        if not scenario.expects_something:
+            return ["the scenario expects nothing, so it could never fail: add expect: with "
+                    "the transcript (attendant test --show prints it), or expect: {outcome: "
+                    "..., path: [...], lines: [...]}"]
+        found = []
+        if scenario.expect is not None and self.transcript != scenario.expect:
+            found.append("the transcript differs from expect:")
+        outcomes = transcript_outcomes(self.transcript)
+        if scenario.expect_outcome is not None and scenario.expect_outcome not in outcomes:
+            found.append(f"expected outcome {scenario.expect_outcome!r}, got "
+                         f"{', '.join(map(repr, outcomes)) or 'none (the call has not ended)'}")
+        if scenario.expect_path is not None:
+            path = transcript_path(self.transcript)
+            if tuple(path) != scenario.expect_path:
+                found.append(f"expected path {list(scenario.expect_path)}, got {path}")
+        found.extend(f"no line contains {line!r}" for line in scenario.expect_lines
+                     if line not in self.transcript)
+        return found
 
     def diff(self) -> str:
         """A unified diff from the expected transcript to the actual one."""
         expected = (self.scenario.expect or "").splitlines(keepends=True)
         actual = self.transcript.splitlines(keepends=True)
         return "".join(difflib.unified_diff(expected, actual, "expected", "actual"))
+
+
+_PATH_LINE = re.compile(r"^\[[0-9:.]+\] (?:[^:\s]+: )?(?:menu (?P<menu>\S+)$|transfer to "
+                        r"(?P<kind>user|department|external) (?P<key>\S+) |joins queue "
+                        r"(?P<queue>\S+)|recording a message for (?P<box>\S+) )")
+
+
+def transcript_path(transcript: str) -> list[str]:
+    """The menus and targets a transcript passes through, in order: ``main``, ``user
+    maria``, ``queue sales``, ``voicemail office`` (each stay counted once)."""
+    path: list[str] = []
+    for line in transcript.splitlines():
+        match = _PATH_LINE.match(line)
+        if match is None:
+            continue
+        if match["menu"]:
+            step = match["menu"]
+        elif match["kind"]:
+            step = f"{match['kind']} {match['key']}"
+        elif match["queue"]:
+            step = f"queue {match['queue']}"
+        else:
+            step = f"voicemail {match['box']}"
+        if not path or path[-1] != step:
+            path.append(step)
+    return path
+
+
+def transcript_outcomes(transcript: str) -> list[str]:
+    """The wording of each call's end in a transcript (``call ends: OUTCOME``)."""
+    return re.findall(r"call ends: (.*)$", transcript, re.M)
+
+
+def _expectations(raw: Any, where: Callable[..., str]) -> dict[str, Any]:
+    """``expect:``: the whole transcript (text), or a mapping of partial expectations."""
+    if raw is None:
+        return {"expect": None}
+    if not isinstance(raw, dict):
+        return {"expect": str(raw)}
+    unknown = sorted(set(raw) - {"outcome", "path", "lines"})
+    if unknown:
+        raise ScenarioError(f"{where('expect', unknown[0])}: unknown expectation "
+                            f"{unknown[0]}; expect: takes the transcript (text), or outcome:, "
+                            "path: and lines:")
+    path, lines = raw.get("path"), raw.get("lines") or []
+    if path is not None and (not isinstance(path, list)
+                             or not all(isinstance(p, str) for p in path)):
+        raise ScenarioError(f"{where('expect', 'path')}: path: is a list such as [main, "
+                            '"user maria", "voicemail office"]')
+    if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+        raise ScenarioError(f"{where('expect', 'lines')}: lines: is a list of texts that "
+                            "must appear in the transcript")
+    outcome = raw.get("outcome")
+    return {"expect": None, "expect_outcome": None if outcome is None else str(outcome),
+            "expect_path": None if path is None else tuple(path),
+            "expect_lines": tuple(lines)}
 
 
 def parse_time(text: str, where: str) -> datetime:
@@ -171,7 +262,6 @@ def load_scenarios(path: Path) -> ScenarioFile:
             raise ScenarioError(f"{where('scenarios', i, 'steps')}: steps: must be a list")
         steps = tuple(parse_step(s, where("scenarios", i, "steps", j))
                       for j, s in enumerate(steps_raw))
-        expect = raw.get("expect")
         scenarios.append(Scenario(
             name=str(raw["name"]),
             at=parse_time(raw["at"], where("scenarios", i, "at")),
@@ -179,8 +269,8 @@ def load_scenarios(path: Path) -> ScenarioFile:
             called=str(raw.get("called", "")),
             language=raw.get("language"),
             steps=steps,
-            expect=None if expect is None else str(expect),
             where=here,
+            **_expectations(raw.get("expect"), lambda *p, i=i: where("scenarios", i, *p)),
             override=None if raw.get("override") is None else str(raw["override"]),
             **_queue_parts(raw, lambda *p, i=i: where("scenarios", i, *p)),
         ))

@@ -44,10 +44,11 @@ def test_there_are_scenarios() -> None:
 def test_scenario_transcript_matches(spec: ScenarioFile, scenario: Scenario) -> None:
     result = compile_path(spec.menu)
     assert result.flow is not None, "\n".join(d.format() for d in result.errors)
-    assert scenario.expect is not None, f"{scenario.where}: scenario has no expect: block"
+    assert scenario.expects_something, f"{scenario.where}: scenario has no expect: block"
     outcome = run_scenario(result.flow, scenario)
     assert outcome.error is None, outcome.error
-    assert outcome.passed, f"{scenario.where}: transcript differs\n{outcome.diff()}"
+    assert outcome.passed, (f"{scenario.where}: {'; '.join(outcome.problems())}\n"
+                            f"{outcome.diff()}")
 
 
 @pytest.mark.parametrize("path", MENU_FILES, ids=[p.name for p in MENU_FILES])
@@ -85,15 +86,42 @@ def test_outcome_diff_shows_what_changed() -> None:
     assert "+[00:00.0] call from" in diff
 
 
-def test_scenario_without_expect_passes_and_keeps_transcript() -> None:
+def test_a_scenario_without_expect_fails_so_a_typo_cannot_hide_a_test() -> None:
     spec, scenario = ALL[0]
     bare = Scenario(scenario.name, scenario.at, scenario.caller, scenario.called,
                     scenario.language, scenario.steps, None, scenario.where)
     flow = compile_path(spec.menu).flow
     assert flow is not None
     outcome = run_scenario(flow, bare)
-    assert outcome.passed
-    assert outcome.transcript == scenario.expect
+    assert not outcome.passed
+    assert "expects nothing" in outcome.problems()[0]
+    assert outcome.transcript == scenario.expect  # still there, for --show
+
+
+def _partial(scenario: Scenario, **expect: object) -> Scenario:
+    return Scenario(scenario.name, scenario.at, scenario.caller, scenario.called,
+                    scenario.language, scenario.steps, None, scenario.where,
+                    **expect)  # type: ignore[arg-type]
+
+
+def test_partial_expectations_check_the_outcome_the_path_and_lines() -> None:
+    spec, scenario = next((s, c) for s, c in ALL if c.name == (
+        "the operator does not pick up - after ring_seconds the caller is offered voicemail"))
+    flow = compile_path(spec.menu).flow
+    assert flow is not None
+    good = _partial(scenario, expect_outcome="voicemail left for general (caller hung up)",
+                    expect_path=("language", "main", "user reception", "voicemail general"),
+                    expect_lines=("Reception desk: no answer",))
+    assert run_scenario(flow, good).passed
+    wrong = _partial(scenario, expect_outcome="transferred to user reception",
+                     expect_path=("language", "main", "user reception"),
+                     expect_lines=("Reception desk: answered",))
+    assert run_scenario(flow, wrong).problems() == [
+        "expected outcome 'transferred to user reception', got 'voicemail left for general "
+        "(caller hung up)'",
+        "expected path ['language', 'main', 'user reception'], got ['language', 'main', "
+        "'user reception', 'voicemail general']",
+        "no line contains 'Reception desk: answered'"]
 
 
 # --- broken scenario files ---------------------------------------------------------------
@@ -254,3 +282,14 @@ def test_key_pressed_during_the_last_goodbye_is_an_error(tmp_path: Path) -> None
     assert outcome.error.startswith(f"{path}:10:")
     assert "already ended" in outcome.error
     assert outcome.transcript.splitlines()[-1].endswith("call ends: voicemail left for office")
+
+
+def test_an_unknown_expectation_is_an_error_at_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+          - name: typo
+            at: 2026-12-02T10:00
+            expect:
+              outcom: caller hung up in menu welcome
+        """)
+    with pytest.raises(ScenarioError, match=r"broken\.yaml:6:\d+: unknown expectation outcom"):
+        load_scenarios(path)
