@@ -130,6 +130,10 @@ class QueueHost(Protocol):
         dialled (its leg state changes reach the runner's ``leg_event``)."""
         ...
 
+    def can_ring(self, destination: str) -> bool:
+        """Whether :meth:`dial` has a way to ``destination`` (a trunk or proxy carries it)."""
+        ...
+
     def connect_legs(self, first: Leg, second: Leg) -> bool:
         """Join two answered legs' audio both ways (a callback); False until both have
         media."""

@@ -157,6 +157,9 @@ class MemoryQueueHost:
         self.legs.append(MemoryLeg(100 + len(self.legs), destination, session))
         return self.legs[-1]
 
+    def can_ring(self, destination: str) -> bool:
+        return destination not in self.unreachable
+
     def connect_legs(self, first: Leg, second: Leg) -> bool:
         if not all(isinstance(leg, MemoryLeg) and leg.has_media for leg in (first, second)):
             return False

@@ -313,6 +313,13 @@ def serve(menu: Path, settings: ServerSettings | None, listen: str, port: int | 
     flow, result = compile_or_exit(menu, OutboundRoutes.of(settings, outbound_proxy,
                                                            Severity.WARNING)
                                    if settings is not None else None)
+    if not trunks and not outbound_proxy:
+        for queue in flow.queues.values():
+            if queue.callback_key:
+                log.warning("queue %s offers callbacks (key %s), but this server has no trunk "
+                            "and no --outbound-proxy to ring numbers through: callers who ask "
+                            "hear that no callback is possible, and no agent is rung for one",
+                            queue.key, queue.callback_key)
     try:
         import pjsua2  # noqa: F401
     except ImportError:

@@ -105,6 +105,8 @@ class CallerState:
     seq: int
     number: str = ""
     language: str = ""
+    #: The server can ring ``number`` (``CallerJoined.callable_back``).
+    callable_back: bool = True
     status: str = WAITING
     tried: frozenset[str] = frozenset()
     ring_id: int | None = None
@@ -452,7 +454,7 @@ def _joined(w: _Step, event: CallerJoined) -> None:
     queue = w.queue(event.queue)
     w.counter += 1
     caller = CallerState(event.call_id, event.queue, event.priority, event.at, w.counter,
-                         event.caller, event.language)
+                         event.caller, event.language, event.callable_back)
     prio = f", priority {event.priority}" if event.priority else ""
     w.log(event.queue, f"{event.call_id} joins{prio}", event.call_id)
     if queue.no_agents == "act" and not w.staffed(event.queue):
@@ -510,10 +512,13 @@ def callback_allowed(flow: Flow, queue: Queue, number: str) -> bool:
 
 
 def _callback_requested(w: _Step, caller: CallerState, queue: Queue) -> None:
-    if not callback_allowed(w.flow, queue, caller.number):
+    allowed = callback_allowed(w.flow, queue, caller.number)
+    if not allowed or not caller.callable_back:
+        why = ("not allowed" if not allowed else
+               "this server has no trunk or proxy that carries that number")
         w.out.append(qa.PlayToCaller(caller.call_id, (("callback_refused", 0),)))
         w.log(caller.queue, f"{caller.call_id} asked for a callback to "
-                            f"{caller.number or 'an unknown number'}: not allowed", caller.call_id)
+                            f"{caller.number or 'an unknown number'}: {why}", caller.call_id)
         return
     w.end_ring_for(caller)
     caller = w.callers[caller.call_id]

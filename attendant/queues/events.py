@@ -21,6 +21,9 @@ class CallerJoined:
     """A call's engine said EnqueueCall: the caller joins ``queue``.
 
     ``caller`` is the caller's number (a callback dials it); ``language`` is for the log.
+    ``callable_back``: the adapter has a way to ring ``caller`` (a trunk or proxy that
+    carries it); without one no callback is offered, so no agent is rung for a call that
+    cannot be placed.
     """
 
     call_id: str
@@ -29,6 +32,7 @@ class CallerJoined:
     priority: int = 0
     caller: str = ""
     language: str = ""
+    callable_back: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,9 @@ A scenario file names a menu configuration and lists scenarios::
 ``expect:`` is the whole transcript, or partial expectations that survive a prompt's
 rewording: ``expect: {outcome: ..., path: [main, "user maria"], lines: [...]}``. A
 scenario that expects nothing fails. ``attendant test`` runs every scenario and shows
-a diff when the transcript differs (or what did not hold). At the end of a scenario the caller stays on the line until the
-last prompt ends, so a closing goodbye shows up in the transcript.
+a diff when the transcript differs (or what did not hold). At the end of a scenario
+the caller stays on the line until the last prompt ends, so a closing goodbye shows up
+in the transcript.
 """
 
 from __future__ import annotations

@@ -178,8 +178,9 @@ class QueueRunner:
     def enqueue(self, call: QueuedCall, call_id: str, action: act.EnqueueCall) -> None:
         """``EnqueueCall`` from ``call``'s engine: the caller joins the queue."""
         self.sessions[call_id] = call.session
+        number = call.state.caller or call.caller  # in the form the menus compare numbers
         self.submit(CallerJoined(call_id, action.queue, self.clock(), action.priority,
-                                 call.caller, call.state.language))
+                                 number, call.state.language, self.host.can_ring(number)))
 
     def pressed(self, call_id: str, key: str) -> None:
         """A key from a queued caller."""

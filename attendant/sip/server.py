@@ -343,6 +343,14 @@ class Server:
         """Ring ``destination`` for call ``session`` (a queue agent, a callback)."""
         return dial(self, session, destination)
 
+    def can_ring(self, destination: str) -> bool:
+        """Whether a leg to ``destination`` has a way out (trunk, proxy, or a URI's host)."""
+        try:
+            self.trunks.route_call(destination)
+        except ValueError:
+            return False
+        return True
+
     def connect_legs(self, first: Leg, second: Leg) -> bool:
         """Join two answered legs both ways (a callback); False until both have audio."""
         if not isinstance(first, OutboundLeg) or not isinstance(second, OutboundLeg):

@@ -283,6 +283,22 @@ def test_a_caller_hanging_up_while_agents_ring_cancels_their_legs(
     assert (queue["waiting"], queue["abandoned"]) == (0, 1), queue
 
 
+def test_no_callback_is_promised_or_rung_for_a_number_the_server_cannot_reach(
+        tmp_path: Path, host: MemoryQueueHost, legs: list[MemoryLeg]) -> None:
+    run = runner(make_flow(tmp_path, routing="serial", callback_key="2"), tmp_path / "data",
+                 host)
+    for agent in ("a", "b", "c"):
+        run.apply_command(agent, "signout", None)
+    host.unreachable.add("+15550001111")  # allowed, but no trunk or proxy carries it
+    host.calls[1] = MemoryCall(1, "+15550001111")
+    run.enqueue(host.calls[1], "call-1", EnqueueCall("q"))
+    run.call_action(1, QueueKey("2"))
+    assert QueueOutcome("callback") not in outcomes(host, 1)
+    assert any("no trunk or proxy that carries that number" in line for line in host.logged)
+    run.apply_command("a", "signin", None)  # the caller still waits; nobody rings for a
+    assert all(leg.destination != "+15550001111" for leg in legs)  # callback
+
+
 def test_a_callback_dials_the_caller_and_joins_the_two_legs_when_both_have_audio(
         tmp_path: Path, host: MemoryQueueHost, legs: list[MemoryLeg]) -> None:
     run = runner(make_flow(tmp_path, routing="serial", callback_key="2"), tmp_path / "data",
