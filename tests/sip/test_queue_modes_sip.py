@@ -15,6 +15,8 @@ number, which is a bare number and can only be dialled through the proxy) lands 
   (``uas_agent_callback.xml``, ``-m 2``) answers both legs, the server bridges them,
   the agent hangs up, the server hangs up the callback leg. RTP on both legs comes
   from the server's log (a line a second after the bridge).
+* A server with no proxy and no trunk refuses the callback key on the spot: the caller
+  is never promised a call and keeps waiting; no agent is rung for it.
 """
 
 from __future__ import annotations
@@ -159,3 +161,28 @@ def test_callback_rings_the_agent_then_calls_the_caller_back(office, sipp):
     assert f"sip:{CALLBACK_CALLER}@127.0.0.1:{office.proxy}" in logs, logs
     assert office.serve.status()["active_calls"] == 0
     assert "error in SIP task" not in logs
+
+
+def test_no_callback_is_promised_when_the_server_cannot_ring_the_number(
+        tmp_path_factory: pytest.TempPathFactory, sipp) -> None:
+    """No --outbound-proxy and no trunk: 5550123 (allowed by callback_numbers) cannot be
+    dialled, so pressing the callback key is refused on the spot and the caller waits on."""
+    proxy = free_udp_ports(1)  # nothing listens there; the agents are signed out anyway
+    with run_office(tmp_path_factory.mktemp("no-way-out"),
+                    MENU.replace("@PROXY@", str(proxy))) as office:
+        assert "applied" in agent_command(office, "cara", "signout")
+        wait_for("cara signed out", lambda: agent_state(office, "cb", "cara") == "signed out")
+        pcap = write_dtmf_pcap(sipp.tmp / "join-then-callback.pcap", "19")
+        caller = sipp.start(scenario_as(sipp, "uac_dtmf.xml", CALLBACK_CALLER, pcap=str(pcap)),
+                            "-s", "cb", "-d", "6000", target=office.target)
+        waiting = wait_for("the caller waiting, not called back", lambda: (
+            q := snapshot(office, "cb"))["callers"] and q, context=lambda: context(sipp, office))
+        wait_for("the refusal in the queue log", lambda: any(
+            "this server has no trunk or proxy that carries that number" in m
+            for m in queue_messages(office, "cb")), context=lambda: context(sipp, office))
+        assert sipp.wait(caller) == 0, context(sipp, office)  # nobody hung up on the caller
+        assert waiting["callbacks_waiting"] == 0, waiting
+        assert waiting["callers"][0]["status"] == "waiting", waiting
+        assert not any(m.startswith("rings ") for m in queue_messages(office, "cb"))
+        assert "queue cb offers callbacks (key 9), but this server has no trunk" in (
+            office.serve.logs())
