@@ -501,6 +501,19 @@ class QueueAgent:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackOffer:
+    """When a queue offers its callback (0: that condition is not set; any set one that
+    holds offers it)."""
+
+    #: The caller has waited this long.
+    after_seconds: int = 0
+    #: At least this many callers were waiting when the caller arrived.
+    callers_waiting: int = 0
+    #: At least this many callers waiting per available agent when the caller arrived.
+    calls_per_agent: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Queue:
     """A call queue as declared; its behaviour lives in the queue core."""
 
@@ -531,6 +544,8 @@ class Queue:
     leave_key: str | None = None
     leave_to: Route | None = None
     callback_key: str | None = None
+    #: When the callback is offered; None: from the moment the caller joins.
+    callback_offer: CallbackOffer | None = None
     #: Number prefixes a callback may dial; empty means the directory's external numbers only.
     callback_numbers: tuple[str, ...] = ()
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)

@@ -85,6 +85,10 @@ _TEXT: dict[str, dict[str, str]] = {
     "queue_callback_confirm": {
         "en-US": "Thank you. We will call you back at this number when it is your turn. Goodbye.",
         "fr-FR": "Merci. Nous vous rappellerons à ce numéro quand ce sera votre tour. Au revoir."},
+    "queue_callback_offer": {
+        "en-US": "To be called back when it is your turn, without losing your place, press",
+        "fr-FR": "Pour être rappelé quand ce sera votre tour, sans perdre votre place, "
+                 "appuyez sur"},
     "queue_callback_refused": {
         "en-US": "Sorry, we cannot call this number back. Please stay on the line.",
         "fr-FR": "Désolé, nous ne pouvons pas rappeler ce numéro. Veuillez rester en ligne."},

@@ -14,9 +14,9 @@ from typing import Any
 
 #: Menu-language keys whose value is a number of seconds.
 DURATION_KEYS = frozenset({
-    "alert_seconds", "announce_interval", "inter_digit_timeout", "max_prompt_seconds",
-    "max_seconds", "max_wait", "ring_seconds", "service_level_seconds", "silence", "timeout",
-    "wrap_up_seconds",
+    "after_seconds", "alert_seconds", "announce_interval", "inter_digit_timeout",
+    "max_prompt_seconds", "max_seconds", "max_wait", "ring_seconds", "service_level_seconds",
+    "silence", "timeout", "wrap_up_seconds",
 })
 HINT = "write seconds as a number (300) or a duration with units: 300s, 5m, 1h or 1m30s"
 

@@ -35,6 +35,7 @@ from attendant.model import (
     Announce,
     Attendant,
     Back,
+    CallbackOffer,
     DateRule,
     Department,
     DialByExtension,
@@ -505,6 +506,7 @@ class Parser:
             leave_key=raw.get("leave_key"),
             leave_to=self.optional_route(raw.get("leave_to"), (*path, "leave_to")),
             callback_key=raw.get("callback_key"),
+            callback_offer=_callback_offer(raw.get("callback_offer")),
             callback_numbers=tuple(dict.fromkeys(self.callback_prefixes(
                 raw.get("callback_numbers") or [], (*path, "callback_numbers")))),
             path=path,
@@ -566,3 +568,12 @@ def _date_problem(year: int, month: int, day: int) -> tuple[str, str] | None:
                 else f"{calendar.month_name[month]} has at most {last} days")
         return days, f"use a day from 1 to {last}"
     return None
+
+
+def _callback_offer(raw: dict[str, Any] | None) -> CallbackOffer | None:
+    """``callback_offer:``, its conditions (0: not set)."""
+    if not raw:
+        return None
+    return CallbackOffer(after_seconds=int(raw.get("after_seconds", 0)),
+                         callers_waiting=int(raw.get("callers_waiting", 0)),
+                         calls_per_agent=float(raw.get("calls_per_agent", 0)))

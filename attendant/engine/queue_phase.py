@@ -12,7 +12,7 @@ from attendant.engine.outcomes import Outcome
 from attendant.engine.playback import goodbye, say, start_play, stop_playback, system
 from attendant.engine.state import CallState, Phase, Result, update
 from attendant.engine.tables import MUSIC_ON_HOLD
-from attendant.model import Disconnect, Flow, Number, Prompt, ToQueue
+from attendant.model import Digits, Disconnect, Flow, Number, Prompt, ToQueue
 
 
 def queue_music(flow: Flow, state: CallState) -> Prompt:
@@ -40,6 +40,9 @@ def queue_part(flow: Flow, state: CallState, kind: str, number: int) -> list[act
         return [say(flow, state, system(flow, "queue_wait_more")), n(number), minutes]
     if kind == "callback_refused":
         return [say(flow, state, system(flow, "queue_callback_refused"))]
+    if kind == "callback_offer" and queue is not None and queue.callback_key:
+        return [say(flow, state, system(flow, "queue_callback_offer")),
+                act.Say("", state.language, (Digits(queue.callback_key, state.language),))]
     return []
 
 

@@ -107,6 +107,8 @@ class CallerState:
     language: str = ""
     #: The server can ring ``number`` (``CallerJoined.callable_back``).
     callable_back: bool = True
+    #: The queue's callback is offered to this caller yet (``callback_offer``).
+    callback_offered: bool = True
     status: str = WAITING
     tried: frozenset[str] = frozenset()
     ring_id: int | None = None
@@ -470,6 +472,7 @@ def _joined(w: _Step, event: CallerJoined) -> None:
     w.callers[event.call_id] = caller
     timer = w.start_timer("wait", event.call_id, queue.max_wait)
     w.set_caller(event.call_id, wait_timer=timer)
+    _offer_callback(w, w.callers[event.call_id], queue, waiting)
     mark = len(w.out)
     w.dispatch()
     caller = w.callers[event.call_id]
@@ -511,7 +514,35 @@ def callback_allowed(flow: Flow, queue: Queue, number: str) -> bool:
     return allowed(number, flow.external_numbers)
 
 
+def _offer_callback(w: _Step, caller: CallerState, queue: Queue, ahead: int) -> None:
+    """A caller just joined: with ``callback_offer`` conditions, the callback is offered
+    (and announced) now if one holds, later after ``after_seconds``, or never."""
+    offer = queue.callback_offer
+    if not queue.callback_key or offer is None:
+        return
+    free = sum(1 for a in queue_agents(w.flow, queue.key) if w.available(a, queue.key))
+    now = bool(offer.callers_waiting and ahead >= offer.callers_waiting) or bool(
+        offer.calls_per_agent and (free == 0 or (ahead + 1) / free >= offer.calls_per_agent))
+    if now:
+        _announce_offer(w, caller.call_id, f"{ahead} caller(s) ahead, {free} agent(s) free")
+        return
+    w.set_caller(caller.call_id, callback_offered=False)
+    if offer.after_seconds:
+        w.start_timer("offer", caller.call_id, offer.after_seconds)
+
+
+def _announce_offer(w: _Step, call_id: str, why: str) -> None:
+    caller = w.callers[call_id]
+    w.set_caller(call_id, callback_offered=True)
+    w.out.append(qa.PlayToCaller(call_id, (("callback_offer", 0),)))
+    w.log(caller.queue, f"{call_id} is offered a callback ({why})", call_id)
+
+
 def _callback_requested(w: _Step, caller: CallerState, queue: Queue) -> None:
+    if not caller.callback_offered:
+        w.log(caller.queue, f"{caller.call_id} pressed the callback key before a callback "
+                            "was offered; ignored", caller.call_id)
+        return
     allowed = callback_allowed(w.flow, queue, caller.number)
     if not allowed or not caller.callable_back:
         why = ("not allowed" if not allowed else
@@ -674,6 +705,11 @@ def _timer(w: _Step, event: QueueTimerFired) -> None:
             w.out.append(qa.PlayToCaller(subject, w.announcement(caller)))
             w.schedule_announcement(w.callers[subject])
         return  # an announcement changes nobody's turn
+    elif kind == "offer":
+        caller = w.callers.get(subject)
+        if caller is not None and caller.status == WAITING and not caller.callback_offered:
+            _announce_offer(w, subject, f"waited {w.now - caller.joined:g} s")
+        return  # an offer changes nobody's turn
     elif kind == "wrapup":
         if subject in w.agents and w.agents[subject].activity == WRAP_UP:
             w.set_agent(subject, activity=IDLE, queue=None, idle_since=event.at)

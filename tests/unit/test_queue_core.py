@@ -364,3 +364,35 @@ def test_a_caller_joining_twice_is_counted_once(tmp_path: Path) -> None:
 def test_leave_and_callback_on_one_key_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match="also the leave_key"):
         make_flow(tmp_path, leave_key="1", callback_key="1")
+
+
+def test_a_callback_offered_after_a_wait_is_announced_then_taken(tmp_path: Path) -> None:
+    h = Harness(make_flow(tmp_path, callback_key="2", callback_offer={"after_seconds": "1m"}),
+                ())
+    h.join("x", caller="+15550001111")
+    early = h.send(qe.CallerPressed("x", "2", h.now))
+    assert of(early, qa.CallbackAccepted) == []  # not offered yet: the key does nothing
+    assert h.state.callers["x"].status == core.WAITING
+    offered = h.advance(60)
+    assert qa.PlayToCaller("x", (("callback_offer", 0),)) in offered
+    taken = h.send(qe.CallerPressed("x", "2", h.now))
+    assert of(taken, qa.CallbackAccepted) == [qa.CallbackAccepted("x", "q", "+15550001111")]
+
+
+def test_a_callback_is_offered_at_once_when_enough_callers_wait_ahead(tmp_path: Path) -> None:
+    h = Harness(make_flow(tmp_path, callback_key="2", callback_offer={"callers_waiting": 2}),
+                ())
+    first = h.join("a", caller="+15550001111") + h.join("b", caller="+15550002222")
+    assert not any(isinstance(x, qa.PlayToCaller) and ("callback_offer", 0) in x.parts
+                   for x in first)
+    third = h.join("c", caller="+15550003333")
+    assert qa.PlayToCaller("c", (("callback_offer", 0),)) in third
+    assert not h.state.callers["a"].callback_offered
+    assert h.state.callers["c"].callback_offered
+
+
+def test_a_callback_is_offered_when_calls_per_free_agent_reach_the_ratio(
+        tmp_path: Path) -> None:
+    h = Harness(make_flow(tmp_path, callback_key="2", callback_offer={"calls_per_agent": 2}),
+                ())  # nobody signed in: no free agent at all
+    assert qa.PlayToCaller("x", (("callback_offer", 0),)) in h.join("x", caller="+1555000")
