@@ -546,6 +546,9 @@ class Queue:
     callback_key: str | None = None
     #: When the callback is offered; None: from the moment the caller joins.
     callback_offer: CallbackOffer | None = None
+    #: How many more times an unanswered callback is tried, and the gap before each.
+    callback_retries: int = 0
+    callback_retry_seconds: int = 300
     #: Number prefixes a callback may dial; empty means the directory's external numbers only.
     callback_numbers: tuple[str, ...] = ()
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)

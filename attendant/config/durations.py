@@ -16,7 +16,7 @@ from typing import Any
 DURATION_KEYS = frozenset({
     "after_seconds", "alert_seconds", "announce_interval", "inter_digit_timeout",
     "max_prompt_seconds", "max_seconds", "max_wait", "ring_seconds", "service_level_seconds",
-    "silence", "timeout", "wrap_up_seconds",
+    "silence", "timeout", "wrap_up_seconds", "callback_retry_seconds",
 })
 HINT = "write seconds as a number (300) or a duration with units: 300s, 5m, 1h or 1m30s"
 

@@ -507,6 +507,8 @@ class Parser:
             leave_to=self.optional_route(raw.get("leave_to"), (*path, "leave_to")),
             callback_key=raw.get("callback_key"),
             callback_offer=_callback_offer(raw.get("callback_offer")),
+            callback_retries=raw.get("callback_retries", 0),
+            callback_retry_seconds=raw.get("callback_retry_seconds", 300),
             callback_numbers=tuple(dict.fromkeys(self.callback_prefixes(
                 raw.get("callback_numbers") or [], (*path, "callback_numbers")))),
             path=path,

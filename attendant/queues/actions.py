@@ -95,6 +95,17 @@ class PlaceCallback:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackFailed:
+    """A callback to ``number`` went unanswered ``attempts`` times and is given up (for
+    the log, the metrics and whoever should know)."""
+
+    call_id: str
+    queue: str
+    number: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStartTimer:
     """Report :class:`~attendant.queues.events.QueueTimerFired` ``name`` after ``seconds``."""
 
@@ -121,5 +132,5 @@ class QueueLog:
 
 QueueAction = (
     RingAgents | CancelRing | ConnectCaller | PlayToCaller | RouteCaller | CallbackAccepted
-    | PlaceCallback | QueueStartTimer | QueueCancelTimer | QueueLog
+    | PlaceCallback | CallbackFailed | QueueStartTimer | QueueCancelTimer | QueueLog
 )

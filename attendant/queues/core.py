@@ -71,9 +71,10 @@ ANSWER_MAX_AGE = 1800.0
 MIN_ANSWERS_FOR_ESTIMATE = 3
 
 #: Caller statuses: on the line and waiting, on the line while agents ring, waiting for a
-#: callback, agents ringing for a callback, the callback being dialled.
-WAITING, RINGING, CALLBACK, CALLBACK_RINGING, CALLBACK_DIALING = (
-    "waiting", "ringing", "callback", "callback_ringing", "callback_dialing")
+#: callback, agents ringing for a callback, the callback being dialled, an unanswered
+#: callback waiting for its next try (keeping its place, rung for nobody meanwhile).
+WAITING, RINGING, CALLBACK, CALLBACK_RINGING, CALLBACK_DIALING, CALLBACK_RETRY = (
+    "waiting", "ringing", "callback", "callback_ringing", "callback_dialing", "callback_retry")
 #: Agent activities.
 IDLE, AGENT_RINGING, BUSY, WRAP_UP, COOLING = "idle", "ringing", "busy", "wrap_up", "cooling"
 
@@ -109,6 +110,8 @@ class CallerState:
     callable_back: bool = True
     #: The queue's callback is offered to this caller yet (``callback_offer``).
     callback_offered: bool = True
+    #: Callbacks dialled to this caller and not answered so far.
+    callback_misses: int = 0
     status: str = WAITING
     tried: frozenset[str] = frozenset()
     ring_id: int | None = None
@@ -669,15 +672,29 @@ def _callback_result(w: _Step, event: CallbackResult) -> None:
     caller = w.callers.get(event.call_id)
     if caller is None or caller.status != CALLBACK_DIALING:
         return
-    del w.callers[caller.call_id]
     if event.answered:
+        del w.callers[caller.call_id]
         w.log(caller.queue, f"callback to {caller.call_id} answered; connected to "
                             f"{caller.agent}", caller.call_id, caller.agent or "")
+        w.dispatch()
+        return
+    if caller.agent in w.agents:
+        w.set_agent(caller.agent, activity=IDLE, call_id=None, queue=None)
+    queue = w.flow.queues.get(caller.queue)
+    misses = caller.callback_misses + 1
+    if queue is not None and misses <= queue.callback_retries:
+        # Tried again later, keeping its place; nobody is rung for it meanwhile.
+        w.set_caller(caller.call_id, status=CALLBACK_RETRY, agent=None, ring_id=None,
+                     callback_misses=misses)
+        w.start_timer("retry", caller.call_id, queue.callback_retry_seconds)
+        w.log(caller.queue, f"callback to {caller.call_id} not answered; trying again in "
+                            f"{queue.callback_retry_seconds} s (retry {misses} of "
+                            f"{queue.callback_retries})", caller.call_id, caller.agent or "")
     else:
-        if caller.agent in w.agents:
-            w.set_agent(caller.agent, activity=IDLE, call_id=None, queue=None)
-        w.log(caller.queue, f"callback to {caller.call_id} not answered; request closed",
-              caller.call_id, caller.agent or "")
+        del w.callers[caller.call_id]
+        w.out.append(qa.CallbackFailed(caller.call_id, caller.queue, caller.number, misses))
+        w.log(caller.queue, f"callback to {caller.call_id} not answered after {misses} "
+                            "attempt(s); request closed", caller.call_id, caller.agent or "")
     w.dispatch()
 
 
@@ -705,6 +722,11 @@ def _timer(w: _Step, event: QueueTimerFired) -> None:
             w.out.append(qa.PlayToCaller(subject, w.announcement(caller)))
             w.schedule_announcement(w.callers[subject])
         return  # an announcement changes nobody's turn
+    elif kind == "retry":
+        caller = w.callers.get(subject)
+        if caller is not None and caller.status == CALLBACK_RETRY:
+            w.set_caller(subject, status=CALLBACK)
+            w.log(caller.queue, f"callback to {subject}: next try", subject)
     elif kind == "offer":
         caller = w.callers.get(subject)
         if caller is not None and caller.status == WAITING and not caller.callback_offered:

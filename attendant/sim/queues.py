@@ -331,6 +331,8 @@ class QueueWorld:
             self._to_caller(action.call_id, QueueOutcome("route", action.route))
         elif isinstance(action, qa.CallbackAccepted):
             self._to_caller(action.call_id, QueueOutcome("callback"))
+        elif isinstance(action, qa.CallbackFailed):
+            pass  # the queue log line says it; serve counts it
         else:
             assert isinstance(action, qa.PlaceCallback)
             script = self.callers.get(action.call_id)

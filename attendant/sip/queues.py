@@ -270,6 +270,10 @@ class QueueRunner:
             self._to_caller(action.call_id, QueueOutcome("route", action.route), last=True)
         elif isinstance(action, qa.CallbackAccepted):
             self._to_caller(action.call_id, QueueOutcome("callback"), last=True)
+        elif isinstance(action, qa.CallbackFailed):
+            log.warning("queue %s: callback to %s (%s) given up after %d unanswered "
+                        "attempt(s)", action.queue, action.number, action.call_id,
+                        action.attempts)
         else:
             assert isinstance(action, qa.PlaceCallback)
             self.callbacks.place(action)

@@ -396,3 +396,31 @@ def test_a_callback_is_offered_when_calls_per_free_agent_reach_the_ratio(
     h = Harness(make_flow(tmp_path, callback_key="2", callback_offer={"calls_per_agent": 2}),
                 ())  # nobody signed in: no free agent at all
     assert qa.PlayToCaller("x", (("callback_offer", 0),)) in h.join("x", caller="+1555000")
+
+
+def test_an_unanswered_callback_is_tried_again_after_the_gap_then_given_up(
+        tmp_path: Path) -> None:
+    h = Harness(make_flow(tmp_path, routing="serial", callback_key="2", callback_retries=1,
+                          callback_retry_seconds="2m"), ("a",))
+    h.send(qe.AgentSignedOut("a", 0))
+    h.join("x", caller="+15550001111")
+    h.join("y", caller="+15550002222")  # on the line, behind x
+    h.send(qe.CallerPressed("x", "2", h.now))
+    h.send(qe.CallerLeft("x", h.now))
+    h.send(qe.AgentSignedIn("a", h.now))
+    h.ring_result("a", "answered")
+    out = h.send(qe.CallbackResult("x", False, h.now))
+    assert h.state.callers["x"].status == core.CALLBACK_RETRY  # keeps its place...
+    assert core.position(h.state, "x") == 1
+    assert of(out, qa.CallbackFailed) == []
+    assert of(out, qa.RingAgents)[0].call_id == "y"  # ...but is rung for nobody meanwhile
+    h.ring_result("a", "answered")  # a takes y
+    h.send(qe.AgentCallEnded("a", h.now))
+    out = h.advance(120)
+    assert h.state.callers["x"].status in (core.CALLBACK, core.CALLBACK_RINGING)
+    ring = of(out, qa.RingAgents)
+    assert [(r.call_id, r.callback) for r in ring] == [("x", True)]
+    h.ring_result("a", "answered")
+    out = h.send(qe.CallbackResult("x", False, h.now))
+    assert of(out, qa.CallbackFailed) == [qa.CallbackFailed("x", "q", "+15550001111", 2)]
+    assert "x" not in h.state.callers
