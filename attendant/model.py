@@ -549,6 +549,8 @@ class Queue:
     #: How many more times an unanswered callback is tried, and the gap before each.
     callback_retries: int = 0
     callback_retry_seconds: int = 300
+    #: Who is e-mailed when a callback is given up.
+    callback_failed_email: tuple[str, ...] = ()
     #: Number prefixes a callback may dial; empty means the directory's external numbers only.
     callback_numbers: tuple[str, ...] = ()
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)

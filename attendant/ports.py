@@ -130,6 +130,10 @@ class QueueHost(Protocol):
         dialled (its leg state changes reach the runner's ``leg_event``)."""
         ...
 
+    def callback_given_up(self, queue: str, number: str, attempts: int) -> None:
+        """Every try of a callback went unanswered: tell whoever the queue names."""
+        ...
+
     def can_ring(self, destination: str) -> bool:
         """Whether :meth:`dial` has a way to ``destination`` (a trunk or proxy carries it)."""
         ...

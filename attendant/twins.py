@@ -139,6 +139,8 @@ class MemoryQueueHost:
     connected: list[tuple[int, int]] = field(default_factory=list)
     logged: list[str] = field(default_factory=list)
     stored: list[str] = field(default_factory=list)
+    #: Callbacks given up: (queue, number, attempts).
+    given_up: list[tuple[str, str, int]] = field(default_factory=list)
     changes: int = 0
     _worker: ManualScheduler | None = None
 
@@ -159,6 +161,9 @@ class MemoryQueueHost:
 
     def can_ring(self, destination: str) -> bool:
         return destination not in self.unreachable
+
+    def callback_given_up(self, queue: str, number: str, attempts: int) -> None:
+        self.given_up.append((queue, number, attempts))
 
     def connect_legs(self, first: Leg, second: Leg) -> bool:
         if not all(isinstance(leg, MemoryLeg) and leg.has_media for leg in (first, second)):

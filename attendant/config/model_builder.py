@@ -509,6 +509,7 @@ class Parser:
             callback_offer=_callback_offer(raw.get("callback_offer")),
             callback_retries=raw.get("callback_retries", 0),
             callback_retry_seconds=raw.get("callback_retry_seconds", 300),
+            callback_failed_email=tuple(raw.get("callback_failed_email") or ()),
             callback_numbers=tuple(dict.fromkeys(self.callback_prefixes(
                 raw.get("callback_numbers") or [], (*path, "callback_numbers")))),
             path=path,

@@ -367,8 +367,27 @@ class VoicemailNotifier:
         return mail
 
     def _send(self, message: Message, recipients: list[str]) -> list[str]:
-        """Send one e-mail; return the recipients the server refused (if not all)."""
-        mail = self.build_email(message, recipients)
+        """Send one voicemail's e-mail; return the recipients the server refused."""
+        return self.send_mail(self.build_email(message, recipients), recipients)
+
+    def callback_failed_email(self, queue: str, number: str, attempts: int,
+                              recipients: list[str]) -> EmailMessage:
+        """The e-mail telling a queue's staff a callback was given up."""
+        mail = EmailMessage()
+        mail["Subject"] = (f"Callback not answered: {_clean(number) or 'unknown number'} "
+                           f"(queue {_clean(queue)})")
+        mail["From"] = self.sender
+        mail["To"] = ", ".join(recipients)
+        mail["Date"] = formatdate(localtime=False)
+        mail.set_content(
+            f"A caller in queue {_clean(queue)} asked to be called back at "
+            f"{_clean(number) or 'an unknown number'}.\n"
+            f"The callback was dialled {attempts} time(s) and never answered; the request "
+            "is closed.\nPlease call them back yourself.\n")
+        return mail
+
+    def send_mail(self, mail: EmailMessage, recipients: list[str]) -> list[str]:
+        """Send ``mail`` once (no outbox, no retry); the recipients the server refused."""
         with smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=self.timeout,
                           local_hostname=self.local_hostname) as smtp:
             if self.use_starttls:

@@ -95,6 +95,30 @@ class MessageDesk:
             notifier.stop()
         self.store.close()
 
+    def callback_given_up(self, queue: str, number: str, attempts: int,
+                          recipients: list[str]) -> None:
+        """E-mail ``recipients`` that a callback was given up (on the pool, sent once)."""
+        notifier = self.notifier
+        if notifier is None:
+            log.warning("queue %s: callback to %s given up; not e-mailed to %s (no "
+                        "--smtp-host)", queue, number, ", ".join(recipients))
+            return
+        mail = notifier.callback_failed_email(queue, number, attempts, recipients)
+
+        def send() -> None:
+            try:
+                refused = notifier.send_mail(mail, recipients)
+            except Exception as exc:  # SMTP, socket, TLS: logged, not retried
+                log.error("queue %s: the e-mail about the callback to %s given up could not "
+                          "be sent to %s: %s: %s", queue, number, ", ".join(recipients),
+                          type(exc).__name__, exc)
+                return
+            log.info("queue %s: callback to %s given up; e-mailed %s%s", queue, number,
+                     ", ".join(r for r in recipients if r not in refused),
+                     f" (refused: {', '.join(refused)})" if refused else "")
+
+        self._pool.submit(send)
+
     def recount(self) -> None:
         """Recount the boxes on the storage writer (messages deleted by the CLI free space)."""
         self._writer.submit("counting the voicemail boxes", self.store.refresh_usage)

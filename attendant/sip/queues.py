@@ -274,6 +274,7 @@ class QueueRunner:
             log.warning("queue %s: callback to %s (%s) given up after %d unanswered "
                         "attempt(s)", action.queue, action.number, action.call_id,
                         action.attempts)
+            self.host.callback_given_up(action.queue, action.number, action.attempts)
         else:
             assert isinstance(action, qa.PlaceCallback)
             self.callbacks.place(action)

@@ -343,6 +343,13 @@ class Server:
         """Ring ``destination`` for call ``session`` (a queue agent, a callback)."""
         return dial(self, session, destination)
 
+    def callback_given_up(self, queue: str, number: str, attempts: int) -> None:
+        """E-mail the queue's ``callback_failed_email`` that a callback was given up."""
+        found = self.flow.queues.get(queue)
+        if found is not None and found.callback_failed_email:
+            self.messages.callback_given_up(queue, number, attempts,
+                                            list(found.callback_failed_email))
+
     def can_ring(self, destination: str) -> bool:
         """Whether a leg to ``destination`` has a way out (trunk, proxy, or a URI's host)."""
         try:

@@ -256,3 +256,18 @@ def test_configuration_errors_are_clear(store) -> None:
 def test_backoff_is_exponential_and_bounded() -> None:
     policy_ = RetryPolicy(max_attempts=10, base_delay=2.0, max_delay=30.0)
     assert [policy_.delay(n) for n in range(1, 7)] == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+
+def test_a_callback_given_up_is_e_mailed_to_the_queues_address(store, make_notifier) -> None:
+    port = free_port()
+    with smtp_server(port) as inbox:
+        notifier = make_notifier(port)
+        mail = notifier.callback_failed_email("sales", "+12125550177", 2,
+                                              ["sales-lead@example.com"])
+        assert notifier.send_mail(mail, ["sales-lead@example.com"]) == []
+    [received] = inbox.mails
+    assert inbox.rcpts == [["sales-lead@example.com"]]
+    assert received["Subject"] == "Callback not answered: +12125550177 (queue sales)"
+    body = received.get_body(("plain",)).get_content()
+    assert "dialled 2 time(s) and never answered" in body
+    assert "+12125550177" in body

@@ -283,16 +283,22 @@ def test_a_caller_hanging_up_while_agents_ring_cancels_their_legs(
     assert (queue["waiting"], queue["abandoned"]) == (0, 1), queue
 
 
-def test_no_callback_is_promised_or_rung_for_a_number_the_server_cannot_reach(
-        tmp_path: Path, host: MemoryQueueHost, legs: list[MemoryLeg]) -> None:
+def _asks_for_a_callback(tmp_path: Path, host: MemoryQueueHost) -> sq.QueueRunner:
+    """A runner with every agent signed out and +15550001111 waiting, who presses 2."""
     run = runner(make_flow(tmp_path, routing="serial", callback_key="2"), tmp_path / "data",
                  host)
     for agent in ("a", "b", "c"):
         run.apply_command(agent, "signout", None)
-    host.unreachable.add("+15550001111")  # allowed, but no trunk or proxy carries it
     host.calls[1] = MemoryCall(1, "+15550001111")
     run.enqueue(host.calls[1], "call-1", EnqueueCall("q"))
     run.call_action(1, QueueKey("2"))
+    return run
+
+
+def test_no_callback_is_promised_or_rung_for_a_number_the_server_cannot_reach(
+        tmp_path: Path, host: MemoryQueueHost, legs: list[MemoryLeg]) -> None:
+    host.unreachable.add("+15550001111")  # allowed, but no trunk or proxy carries it
+    run = _asks_for_a_callback(tmp_path, host)
     assert QueueOutcome("callback") not in outcomes(host, 1)
     assert any("no trunk or proxy that carries that number" in line for line in host.logged)
     run.apply_command("a", "signin", None)  # the caller still waits; nobody rings for a
@@ -325,6 +331,18 @@ def test_a_callback_dials_the_caller_and_joins_the_two_legs_when_both_have_audio
     run.leg_event(caller_leg.serial, "ended", 200)  # the conversation ends: both hang up
     assert agent_leg.cancelled
     assert run.state.callers == {}
+
+
+def test_a_callback_nobody_answers_is_reported_to_the_host_when_given_up(
+        tmp_path: Path, host: MemoryQueueHost, legs: list[MemoryLeg]) -> None:
+    run = _asks_for_a_callback(tmp_path, host)
+    run.call_ended(1, "call-1")
+    run.apply_command("a", "signin", None)
+    run.leg_event(legs[-1].serial, "confirmed", 200)  # the agent answers
+    caller_leg = legs[-1]
+    assert caller_leg.destination == "+15550001111"
+    run.leg_event(caller_leg.serial, "ended", 486)  # busy: never answered
+    assert host.given_up == [("q", "+15550001111", 1)]
 
 
 def test_the_queue_runner_loads_on_a_machine_without_pjsua2() -> None:
