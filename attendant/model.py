@@ -476,6 +476,12 @@ class User:
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
     #: The scrypt hash of the feature-code PIN (:mod:`attendant.pins`); None: no PIN.
     pin: str | None = field(default=None, repr=False)
+    #: Has a personal mailbox (the voicemail box named like the user).
+    mailbox: bool = True
+
+
+#: What a user's ``voicemail:`` says for their own mailbox.
+SELF_MAILBOX = "self"
 
 
 @dataclass(frozen=True, slots=True)

@@ -401,7 +401,11 @@ class Checker:
         for key, user in self.c.users.items():
             path: PathKey = getattr(user, "path", ())
             box = getattr(user, "voicemail", None)
-            if box is not None and box not in self.c.voicemail:
+            if box is not None and box == key and box not in self.c.voicemail:
+                self.error((*path, "voicemail"), f'user "{key}" has no mailbox of their own '
+                           "(mailbox: false, or directory.personal_mailboxes: false)",
+                           "remove mailbox: false, or name a shared box instead of self")
+            elif box is not None and box not in self.c.voicemail:
                 self.error((*path, "voicemail"), f'user "{key}" has unknown voicemail box "{box}"',
                            known(self.c.voicemail, box))
             for i, dept in enumerate(getattr(user, "departments", ())):

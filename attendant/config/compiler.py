@@ -77,13 +77,16 @@ def compile_path(path: Path | str, outbound: OutboundRoutes | None = None) -> Co
                   for k, v in data["attendants"].items()}
     menus = {k: parser.menu(k, v, ("menus", k)) for k, v in data["menus"].items()}
     directory = data.get("directory") or {}
-    users = {k: parser.user(k, v, ("directory", "users", k))
+    personal = directory.get("personal_mailboxes", True)
+    users = {k: parser.user(k, v, ("directory", "users", k), personal)
              for k, v in (directory.get("users") or {}).items()}
     departments = {k: parser.department(k, v, ("directory", "departments", k))
                    for k, v in (directory.get("departments") or {}).items()}
     queues = {k: parser.queue(k, v, ("queues", k)) for k, v in (data.get("queues") or {}).items()}
     boxes = {k: parser.voicemail_box(k, v, ("voicemail", k))
              for k, v in (data.get("voicemail") or {}).items()}
+    for user in users.values():
+        parser.personal_box(user, boxes)
     system_prompts = {k: parser.prompt(v, ("prompts", k))
                       for k, v in (data.get("prompts") or {}).items()}
     external = parser.external_numbers(directory.get("external_numbers") or [],

@@ -30,6 +30,7 @@ from attendant.config.source_map import (
 from attendant.model import (
     BUILT_IN_OVERRIDES,
     CLEAR_OVERRIDE,
+    SELF_MAILBOX,
     WEEKDAYS,
     AgentFeature,
     Announce,
@@ -437,9 +438,14 @@ class Parser:
 
     # --- directory -------------------------------------------------------------
 
-    def user(self, key: str, raw: dict[str, Any], path: PathKey) -> User:
+    def user(self, key: str, raw: dict[str, Any], path: PathKey,
+             personal_mailboxes: bool = True) -> User:
         name = raw["name"]
         words = name.split()
+        mailbox = raw.get("mailbox", personal_mailboxes)
+        box = raw.get("voicemail")
+        if box == SELF_MAILBOX:
+            box = key  # the box named like the user (checks.py: it must exist)
         return User(
             key=key,
             name=name,
@@ -447,7 +453,7 @@ class Parser:
             last_name=raw.get("last_name", words[-1] if len(words) > 1 else ""),
             extension=raw.get("extension"),
             sip=raw.get("sip"),
-            voicemail=raw.get("voicemail"),
+            voicemail=box,
             departments=tuple(raw.get("departments") or ()),
             name_prompt=self.optional_prompt(raw.get("name_prompt"), (*path, "name_prompt")),
             email=raw.get("email"),
@@ -455,7 +461,16 @@ class Parser:
             phones=tuple(numbers.number(str(p), self.country) for p in raw.get("phones") or ()),
             path=path,
             pin=raw.get("pin"),
+            mailbox=mailbox,
         )
+
+    def personal_box(self, user: User, boxes: dict[str, VoicemailBox]) -> None:
+        """Give ``user`` the mailbox named like them, unless ``voicemail:`` declares it
+        (then that declaration, with its greeting and limits, is theirs)."""
+        if user.mailbox and user.key not in boxes:
+            boxes[user.key] = VoicemailBox(user.key, user.name, owners=(user.key,),
+                                           email=(user.email,) if user.email else (),
+                                           path=user.path)
 
     def department(self, key: str, raw: dict[str, Any], path: PathKey) -> Department:
         return Department(key, raw["name"], tuple(raw.get("members") or ()),
