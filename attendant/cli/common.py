@@ -1,4 +1,5 @@
-"""Helpers every ``attendant`` subcommand shares: compiling a menu for a command."""
+"""Helpers every ``attendant`` subcommand shares: compiling a menu for a command, or
+finding the menus a running server serves."""
 
 from __future__ import annotations
 
@@ -28,3 +29,20 @@ def compile_or_exit(path: Path, outbound: OutboundRoutes | None = None
     for diag in result.diagnostics:
         click.echo(diag.format(), err=True)
     return result.flow, result
+
+
+def served_flow(menu: Path | None, data_dir: Path) -> Flow:
+    """The menus ``--menu`` names, else those the server running on ``data_dir`` serves
+    (its status.json); UsageError when neither is known, ClickException when invalid."""
+    from attendant.cli.status import running_status
+
+    if menu is None:
+        status = running_status(data_dir)
+        if status is None or not status.get("menu"):
+            raise click.UsageError(f"no attendant serve is running on {data_dir}: give "
+                                   "--menu MENU so the names can be checked")
+        menu = Path(str(status["menu"]))
+    result = compile_path(menu)
+    if result.flow is None:
+        raise click.ClickException(f"{menu} is invalid:\n{format_text(result.diagnostics)}")
+    return result.flow

@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from attendant.cli.common import served_flow
 from attendant.cli.status import running_status
-from attendant.config.compiler import compile_path
-from attendant.config.diagnostics import format_text
 from attendant.config.durations import parse_duration
 from attendant.model import Attendant, Flow
 from attendant.storage.overrides import Override, OverrideFile, OverrideFileError
@@ -30,19 +29,6 @@ _DATA = click.option("--data", "data_dir", default="var", show_default=True, typ
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def override() -> None:
     """Switch a line now (snow day, fire drill): closed, open, or a flow of its own."""
-
-
-def _flow(menu: Path | None, data_dir: Path) -> Flow:
-    if menu is None:
-        status = running_status(data_dir)
-        if status is None or not status.get("menu"):
-            raise click.UsageError(f"no attendant serve is running on {data_dir}: give "
-                                   "--menu MENU so the attendant and override can be checked")
-        menu = Path(str(status["menu"]))
-    result = compile_path(menu)
-    if result.flow is None:
-        raise click.ClickException(f"{menu} is invalid:\n{format_text(result.diagnostics)}")
-    return result.flow
 
 
 def _attendant(flow: Flow, key: str) -> Attendant:
@@ -90,7 +76,7 @@ def _file(data_dir: Path) -> OverrideFile:
 def set_override(attendant: str, name: str, until: str | None, menu: Path | None,
                  data_dir: Path) -> None:
     """Put ATTENDANT under override NAME: closed, open or one of its overrides."""
-    flow = _flow(menu, data_dir)
+    flow = served_flow(menu, data_dir)
     line = _attendant(flow, attendant)
     if line.override_route(name) is None:
         raise click.BadParameter(f'attendant "{attendant}" has no override "{name}"; it has '

@@ -1,4 +1,5 @@
-"""``attendant voicemail``: list, mark and export messages recorded by ``attendant serve``.
+"""``attendant voicemail``: list, mark and export messages recorded by ``attendant serve``,
+and set the PINs that open mailboxes by phone.
 
 The data folder is, in order: ``--data DIR``, ``$ATTENDANT_DATA``, or ``./var``
 (relative to the current directory, the same default ``attendant serve`` uses).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -128,3 +130,46 @@ def export_command(message_id: int, out: Path, data: Path | None) -> None:
             raise click.ClickException(str(exc)) from None
     click.echo(str(wav))
     click.echo(str(wav.with_suffix(".json")))
+
+
+@voicemail.command("pin")
+@click.argument("box")
+@click.option("--clear", is_flag=True, help="forget the PIN: the box cannot be listened to "
+              "by phone until one is set")
+@click.option("--menu", default=None, type=click.Path(path_type=Path, dir_okay=True),
+              metavar="MENU", help="the menus, to check BOX [default: the running server's]")
+@_data_option
+def pin_command(box: str, clear: bool, menu: Path | None, data: Path | None) -> None:
+    """Set (or --clear) the PIN of voicemail BOX, for listening to it by phone.
+
+    The PIN (4 to 12 digits) is asked twice without being shown, or read from the first
+    line of standard input when it is not a terminal; only its scrypt hash is kept, in
+    DATA/mailbox-pins.json.
+    """
+    from attendant.cli.common import served_flow
+    from attendant.pins import PinError
+    from attendant.storage.mailbox_pins import MailboxPinError, MailboxPins
+
+    folder = data_dir(data)
+    flow = served_flow(menu, folder)
+    if box not in flow.voicemail:
+        raise click.BadParameter(f'no voicemail box "{box}"; the menus have '
+                                 f"{', '.join(sorted(flow.voicemail)) or 'none'}",
+                                 param_hint="BOX")
+    pins = MailboxPins(folder)
+    try:
+        if clear:
+            had = pins.clear(box)
+            click.echo(f"PIN of {box} {'cleared' if had else 'was not set; nothing changed'}")
+            return
+        if click.get_text_stream("stdin").isatty():
+            digits = click.prompt(f"new PIN for {box}", hide_input=True,
+                                  confirmation_prompt=True)
+        else:
+            digits = click.get_text_stream("stdin").readline().strip()
+        pins.set(box, digits, datetime.now(UTC))
+    except PinError as exc:
+        raise click.BadParameter(str(exc), param_hint="PIN") from None
+    except (OSError, MailboxPinError) as exc:
+        raise click.ClickException(f"PIN not changed: {exc}") from None
+    click.echo(f"PIN of {box} set (kept as a hash in {pins.path})")

@@ -1,4 +1,5 @@
-"""Helpers shared by the stores: the error type, UTC times and SQLite connections.
+"""Helpers shared by the stores: the error type, UTC times, SQLite connections, and the
+lock and whole-file replacement of the small JSON files (overrides, mailbox PINs).
 
 Both stores keep one SQLite connection guarded by a lock rather than one
 connection per thread: pjsua2 calls back on threads we do not own and never
@@ -8,11 +9,15 @@ that a lock costs nothing measurable.
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from attendant.errors import AttendantError
 
@@ -84,3 +89,46 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created 0600) while the block runs: the
+    read-modify-write of a small file the CLI and the server both change."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def replace_json(path: Path, doc: object) -> None:
+    """Write ``doc`` to ``path`` whole (temporary file 0600, fsync, rename): a crash
+    leaves the old file or the new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(doc, indent=1) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+def json_section(text: str, path: Path, key: str, version: int) -> dict[str, Any]:
+    """The ``key`` object of a small versioned JSON state file; ValueError naming the
+    file (and the line of a syntax error)."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", None)
+        raise ValueError(f"{path}{f':{line}' if line else ''}: not valid JSON ({exc})"
+                         ) from None
+    if not isinstance(doc, dict) or doc.get("version") != version or not isinstance(
+            doc.get(key), dict):
+        raise ValueError(f'{path}: not a file of version {version} (a JSON object with '
+                         f'"version": {version} and "{key}")')
+    found: dict[str, Any] = doc[key]
+    return found

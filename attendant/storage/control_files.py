@@ -79,3 +79,14 @@ def _kind(mode: int) -> str:
 
 
 __all__ = ["MAX_CONTROL_BYTES", "ControlFileError", "read_control_file", "remove_entry"]
+
+
+def read_state_file(path: Path) -> str | None:
+    """The text of a small state file the server and the CLI share (overrides, mailbox
+    PINs), None when there is none; ControlFileError when one is there but unusable."""
+    try:
+        return read_control_file(path)
+    except ControlFileError:
+        if not path.exists() and not path.is_symlink():
+            return None
+        raise

@@ -20,19 +20,23 @@ overrides it last read.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from attendant.errors import AttendantError
-from attendant.storage._common import iso, parse_iso, to_utc
-from attendant.storage.control_files import ControlFileError, read_control_file
+from attendant.storage._common import (
+    file_lock,
+    iso,
+    json_section,
+    parse_iso,
+    replace_json,
+    to_utc,
+)
+from attendant.storage.control_files import ControlFileError, read_state_file
 
 FILE_NAME = "overrides.json"
 LOCK_NAME = "overrides.lock"
@@ -71,19 +75,10 @@ class Override:
 def parse(text: str, path: Path) -> dict[str, Override]:
     """The overrides in a file's text; OverrideFileError naming what is wrong."""
     try:
-        doc = json.loads(text)
+        entries = json_section(text, path, "overrides", VERSION)
     except ValueError as exc:
-        line = getattr(exc, "lineno", None)
-        raise OverrideFileError(f"{path}{f':{line}' if line else ''}: not valid JSON "
-                                f"({exc}); fix it, or delete it to clear every override"
+        raise OverrideFileError(f"{exc}; fix it, or delete it to clear every override"
                                 ) from None
-    if not isinstance(doc, dict) or doc.get("version") != VERSION:
-        raise OverrideFileError(f'{path}: not an overrides file of version {VERSION} (a JSON '
-                                'object with "version": 1 and "overrides"); delete it to '
-                                "clear every override")
-    entries = doc.get("overrides")
-    if not isinstance(entries, dict):
-        raise OverrideFileError(f'{path}: "overrides" is missing or not an object')
     found: dict[str, Override] = {}
     for attendant, entry in entries.items():
         where = f"{path}: overrides.{attendant}"
@@ -119,12 +114,10 @@ class OverrideFile:
     def read(self) -> dict[str, Override]:
         """Every entry in the file ({} without one); OverrideFileError when it is bad."""
         try:
-            text = read_control_file(self.path)
+            text = read_state_file(self.path)
         except ControlFileError as exc:
-            if not self.path.exists() and not self.path.is_symlink():
-                return {}
             raise OverrideFileError(str(exc)) from None
-        return parse(text, self.path)
+        return parse(text, self.path) if text is not None else {}
 
     def current(self) -> tuple[dict[str, Override], OverrideFileError | None]:
         """The entries, read again only when the file changed; with a bad file, the entries
@@ -149,27 +142,16 @@ class OverrideFile:
         """The entries still in force at ``now`` (a bad file raises)."""
         return {key: o for key, o in self.read().items() if o.active(now)}
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self._lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
     def set(self, attendant: str, override: Override, now: datetime) -> None:
         """Put ``attendant`` under ``override`` (replacing its earlier one)."""
-        with self._locked():
+        with file_lock(self._lock_path):
             entries = self._live(now)
             entries[attendant] = override
             self._write(entries)
 
     def clear(self, attendant: str, now: datetime) -> Override | None:
         """End ``attendant``'s override; the one that was active, if any."""
-        with self._locked():
+        with file_lock(self._lock_path):
             entries = self._live(now)
             was = entries.pop(attendant, None)
             self._write(entries)
@@ -182,11 +164,4 @@ class OverrideFile:
     def _write(self, entries: Mapping[str, Override]) -> None:
         doc = {"version": VERSION,
                "overrides": {key: entries[key].to_json() for key in sorted(entries)}}
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        # 0600 like everything in the data folder, whoever's umask runs the command.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(json.dumps(doc, indent=1) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
+        replace_json(self.path, doc)
