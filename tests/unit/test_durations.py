@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flow_surgery import compile_text
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attendant.config.compiler import compile_path
 from attendant.config.durations import parse_duration
 
 
@@ -28,8 +28,7 @@ def test_no_text_makes_the_duration_reader_fail(text: str) -> None:
 
 
 def test_a_flow_written_with_durations_compiles_to_seconds(tmp_path: Path) -> None:
-    path = tmp_path / "office.yaml"
-    path.write_text("""\
+    flow = compile_text(tmp_path, """\
 version: 1
 attendants:
   main:
@@ -53,11 +52,9 @@ directory:
   users:
     ann: {name: Ann Lee, sip: "sip:ann@pbx.example"}
 """)
-    result = compile_path(path)
-    assert result.flow is not None, [d.format() for d in result.diagnostics]
-    menu = result.flow.menus["welcome"]
+    menu = flow.menus["welcome"]
     assert (menu.timeout, menu.inter_digit_timeout) == (5.0, 2.0)
-    queue = result.flow.queues["sales"]
+    queue = flow.queues["sales"]
     assert (queue.max_wait, queue.alert_seconds) == (300, 20)
 
 

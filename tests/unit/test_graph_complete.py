@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from flow_surgery import compile_text
 
 from attendant.config.checks import walk
 from attendant.config.compiler import compile_path
@@ -96,8 +97,7 @@ def test_every_transition_of_the_flow_is_drawn_in_mermaid_and_dot(path: Path) ->
 
 
 def test_queue_exits_defaults_and_maxima_are_drawn(tmp_path: Path) -> None:
-    path = tmp_path / "office.yaml"
-    path.write_text("""\
+    flow = compile_text(tmp_path, """\
 version: 1
 attendants:
   main: {name: Office, timezone: UTC, business_hours: {menu: welcome}}
@@ -121,8 +121,6 @@ directory:
   users:
     ann: {name: Ann Lee, sip: "sip:ann@pbx.example"}
 """)
-    flow = compile_path(path).flow
-    assert flow is not None
     edges = _drawn(flow)["mermaid"]
     assert ("menu_welcome", "vm_box", "after 2 invalid") in edges
     assert ("menu_welcome", _node(flow, Disconnect(), ""), "after 3 timeouts") in edges

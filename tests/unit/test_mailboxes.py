@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from flow_surgery import compile_text
+
 from attendant.config.compiler import compile_path
 from attendant.model import Flow
 from attendant.sim.call import Simulator
@@ -31,11 +33,7 @@ directory:
 
 
 def _compile(tmp_path: Path, personal: str = "") -> Flow:
-    path = tmp_path / "office.yaml"
-    path.write_text(OFFICE.replace("@PERSONAL@", personal))
-    result = compile_path(path)
-    assert result.flow is not None, [d.format() for d in result.diagnostics]
-    return result.flow
+    return compile_text(tmp_path, OFFICE.replace("@PERSONAL@", personal), "office.yaml")
 
 
 def test_every_user_has_a_mailbox_named_like_them_unless_they_opt_out(tmp_path: Path) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from flow_surgery import compile_text
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,7 +15,6 @@ from attendant.engine.agents import agent_for_caller
 from attendant.engine.events import CallStarted
 from attendant.engine.machine import step
 from attendant.engine.state import initial_state
-from attendant.model import Flow
 from attendant.numbers import allowed, number, prefix
 from attendant.queues.core import callback_allowed
 
@@ -93,17 +92,9 @@ directory:
 """
 
 
-def _compile(tmp_path: Path, text: str) -> Flow:
-    path = tmp_path / "office.yaml"
-    path.write_text(textwrap.dedent(text))
-    result = compile_path(path)
-    assert result.flow is not None, [d.format() for d in result.diagnostics]
-    return result.flow
-
-
 def test_a_called_number_in_any_form_finds_the_attendant_that_answers_it(
         tmp_path: Path) -> None:
-    flow = _compile(tmp_path, FRENCH_OFFICE)
+    flow = compile_text(tmp_path, FRENCH_OFFICE, "office.yaml")
     for called in ("+33170000000", "0170000000", "01 70 00 00 00", "0033170000000"):
         assert flow.attendant_for(called).key == "main", called
     assert flow.attendant_for("+33170000001").key == "sav"
@@ -112,7 +103,7 @@ def test_a_called_number_in_any_form_finds_the_attendant_that_answers_it(
 
 def test_a_caller_from_a_national_trunk_gets_a_callback_its_prefix_allows(
         tmp_path: Path) -> None:
-    flow = _compile(tmp_path, FRENCH_OFFICE)
+    flow = compile_text(tmp_path, FRENCH_OFFICE, "office.yaml")
     queue = flow.queues["ventes"]
     assert queue.callback_numbers == ("+336", "+337")
     state, _ = step(flow, initial_state(),
@@ -124,7 +115,7 @@ def test_a_caller_from_a_national_trunk_gets_a_callback_its_prefix_allows(
 
 
 def test_external_numbers_and_transfers_are_compared_in_one_form(tmp_path: Path) -> None:
-    flow = _compile(tmp_path, FRENCH_OFFICE)
+    flow = compile_text(tmp_path, FRENCH_OFFICE, "office.yaml")
     assert flow.external_numbers == ("+336*",)
     [external] = [r for r in flow.menus["welcome"].options.values()
                   if getattr(r, "number", None)]
@@ -139,7 +130,7 @@ def test_an_unknown_country_is_refused_at_its_line(tmp_path: Path) -> None:
 
 
 def test_a_users_mobile_written_nationally_recognises_her_calling_in(tmp_path: Path) -> None:
-    flow = _compile(tmp_path, FRENCH_OFFICE)
+    flow = compile_text(tmp_path, FRENCH_OFFICE, "office.yaml")
     assert flow.users["ann"].phones == ("+33612345678",)
     state, _ = step(flow, initial_state(),
                     CallStarted(datetime(2026, 12, 8, 10, 0), caller="0612345678"))

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from flow_surgery import compile_text
 
 from attendant.config.compiler import compile_path
 from attendant.engine.schedule import select
@@ -39,12 +40,10 @@ def test_an_override_the_attendant_no_longer_has_is_ignored() -> None:
 
 
 def test_closing_a_line_without_after_hours_says_goodbye(tmp_path: Path) -> None:
-    path = tmp_path / "office.yaml"
-    path.write_text("version: 1\nattendants:\n  main:\n    name: Office\n"
-                    "    timezone: Europe/Paris\n    business_hours: {menu: welcome}\n"
-                    "menus:\n  welcome:\n    prompt: Hello.\n    options: {'1': disconnect}\n")
-    flow = compile_path(path).flow
-    assert flow is not None
+    flow = compile_text(tmp_path, "version: 1\nattendants:\n  main:\n    name: Office\n"
+                        "    timezone: Europe/Paris\n    business_hours: {menu: welcome}\n"
+                        "menus:\n  welcome:\n    prompt: Hello.\n"
+                        "    options: {'1': disconnect}\n")
     assert select(flow.attendants["main"], TUESDAY_10, "closed") == ("override: closed",
                                                                       Disconnect())
 
