@@ -647,7 +647,8 @@ class Flow:
         """Which of the numbers a call names (the Request-URI's user, the To user...) it is
         for: the first one some attendant answers to, else the first one given."""
         for user in candidates:
-            if user and any(self.number(user) in a.answers or user == a.key
+            comparable = self.number(user) if user else ""
+            if user and any(comparable in a.answers or user == a.key
                             for a in self.attendants.values()):
                 return user
         return next((c for c in candidates if c), "")

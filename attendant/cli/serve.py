@@ -31,6 +31,7 @@ from attendant.config.settings import ServerSettings, SettingsError, load_settin
 from attendant.sip.codecs import CODECS, DEFAULT_CODECS, missing_codecs, parse_codecs
 from attendant.sip.tls import TlsFiles
 from attendant.sip.tls import problems as tls_problems
+from attendant.uris import uri_transport
 
 if TYPE_CHECKING:
     from attendant.sip.endpoint import Srtp, SrtpSignaling, Transport
@@ -460,7 +461,7 @@ def _check_tls_options(transports: tuple[Transport, ...], tls: TlsFiles,
             click.echo(f"error: {problem}", err=True)
         sys.exit(1)
     over_tls = [t.name for t in (settings.trunks.values() if settings else ())
-                if t.transport == "tls" or t.registrar.lower().startswith("sips:")]
+                if (t.transport or uri_transport(t.registrar)) == "tls"]
     if over_tls and not tls.verify_server:
         log.warning("trunk(s) %s reached over TLS without checking the carrier's certificate: "
                     "anyone on the path can pose as the carrier; add tls_verify_server: true "
