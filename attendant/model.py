@@ -446,6 +446,8 @@ class Attendant:
         return self.overrides.get(name)
 
 
+#: No attendant overridden (``CallStarted.overrides``' default).
+NO_OVERRIDES: Mapping[str, str] = MappingProxyType({})
 #: Overrides every attendant has: ``closed`` (its after-hours flow, or goodbye) and
 #: ``open`` (its business-hours flow, whatever the clock and the holidays say).
 BUILT_IN_OVERRIDES = ("closed", "open")

@@ -7,11 +7,12 @@ socket. Time passing is an event too (:class:`TimerFired`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from attendant.model import Route
+from attendant.model import Route, frozen_map
 
 DTMF_KEYS = frozenset("0123456789*#")
 
@@ -27,9 +28,10 @@ class CallStarted:
     #: The call came from a trusted source (``serve --trusted-source``): its caller ID is
     #: believed, so agent feature codes need no PIN.
     trusted: bool = False
-    #: The override staff set on this call's attendant (``closed``, ``open``, a name of its
-    #: ``overrides``), read by the adapter from the data folder; None: the schedule rules.
-    override: str | None = None
+    #: The overrides staff have set, by attendant (``closed``, ``open``, a name of its
+    #: ``overrides``), read by the adapter from the data folder; the others follow their
+    #: schedules. The call keeps them for an attendant it is sent on to.
+    overrides: Mapping[str, str] = field(default_factory=frozen_map)
 
 
 @dataclass(frozen=True, slots=True)

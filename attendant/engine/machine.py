@@ -55,7 +55,7 @@ def step(flow: Flow, state: CallState, event: Event) -> Result:
 def _start(flow: Flow, state: CallState, event: CallStarted) -> Result:
     attendant = flow.attendant_for(event.called)
     language = event.language if event.language in attendant.languages else None
-    label, route = schedule.select(attendant, event.at, event.override)
+    label, route = schedule.select(attendant, event.at, event.overrides.get(attendant.key))
     state = update(
         state,
         attendant=attendant.key,
@@ -65,6 +65,7 @@ def _start(flow: Flow, state: CallState, event: CallStarted) -> Result:
         caller=flow.number(event.caller),  # "06 12…" from a national trunk: "+336 12…"
         entry=route,
         trusted=event.trusted,
+        overrides=event.overrides,
     )
     return routes.run(flow, state, route)
 

@@ -117,7 +117,8 @@ def _route_attendant(flow: Flow, state: CallState, attendant: Attendant, route: 
     other = flow.attendants.get(route.attendant)
     if other is None:
         return goodbye(flow, state, None, preface, "unknown attendant", Outcome.FAILED)
-    label, entry = schedule.select(other, state.started or datetime(2000, 1, 1))
+    label, entry = schedule.select(other, state.started or datetime(2000, 1, 1),
+                                   state.overrides.get(other.key))
     language = state.language if state.language in other.languages else other.default_language
     state = update(state, attendant=other.key, flow_label=label, entry=entry, stack=(),
                    menu=None, phase=Phase.NEW, language=language)

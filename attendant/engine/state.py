@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from attendant.engine import actions as act
 from attendant.engine.outcomes import Outcome
 from attendant.model import (
+    NO_OVERRIDES,
     AgentFeature,
     DialByName,
     ExtensionEntry,
@@ -81,6 +82,9 @@ class CallState(NamedTuple):
     queue_music: bool = False
     #: From a trusted source (``CallStarted.trusted``): feature codes need no PIN.
     trusted: bool = False
+    #: The overrides staff had set when the call started, by attendant
+    #: (``CallStarted.overrides``): a transfer to another attendant obeys its own.
+    overrides: Mapping[str, str] = NO_OVERRIDES
     #: The feature code waiting for its PIN, and the wrong PINs entered so far.
     feature: AgentFeature | SetOverride | None = None
     pin_tries: int = 0

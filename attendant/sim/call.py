@@ -122,8 +122,9 @@ class Simulator:
         label, _ = select(attendant, self.at, self.override)
         self._say(f"call from {self.caller or 'unknown'} to {attendant.key} ({attendant.name}), "
                   f"{local:%a %Y-%m-%d %H:%M} {attendant.timezone}: {label}")
+        overrides = {attendant.key: self.override} if self.override else {}
         self._send(CallStarted(self.at, self.caller, self.called, self.language,
-                               trusted=self.trusted, override=self.override))
+                               trusted=self.trusted, overrides=overrides))
 
     def press(self, keys: str) -> None:
         """Press keys one after another."""

@@ -243,10 +243,8 @@ class InboundCall(GuardedCall):
             self._answer_ok()
             return
         if isinstance(event, Confirmed):
-            attendant = self.flow.attendant_for(self.called).key
             event = CallStarted(datetime.now(UTC), self.caller, self.called,
-                                trusted=self.trusted,
-                                override=self.host.override_for(attendant))
+                                trusted=self.trusted, overrides=self.host.overrides_now())
         if isinstance(event, HangUp):
             self._hangup(200)
             return

@@ -7,6 +7,7 @@ queues, the safety limits, the call log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from attendant.engine import actions as act
@@ -57,8 +58,8 @@ class CallHost(Protocol):
     def leg_event(self, session: int, serial: int, what: str, code: int) -> None:
         """A transfer leg of call ``session`` changed state."""
 
-    def override_for(self, attendant: str) -> str | None:
-        """The override staff set on ``attendant`` now (None: its schedule rules)."""
+    def overrides_now(self) -> Mapping[str, str]:
+        """The overrides staff have set now, by attendant."""
 
     def set_override(self, action: act.SetOverride) -> None:
         """A phone switched a line (or ended its override): write it down for every call."""

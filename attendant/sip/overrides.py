@@ -12,10 +12,12 @@ action, after the caller's PIN).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from attendant.model import NO_OVERRIDES, frozen_map
 from attendant.storage.overrides import Override, OverrideFile, OverrideFileError
 
 if TYPE_CHECKING:
@@ -33,12 +35,14 @@ class LineOverrides:
     """Which override each attendant is under now; worker thread only."""
 
     def __init__(self, data_dir: Path, worker: Worker, metrics: Metrics,
-                 changed: Any) -> None:
+                 changed: Callable[[], None]) -> None:
         self.file = OverrideFile(data_dir)
         self._worker = worker
         self._metrics = metrics
         self._changed = changed  # status_changed of the server
         self._active: dict[str, Override] = {}
+        #: ``_active``'s names, handed to every call that starts (made when it changes).
+        self._names: Mapping[str, str] = NO_OVERRIDES
         self._error = ""  # the bad-file error last logged
         self._poll: TimerHandle | None = None
         self._flow: Flow | None = None
@@ -87,6 +91,7 @@ class LineOverrides:
                 log.info("override: %s is now %s", key, after.describe())
         self._report_unknown({k: v for k, v in active.items() if self._active.get(k) != v})
         self._active = active
+        self._names = frozen_map({key: o.name for key, o in active.items()})
         self._changed()
 
     def _report_unknown(self, entries: dict[str, Override]) -> None:
@@ -103,15 +108,15 @@ class LineOverrides:
                             "%s); ignored until the menus have it", entry.name, key,
                             ", ".join(attendant.override_names()))
 
-    def override_for(self, attendant: str) -> str | None:
-        """The override a call to ``attendant`` starts under now (the file read if changed)."""
+    def now(self) -> Mapping[str, str]:
+        """The override of each overridden attendant, for a call starting now (the file
+        read again if it changed)."""
         self.refresh()
-        found = self._active.get(attendant)
-        return found.name if found is not None else None
+        return self._names
 
-    def set_by_phone(self, attendant: str, name: str | None, user: str) -> str | None:
-        """Set (``name``) or clear (None) an override for ``user`` calling in; why not, or
-        None when done."""
+    def set_by_phone(self, attendant: str, name: str | None, user: str) -> None:
+        """Set (``name``) or clear (None) an override for ``user`` calling in (a failure is
+        logged)."""
         now = datetime.now(UTC)
         try:
             if name is None:
@@ -121,9 +126,8 @@ class LineOverrides:
         except (OSError, OverrideFileError) as exc:
             log.error("override: %s could not %s for %s: %s", user,
                       f"set {name}" if name else "clear the override", attendant, exc)
-            return str(exc)
+            return
         self.refresh()
-        return None
 
     def snapshot(self) -> dict[str, Any]:
         """For status.json: each overridden attendant's entry."""

@@ -41,7 +41,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
@@ -386,9 +386,9 @@ class Server:
 
     # --- worker thread: what the queue runner and PIN checks ask --------------------------
 
-    def override_for(self, attendant: str) -> str | None:
-        """The override staff set on ``attendant`` now (None: its schedule rules)."""
-        return self.overrides.override_for(attendant)
+    def overrides_now(self) -> Mapping[str, str]:
+        """The overrides staff have set now, by attendant."""
+        return self.overrides.now()
 
     def set_override(self, action: SetOverride) -> None:
         """A phone switched a line (or ended its override): write it down for every call."""

@@ -484,8 +484,9 @@ class CallLog:
             "phase": state.phase.value, "menu": state.menu, "buffer": buffer,
             "actions": [action_name(a) for a in actions], "outcome": state.outcome,
         }
-        if isinstance(event, CallStarted) and event.override:
-            record["override"] = event.override  # the flow staff switched the line to
+        if isinstance(event, CallStarted) and state.attendant in event.overrides:
+            # The flow staff switched the line to.
+            record["override"] = event.overrides[state.attendant]
         with self._file_lock:
             self._append(record)
             self._write_row(_UPSERT_STEP, (

@@ -9,7 +9,10 @@ import pytest
 from flow_surgery import compile_text
 
 from attendant.config.compiler import compile_path
+from attendant.engine.events import CallStarted, Digit
+from attendant.engine.machine import step
 from attendant.engine.schedule import select
+from attendant.engine.state import initial_state
 from attendant.model import Disconnect, Flow, ToMenu
 from attendant.storage.overrides import Override, OverrideFile, OverrideFileError
 
@@ -71,3 +74,33 @@ def test_a_damaged_override_file_names_itself_and_the_entry(tmp_path: Path) -> N
     path.write_text("{\n  oops\n}")
     with pytest.raises(OverrideFileError, match=r"overrides\.json:2: not valid JSON"):
         OverrideFile(tmp_path).read()
+
+
+def test_a_call_sent_on_to_another_attendant_meets_that_attendants_override(
+        tmp_path: Path) -> None:
+    flow = compile_text(tmp_path, """\
+        version: 1
+        attendants:
+          main: {name: Main, timezone: UTC, business_hours: {menu: welcome}}
+          branch:
+            name: Branch
+            timezone: UTC
+            business_hours: {menu: branch}
+            after_hours: {menu: closed}
+        menus:
+          welcome:
+            prompt: Press 9 for the branch.
+            options: {"9": {attendant: branch}}
+          branch:
+            prompt: Branch menu.
+            options: {"1": disconnect}
+          closed:
+            prompt: The branch is closed.
+            options: {"1": disconnect}
+        """)
+    state, _ = step(flow, initial_state(),
+                    CallStarted(TUESDAY_10, called="main", overrides={"branch": "closed"}))
+    assert (state.flow_label, state.menu) == ("business hours", "welcome")
+    state, _ = step(flow, state, Digit("9"))
+    assert (state.attendant, state.flow_label, state.menu) == ("branch", "override: closed",
+                                                               "closed")
