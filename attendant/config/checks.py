@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from attendant.config.diagnostics import Diagnostic, Severity
@@ -129,6 +129,37 @@ def queue_routes(queue: object) -> Iterator[Route]:
         route = getattr(queue, attr, None)
         if route is not None:
             yield from walk(route)
+
+
+def entry_menus(attendant: Attendant) -> set[str]:
+    """The menus an attendant's calls start in (hours, holidays, overrides, operator)."""
+    return {r.menu for r in attendant_routes(attendant) if isinstance(r, ToMenu)}
+
+
+def next_menus(routes: Iterable[Route], entries: set[str],
+               attendants: Mapping[str, Attendant], menus: Mapping[str, object]) -> set[str]:
+    """The menus ``routes`` (a menu's) lead to; ``entries`` is where "main" leads."""
+    out: set[str] = set()
+    for route in routes:
+        if isinstance(route, ToMenu):
+            out.add(route.menu)
+        elif isinstance(route, MainMenu):
+            out |= entries
+        elif isinstance(route, ToAttendant) and route.attendant in attendants:
+            out |= entry_menus(attendants[route.attendant])
+    return {m for m in out if m in menus}
+
+
+def closure(start: set[str], step: Callable[[str], set[str]]) -> set[str]:
+    """``start`` and everything ``step`` leads to from it, transitively."""
+    seen = set(start)
+    todo = list(start)
+    while todo:
+        for nxt in step(todo.pop()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
 
 
 def subject(path: PathKey) -> str:
@@ -520,19 +551,11 @@ class Checker:
     # --- the graph of menus ---------------------------------------------------
 
     def entry_menus(self, attendant: Attendant) -> set[str]:
-        return {r.menu for r in attendant_routes(attendant) if isinstance(r, ToMenu)}
+        return entry_menus(attendant)
 
     def edges(self, menu: Menu, entries: set[str]) -> set[str]:
         """Menus a caller can move to from ``menu`` (back is resolved by the caller graph)."""
-        out: set[str] = set()
-        for route in self.routes(menu):
-            if isinstance(route, ToMenu):
-                out.add(route.menu)
-            elif isinstance(route, MainMenu):
-                out |= entries
-            elif isinstance(route, ToAttendant) and route.attendant in self.c.attendants:
-                out |= self.entry_menus(self.c.attendants[route.attendant])
-        return {m for m in out if m in self.c.menus}
+        return next_menus(self.routes(menu), entries, self.c.attendants, self.c.menus)
 
     def reachable_from(self, attendant: Attendant) -> set[str]:
         """Menus callers of ``attendant`` can reach (computed once per attendant)."""
@@ -546,14 +569,7 @@ class Checker:
     def _closure(self, start: set[str], entries: set[str] | None = None) -> set[str]:
         """Every menu reachable from ``start`` (``entries`` is where "main" leads)."""
         entries = start if entries is None else entries
-        seen = set(start)
-        todo = list(start)
-        while todo:
-            for nxt in self.edges(self.c.menus[todo.pop()], entries):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
-        return seen
+        return closure(start, lambda name: self.edges(self.c.menus[name], entries))
 
     def reachability(self) -> None:
         reached: set[str] = set()

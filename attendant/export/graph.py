@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Literal
 
-from attendant.config.checks import attendant_routes, children, menu_routes
+from attendant.config.checks import children, closure, entry_menus, menu_routes, next_menus
 from attendant.engine.transfers import voicemail_fallback
 from attendant.model import (
     AgentFeature,
@@ -124,16 +124,17 @@ def default_max(flow: Flow, menu: str,
 
 
 def attendants_of_menus(flow: Flow) -> dict[str, set[str]]:
-    """Which attendants' calls can reach each menu."""
+    """Which attendants' calls can reach each menu (as validation works it out)."""
     reach: dict[str, set[str]] = {}
     for key, attendant in flow.attendants.items():
-        todo = [r.menu for r in attendant_routes(attendant) if isinstance(r, ToMenu)]
-        while todo:
-            name = todo.pop()
-            if key in reach.setdefault(name, set()) or name not in flow.menus:
-                continue
-            reach[name].add(key)
-            todo.extend(r.menu for r in menu_routes(flow.menus[name]) if isinstance(r, ToMenu))
+        entries = entry_menus(attendant) & set(flow.menus)
+
+        def step(menu: str, entries: set[str] = entries) -> set[str]:
+            return next_menus(menu_routes(flow.menus[menu]), entries, flow.attendants,
+                              flow.menus)
+
+        for name in closure(entries, step):
+            reach.setdefault(name, set()).add(key)
     return reach
 
 
