@@ -581,6 +581,10 @@ class VoicemailBox:
     #: Megabytes of audio kept; None: no limit but the disk's (``serve --min-free-mb``).
     max_mb: float | None = None
     when_full: Route | None = None
+    #: Days a saved message is kept before it is deleted (None: until its owner deletes it).
+    keep_saved_days: int | None = None
+    #: Days a deleted message can still be undeleted before its audio is removed.
+    keep_deleted_days: int | None = 30
 
 
 # --- speech --------------------------------------------------------------------

@@ -60,16 +60,19 @@ def voicemail() -> None:
 @click.option("--status", default=None,
               help="only messages with this status: recording, new, read, archived or "
                    "deleted [default: all but deleted]")
+@click.option("--folder", default=None, type=click.Choice(["new", "saved", "deleted"]),
+              help="only this folder: new, saved (read or archived) or deleted")
 @_data_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table for people, json for scripts")
-def list_command(box: str | None, status: str | None, data: Path | None, fmt: str) -> None:
+def list_command(box: str | None, status: str | None, folder: str | None, data: Path | None,
+                 fmt: str) -> None:
     """List messages, oldest first."""
     from attendant.storage import StorageError, printable
 
     with _open(data) as store:
         try:
-            messages = store.list(box=box, status=status)
+            messages = store.list(box=box, status=status, folder=folder)
         except StorageError as exc:
             raise click.ClickException(str(exc)) from None
     if fmt == "json":
@@ -77,7 +80,8 @@ def list_command(box: str | None, status: str | None, data: Path | None, fmt: st
         return
     if not messages:
         click.echo("no voicemail messages" + (f" in box {box}" if box else "")
-                   + (f" with status {status}" if status else ""))
+                   + (f" with status {status}" if status else "")
+                   + (f" in folder {folder}" if folder else ""))
         return
     from rich.console import Console
     from rich.table import Table
@@ -102,8 +106,9 @@ def list_command(box: str | None, status: str | None, data: Path | None, fmt: st
 @click.argument("status", type=click.Choice(["new", "read", "archived", "deleted"]))
 @_data_option
 def mark_command(message_id: int, status: str, data: Path | None) -> None:
-    """Set message ID's status. A deleted message keeps its file but no longer counts
-    towards its box's max_messages and max_mb (a running server sees it within 30 s)."""
+    """Set message ID's status. A deleted message no longer counts towards its box's
+    max_messages and max_mb (a running server sees it within 30 s); its audio is kept
+    for the box's retention_days.deleted (default 30), and undelete brings it back."""
     from attendant.storage import StorageError
 
     with _open(data) as store:
@@ -112,6 +117,24 @@ def mark_command(message_id: int, status: str, data: Path | None) -> None:
         except StorageError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"message {message.id} in box {message.box} is now {message.status}")
+
+
+@voicemail.command("undelete")
+@click.argument("message_id", metavar="ID", type=int)
+@_data_option
+def undelete_command(message_id: int, data: Path | None) -> None:
+    """Bring deleted message ID back to the folder it was deleted from. Deleted messages
+    can be undeleted until their box's retention_days.deleted ends (see list --folder
+    deleted)."""
+    from attendant.storage import StorageError
+
+    with _open(data) as store:
+        try:
+            message = store.undelete(message_id)
+        except StorageError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"message {message.id} in box {message.box} is back in {message.folder} "
+               f"({message.status})")
 
 
 @voicemail.command("export")

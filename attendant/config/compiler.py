@@ -86,7 +86,7 @@ def compile_path(path: Path | str, outbound: OutboundRoutes | None = None) -> Co
     boxes = {k: parser.voicemail_box(k, v, ("voicemail", k))
              for k, v in (data.get("voicemail") or {}).items()}
     for user in users.values():
-        parser.personal_box(user, boxes)
+        parser.personal_box(user, boxes, directory.get("mailbox_defaults") or {})
     system_prompts = {k: parser.prompt(v, ("prompts", k))
                       for k, v in (data.get("prompts") or {}).items()}
     external = parser.external_numbers(directory.get("external_numbers") or [],

@@ -14,6 +14,7 @@ import difflib
 import itertools
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -464,13 +465,17 @@ class Parser:
             mailbox=mailbox,
         )
 
-    def personal_box(self, user: User, boxes: dict[str, VoicemailBox]) -> None:
-        """Give ``user`` the mailbox named like them, unless ``voicemail:`` declares it
-        (then that declaration, with its greeting and limits, is theirs)."""
+    def personal_box(self, user: User, boxes: dict[str, VoicemailBox],
+                     defaults: dict[str, Any]) -> None:
+        """Give ``user`` the mailbox named like them, with the directory's
+        ``mailbox_defaults``, unless ``voicemail:`` declares it (then that declaration,
+        with its greeting and limits, is theirs)."""
         if user.mailbox and user.key not in boxes:
-            boxes[user.key] = VoicemailBox(user.key, user.name, owners=(user.key,),
-                                           email=(user.email,) if user.email else (),
-                                           path=user.path)
+            box = self.voicemail_box(user.key, {"name": user.name, **defaults},
+                                     ("directory", "mailbox_defaults"))
+            boxes[user.key] = replace(box, owners=(user.key,),
+                                      email=(user.email,) if user.email else (),
+                                      path=user.path)
 
     def department(self, key: str, raw: dict[str, Any], path: PathKey) -> Department:
         return Department(key, raw["name"], tuple(raw.get("members") or ()),
@@ -559,6 +564,7 @@ class Parser:
         return tuple(dict.fromkeys(found))
 
     def voicemail_box(self, key: str, raw: dict[str, Any], path: PathKey) -> VoicemailBox:
+        retention = raw.get("retention_days") or {}
         return VoicemailBox(key, raw["name"],
                             self.optional_prompt(raw.get("greeting"), (*path, "greeting")),
                             raw.get("max_seconds", 180), tuple(raw.get("owners") or ()),
@@ -566,7 +572,9 @@ class Parser:
                             max_messages=raw.get("max_messages", 100),
                             max_mb=raw.get("max_mb"),
                             when_full=self.optional_route(raw.get("when_full"),
-                                                          (*path, "when_full")))
+                                                          (*path, "when_full")),
+                            keep_saved_days=retention.get("saved"),
+                            keep_deleted_days=retention.get("deleted", 30))
 
 
 def _date_problem(year: int, month: int, day: int) -> tuple[str, str] | None:

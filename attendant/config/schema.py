@@ -388,6 +388,12 @@ _ONE_OF_HINTS = {
     "extension_dialing": ("which is not an extension dialing setting",
                           'write true, or a mapping such as {length: 3, terminator: "#"}'),
     "agents[]": ("which is not a queue agent", "write {user: NAME} or {department: NAME}"),
+    "saved": ("which is no number of days to keep messages",
+              "write whole days from 1 to 36500, or null to keep saved messages until "
+              "their owner deletes them"),
+    "deleted": ("which is no number of days to keep messages",
+                "write whole days from 1 to 36500, or null to keep deleted messages for "
+                "ever (they can always be undeleted)"),
 }
 _EMPTY_HINTS = {
     "attendants": "define at least one attendant (see menus/small-office.yaml)",

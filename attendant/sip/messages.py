@@ -23,7 +23,7 @@ from attendant.ops.metrics import Metrics
 from attendant.ops.notify import VoicemailNotifier
 from attendant.sip.options import ServeOptions
 from attendant.storage import StorageError
-from attendant.storage.voicemail import Message, Recording, VoicemailStore
+from attendant.storage.voicemail import Message, Recording, Retention, VoicemailStore
 from attendant.storage.writer import StorageWriter
 
 log = logging.getLogger("attendant.sip.server")
@@ -122,6 +122,32 @@ class MessageDesk:
     def recount(self) -> None:
         """Recount the boxes on the storage writer (messages deleted by the CLI free space)."""
         self._writer.submit("counting the voicemail boxes", self.store.refresh_usage)
+
+    def purge(self, flow: Flow) -> None:
+        """Apply the boxes' retention (``retention_days``) on the storage writer."""
+        rules = {key: Retention(box.keep_saved_days, box.keep_deleted_days)
+                 for key, box in flow.voicemail.items()}
+
+        def purge() -> None:
+            try:
+                done = self.store.purge(rules)
+            except (StorageError, sqlite3.Error) as exc:  # not retried: the next round is
+                log.error("voicemail retention not applied: %s", exc)
+                return
+            for message in done.moved:
+                log.info("voicemail %d in %s: saved longer than its box keeps saved "
+                         "messages; deleted (undelete it with attendant voicemail "
+                         "undelete %d)", message.id, message.box, message.id)
+            for message in done.removed:
+                log.info("voicemail %d in %s: deleted longer than its box keeps deleted "
+                         "messages; its audio is removed", message.id, message.box)
+            for message, why in done.failed:
+                log.error("voicemail %d in %s: past its retention but not removed: %s",
+                          message.id, message.box, why)
+            if done.removed:
+                self.store.refresh_usage()
+
+        self._writer.submit("applying the voicemail boxes' retention", purge)
 
     # --- what a call's recorder asks (worker thread) ------------------------------------
 

@@ -88,6 +88,8 @@ log = logging.getLogger("attendant.sip.server")
 HANGUP_WAIT_S = 5.0
 #: Seconds between recounts of the voicemail boxes' messages and bytes (quotas).
 USAGE_EVERY_S = 30.0
+#: Seconds between applications of the voicemail boxes' retention (and one at start).
+PURGE_EVERY_S = 600.0
 
 
 class Server:
@@ -194,6 +196,7 @@ class Server:
         self.status.write()
         worker.call_later(MEDIA_SWEEP_S, self._sweep_media)
         worker.call_later(USAGE_EVERY_S, self._refresh_usage)
+        self._purge_messages()
 
     def on_stopping(self) -> None:
         """Drop every pjsua2 object before libDestroy (pjsua2 requires it)."""
@@ -312,6 +315,11 @@ class Server:
         """Every USAGE_EVERY_S: recount the boxes (messages deleted by the CLI free space)."""
         self.messages.recount()
         self.worker.call_later(USAGE_EVERY_S, self._refresh_usage)
+
+    def _purge_messages(self) -> None:
+        """Every PURGE_EVERY_S: remove messages past their box's retention."""
+        self.messages.purge(self.flow)
+        self.worker.call_later(PURGE_EVERY_S, self._purge_messages)
 
     def destination_uri(self, destination: str) -> str:
         """A SIP URI to ring: URIs with a host as they are, bare numbers via the proxy."""

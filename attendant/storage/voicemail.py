@@ -44,10 +44,10 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +63,15 @@ from attendant.storage._common import (
 from attendant.storage.wavfile import WavError, header_complete, repair
 
 #: Statuses :meth:`VoicemailStore.mark` may set. ``recording`` is set only by ``begin``.
-#: ``deleted`` hides a message from the default listing but keeps its file.
+#: ``deleted`` hides a message from the default listing but keeps its file until the
+#: box's retention for deleted messages ends (:meth:`VoicemailStore.purge`).
 STATUSES = ("new", "read", "archived", "deleted")
 ALL_STATUSES = ("recording", *STATUSES)
+#: The folders a mailbox shows its owner (by phone and ``voicemail list --folder``) and
+#: the statuses in each: a message heard (``read``) or kept on purpose (``archived``) is
+#: saved.
+FOLDERS: dict[str, tuple[str, ...]] = {
+    "new": ("new",), "saved": ("read", "archived"), "deleted": ("deleted",)}
 #: Same rule as voicemail box names in the menu language (schema ``$defs/name``):
 #: the name becomes a folder, so no slashes, no leading dot.
 BOX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -73,7 +79,9 @@ BOX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 FILE_NAME = re.compile(r"(?P<start>\d{8}-\d{6})-(?P<id>\d{1,18})\.wav")
 DB_NAME = "voicemail.sqlite3"
 MESSAGES_DIR = "messages"
-_SCHEMA_VERSION = 1
+#: 2 added ``status_at`` (when the message entered its folder, for retention) and
+#: ``deleted_from`` (the status an undelete restores).
+_SCHEMA_VERSION = 2
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS messages (
@@ -89,10 +97,32 @@ CREATE TABLE IF NOT EXISTS messages (
     reason     TEXT,
     flag       TEXT,
     error      TEXT,
-    notified   INTEGER NOT NULL DEFAULT 0
+    notified   INTEGER NOT NULL DEFAULT 0,
+    status_at  TEXT,
+    deleted_from TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_box_status ON messages (box, status);
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long a box keeps saved and deleted messages, in days (None: for ever)."""
+
+    saved_days: int | None = None
+    deleted_days: int | None = None
+
+
+@dataclass(slots=True)
+class Purged:
+    """What :meth:`VoicemailStore.purge` did."""
+
+    #: Saved messages past their retention, now deleted.
+    moved: builtins.list[Message] = field(default_factory=builtins.list)
+    #: Deleted messages past their retention, file and row removed.
+    removed: builtins.list[Message] = field(default_factory=builtins.list)
+    #: Deleted messages whose file could not be removed, and why (they stay deleted).
+    failed: builtins.list[tuple[Message, str]] = field(default_factory=builtins.list)
 
 
 class MessageNotFound(StorageError):
@@ -133,12 +163,22 @@ class Message:
     reason: str | None = None
     flag: str | None = None
     error: str | None = None
+    #: When the message entered its folder (finished, heard, saved or deleted).
+    status_at: datetime | None = None
+
+    @property
+    def folder(self) -> str:
+        """``new``, ``saved`` or ``deleted`` (``recording`` while it is recorded)."""
+        return next((f for f, statuses in FOLDERS.items() if self.status in statuses),
+                    self.status)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (times in ISO 8601 UTC, the path as a string)."""
         out = asdict(self)
         out["started_at"] = iso(self.started_at)
         out["ended_at"] = iso(self.ended_at) if self.ended_at else None
+        out["status_at"] = iso(self.status_at) if self.status_at else None
+        out["folder"] = self.folder
         out["path"] = str(self.path)
         return out
 
@@ -191,7 +231,19 @@ class VoicemailStore:
             if version > _SCHEMA_VERSION:
                 raise StorageError(f"{self.db_path} was written by a newer attendant (schema "
                                    f"{version}, this one knows {_SCHEMA_VERSION}); upgrade")
-            conn.executescript(_SCHEMA + f"PRAGMA user_version={_SCHEMA_VERSION};")
+            if version == _SCHEMA_VERSION:
+                return
+            with transaction(conn):
+                if version == 1:
+                    # Retention starts at the upgrade for messages already filed: none
+                    # is purged sooner than its box's retention after it.
+                    conn.execute("ALTER TABLE messages ADD COLUMN status_at TEXT")
+                    conn.execute("ALTER TABLE messages ADD COLUMN deleted_from TEXT")
+                    conn.execute("UPDATE messages SET status_at = ?", (iso(utc_now()),))
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
     def _first_free_id(self) -> int:
         """One past the highest id the database (deleted rows too) or a file name used."""
@@ -265,7 +317,8 @@ class VoicemailStore:
             started_at=parse_iso(row["started_at"]), duration=row["duration"],
             path=self.root / row["path"], status=row["status"], notified=bool(row["notified"]),
             ended_at=parse_iso(row["ended_at"]) if row["ended_at"] else None,
-            reason=row["reason"], flag=row["flag"], error=row["error"])
+            reason=row["reason"], flag=row["flag"], error=row["error"],
+            status_at=parse_iso(row["status_at"]) if row["status_at"] else None)
 
     # --- recording ----------------------------------------------------------------------
 
@@ -416,9 +469,10 @@ class VoicemailStore:
                 self._counted(row["box"], path.stat().st_size)
             with self.transaction() as conn:
                 conn.execute(
-                    "UPDATE messages SET status = 'new', ended_at = ?, duration = ?, "
-                    "reason = ?, flag = ?, error = ? WHERE id = ?",
-                    (iso(utc_now()), duration, reason.strip(), flag, error, recording_id))
+                    "UPDATE messages SET status = 'new', ended_at = ?, status_at = ?, "
+                    "duration = ?, reason = ?, flag = ?, error = ? WHERE id = ?",
+                    (iso(utc_now()), iso(utc_now()), duration, reason.strip(), flag, error,
+                     recording_id))
             message = self._message(self._row(recording_id))
         with self._lock:
             self._finishing.pop(recording_id, None)
@@ -489,14 +543,19 @@ class VoicemailStore:
         """The message with this id. Raises :class:`MessageNotFound`."""
         return self._message(self._row(message_id))
 
-    def list(self, box: str | None = None, status: str | None = None) -> builtins.list[Message]:
-        """Messages, oldest first, optionally for one box and/or one status.
+    def list(self, box: str | None = None, status: str | None = None,
+             folder: str | None = None) -> builtins.list[Message]:
+        """Messages, oldest first, optionally for one box, one status and/or one folder
+        (:data:`FOLDERS`).
 
-        Without ``status``, ``deleted`` messages are left out; ask for them by name.
+        Without ``status`` or ``folder``, ``deleted`` messages are left out; ask for them
+        by name.
         """
         if status is not None and status not in ALL_STATUSES:
             raise StorageError(f"unknown status {status!r}; use one of "
                                f"{', '.join(ALL_STATUSES)}")
+        if folder is not None and folder not in FOLDERS:
+            raise StorageError(f"unknown folder {folder!r}; use one of {', '.join(FOLDERS)}")
         sql = "SELECT * FROM messages WHERE 1=1"
         args: builtins.list[str] = []
         if box is not None:
@@ -505,20 +564,26 @@ class VoicemailStore:
         if status is not None:
             sql += " AND status = ?"
             args.append(status)
-        else:
+        if folder is not None:
+            sql += f" AND status IN ({', '.join('?' for _ in FOLDERS[folder])})"
+            args.extend(FOLDERS[folder])
+        if status is None and folder is None:
             sql += " AND status != 'deleted'"
         with self._lock:
             rows = self._connection().execute(sql + " ORDER BY id", args).fetchall()
         return [self._message(r) for r in rows]
 
-    def mark(self, message_id: int, status: str) -> Message:
+    def mark(self, message_id: int, status: str, now: datetime | None = None) -> Message:
         """Set a finished message's status (``new``, ``read``, ``archived``, ``deleted``).
 
-        ``deleted`` keeps the file; nothing here removes audio.
+        ``deleted`` keeps the file until :meth:`purge` removes it; :meth:`undelete`
+        brings it back. Marking a message with the status it has changes nothing (its
+        retention does not start again).
         """
         if status not in STATUSES:
             raise StorageError(f"cannot mark a message {status!r}; use one of "
                                f"{', '.join(STATUSES)}")
+        when = iso(to_utc(now, "now") if now is not None else utc_now())
         with self.transaction() as conn:
             row = conn.execute("SELECT status FROM messages WHERE id = ?",
                                (message_id,)).fetchone()
@@ -526,8 +591,78 @@ class VoicemailStore:
                 raise MessageNotFound(f"no voicemail message with id {message_id}")
             if row[0] == "recording":
                 raise StorageError(f"message {message_id} is still being recorded")
-            conn.execute("UPDATE messages SET status = ? WHERE id = ?", (status, message_id))
+            if row[0] != status:
+                conn.execute(
+                    "UPDATE messages SET status = ?, status_at = ?, deleted_from = ? "
+                    "WHERE id = ?",
+                    (status, when, row[0] if status == "deleted" else None, message_id))
         return self.get(message_id)
+
+    def undelete(self, message_id: int, now: datetime | None = None) -> Message:
+        """Bring a deleted message back to the status it was deleted from (``read`` if
+        that is unknown). Raises :class:`StorageError` if it is not deleted."""
+        message = self.get(message_id)
+        if message.status != "deleted":
+            raise StorageError(f"message {message_id} is not deleted (it is "
+                               f"{message.status}); nothing to undelete")
+        with self._lock:
+            row = self._row(message_id)
+        back = row["deleted_from"] if row["deleted_from"] in STATUSES else "read"
+        return self.mark(message_id, back, now)
+
+    def purge(self, retention: Mapping[str, Retention], now: datetime | None = None
+              ) -> Purged:
+        """Apply each box's retention: saved messages older than ``saved_days`` are
+        deleted (kept ``deleted_days`` more, so it can be undone), and deleted messages
+        older than ``deleted_days`` lose their file and their row.
+
+        Ages count from when the message entered its folder (``status_at``). Boxes not
+        in ``retention`` are left alone. A file that cannot be removed keeps its row and
+        is reported in :attr:`Purged.failed`; the others are still purged.
+        """
+        moment = to_utc(now, "now") if now is not None else utc_now()
+        done = Purged()
+        for box, rule in retention.items():
+            if rule.saved_days is not None:
+                cutoff = iso(moment - timedelta(days=rule.saved_days))
+                for message in self._older(box, FOLDERS["saved"], cutoff):
+                    done.moved.append(self.mark(message.id, "deleted", moment))
+            if rule.deleted_days is not None:
+                cutoff = iso(moment - timedelta(days=rule.deleted_days))
+                for message in self._older(box, FOLDERS["deleted"], cutoff):
+                    try:
+                        if self._remove(message):
+                            done.removed.append(message)
+                    except StorageError as exc:
+                        done.failed.append((message, str(exc)))
+        return done
+
+    def _older(self, box: str, statuses: tuple[str, ...], cutoff: str
+               ) -> builtins.list[Message]:
+        marks = ", ".join("?" for _ in statuses)
+        with self._lock:
+            rows = self._connection().execute(
+                f"SELECT * FROM messages WHERE box = ? AND status IN ({marks}) "
+                "AND COALESCE(status_at, ended_at, started_at) < ? ORDER BY id",
+                (box, *statuses, cutoff)).fetchall()
+        return [self._message(r) for r in rows]
+
+    def _remove(self, message: Message) -> bool:
+        """Forget a deleted message, row and file together: an undelete racing the
+        purge wins, and a file that cannot be removed keeps its row."""
+        with self.transaction() as conn:
+            gone = conn.execute("DELETE FROM messages WHERE id = ? AND status = 'deleted'",
+                                (message.id,)).rowcount
+            if not gone:
+                return False
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                            "AND name = 'outbox'").fetchone():
+                conn.execute("DELETE FROM outbox WHERE message_id = ?", (message.id,))
+            try:
+                message.path.unlink(missing_ok=True)
+            except OSError as exc:  # rolls the transaction back
+                raise StorageError(f"cannot remove {message.path}: {exc}") from exc
+        return True
 
     def set_notified(self, message_id: int, notified: bool = True) -> None:
         """Record that the box owners were (or were not) told about a message."""

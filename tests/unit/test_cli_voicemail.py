@@ -123,3 +123,19 @@ def test_mark_refuses_an_unknown_id_or_status(data: Path) -> None:
     result = run("mark", "1", "recording", "--data", str(data))
     assert result.exit_code == 2
     assert "'recording' is not one of" in result.output
+
+
+def test_undelete_brings_a_deleted_message_back_to_its_folder(data: Path) -> None:
+    assert run("mark", "2", "deleted", "--data", str(data)).exit_code == 0
+    listed = json.loads(run("list", "--data", str(data), "--folder", "deleted",
+                            "--format", "json").output)
+    assert [(r["id"], r["folder"]) for r in listed] == [(2, "deleted")]
+    result = run("undelete", "2", "--data", str(data))
+    assert result.exit_code == 0, result.output
+    assert result.output == "message 2 in box support is back in new (new)\n"
+    result = run("undelete", "2", "--data", str(data))
+    assert result.exit_code == 1
+    assert "message 2 is not deleted (it is new); nothing to undelete" in result.output
+    saved = json.loads(run("list", "--data", str(data), "--folder", "saved",
+                           "--format", "json").output)
+    assert [r["id"] for r in saved] == [1]

@@ -62,3 +62,21 @@ def test_an_unanswered_call_to_a_user_goes_to_her_own_mailbox(tmp_path: Path) ->
     sim.press("1")
     sim.wait(15)  # Ann's phone rings 10 s, nobody answers
     assert "recording a message for ann (at most 180 s)" in sim.transcript()
+
+
+def test_mailbox_limits_and_retention_per_box_and_for_every_personal_box(
+        tmp_path: Path) -> None:
+    text = OFFICE.replace("@PERSONAL@", """\
+  mailbox_defaults:
+    max_seconds: 2m
+    max_messages: 20
+    retention_days: {saved: 90, deleted: 14}
+""").replace("bob: {name: Bob's line, max_seconds: 60,",
+             "bob: {name: Bob's line, max_seconds: 60, retention_days: {saved: null},")
+    flow = compile_text(tmp_path, text, "office.yaml")
+    ann, bob = flow.voicemail["ann"], flow.voicemail["bob"]
+    assert (ann.max_seconds, ann.max_messages, ann.keep_saved_days, ann.keep_deleted_days,
+            ann.owners) == (120, 20, 90, 14, ("ann",))
+    # Bob's box is declared: its own limits, the defaults of any box otherwise.
+    assert (bob.max_seconds, bob.max_messages, bob.keep_saved_days, bob.keep_deleted_days
+            ) == (60, 100, None, 30)
