@@ -309,10 +309,20 @@ class SetOverride:
     path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class MailboxMenu:
+    """The mailbox menu: a box's owner listens to its messages by phone, after its PIN
+    (see :mod:`attendant.engine.mailbox`). ``box`` None (``mailbox: self``): the caller's
+    own mailbox when their number is a user's, else the mailbox number is asked."""
+
+    box: str | None = None
+    path: PathKey = field(default=_NOWHERE, compare=False, repr=False)
+
+
 Route = (
     ToMenu | Back | MainMenu | Repeat | Operator | ToUser | ToDepartment | ToExternal | ToQueue
     | ToAttendant | ToVoicemail | Announce | Disconnect | DialByName | DialByExtension
-    | SetLanguage | AgentFeature | SetOverride
+    | SetLanguage | AgentFeature | SetOverride | MailboxMenu
 )
 
 #: Routes that hand the caller to someone or something outside the menus.
@@ -581,6 +591,8 @@ class VoicemailBox:
     #: Megabytes of audio kept; None: no limit but the disk's (``serve --min-free-mb``).
     max_mb: float | None = None
     when_full: Route | None = None
+    #: The mailbox number owners type to log in by phone (a user's box: their extension).
+    number: str | None = None
     #: Days a saved message is kept before it is deleted (None: until its owner deletes it).
     keep_saved_days: int | None = None
     #: Days a deleted message can still be undeleted before its audio is removed.
@@ -678,6 +690,11 @@ class Flow:
             if user is not None and user.email:
                 addresses.append(user.email)
         return list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
+
+    def mailbox_numbered(self, number: str) -> str | None:
+        """The voicemail box whose mailbox ``number`` this is, if any."""
+        return next((key for key, box in self.voicemail.items() if box.number == number),
+                    None)
 
     def attendant_for(self, called: str | None) -> Attendant:
         """The attendant answering ``called`` (the first one when nothing matches)."""

@@ -119,6 +119,92 @@ _TEXT: dict[str, dict[str, str]] = {
                          "fr-FR": "Désolé, ce téléphone ne peut pas basculer la ligne."},
     "star_to_retry": {"en-US": "Press star to spell again.",
                       "fr-FR": "Appuyez sur étoile pour recommencer."},
+    # The mailbox menu (attendant.engine.mailbox); counts and envelopes put numbers,
+    # digits and a date between these pieces.
+    "mailbox_number": {"en-US": "Please enter your mailbox number, then press pound.",
+                       "fr-FR": "Veuillez saisir le numéro de votre messagerie, puis appuyez "
+                                "sur dièse."},
+    "mailbox_pin": {"en-US": "Please enter your PIN, then press pound. To open another "
+                             "mailbox, press star.",
+                    "fr-FR": "Veuillez saisir votre code, puis appuyez sur dièse. Pour ouvrir "
+                             "une autre messagerie, appuyez sur étoile."},
+    "mailbox_no_pin": {"en-US": "Sorry, this mailbox has no PIN yet. Please ask your "
+                                "administrator to set one.",
+                       "fr-FR": "Désolé, cette messagerie n'a pas encore de code. Demandez à "
+                                "votre administrateur d'en définir un."},
+    "mailbox_locked": {"en-US": "Sorry, too many wrong PINs were entered. Please try again "
+                                "later.",
+                       "fr-FR": "Désolé, trop de codes erronés ont été saisis. Veuillez "
+                                "réessayer plus tard."},
+    "mailbox_failed": {"en-US": "Sorry, your messages cannot be reached right now. Please "
+                                "try again later.",
+                       "fr-FR": "Désolé, vos messages sont inaccessibles pour le moment. "
+                                "Veuillez réessayer plus tard."},
+    "mailbox_you_have": {"en-US": "You have", "fr-FR": "Vous avez"},
+    "mailbox_new_one": {"en-US": "new message", "fr-FR": "nouveau message"},
+    "mailbox_new_many": {"en-US": "new messages", "fr-FR": "nouveaux messages"},
+    "mailbox_and": {"en-US": "and", "fr-FR": "et"},
+    "mailbox_saved_one": {"en-US": "saved message", "fr-FR": "message enregistré"},
+    "mailbox_saved_many": {"en-US": "saved messages", "fr-FR": "messages enregistrés"},
+    "mailbox_menu": {
+        "en-US": "To listen to your new messages, press 1. For your saved messages, press 2. "
+                 "For deleted messages, press 3. To change your PIN, press 8. To hang up, "
+                 "press star.",
+        "fr-FR": "Pour écouter vos nouveaux messages, appuyez sur 1. Pour vos messages "
+                 "enregistrés, appuyez sur 2. Pour les messages supprimés, appuyez sur 3. "
+                 "Pour changer votre code, appuyez sur 8. Pour raccrocher, appuyez sur "
+                 "étoile."},
+    "mailbox_folder_empty": {"en-US": "There are no messages here.",
+                             "fr-FR": "Il n'y a aucun message ici."},
+    "mailbox_message": {"en-US": "Message", "fr-FR": "Message"},
+    "mailbox_received": {"en-US": "received", "fr-FR": "reçu le"},
+    "mailbox_from": {"en-US": "from", "fr-FR": "de la part du"},
+    "mailbox_unknown_caller": {"en-US": "from an unknown number",
+                               "fr-FR": "d'un numéro inconnu"},
+    "mailbox_length": {"en-US": "length", "fr-FR": "durée"},
+    "mailbox_seconds": {"en-US": "seconds", "fr-FR": "secondes"},
+    "mailbox_message_options": {
+        "en-US": "To hear the message again, press 1. To save it, press 2. To delete or "
+                 "undelete it, press 3. For the previous message, press 4, for the next, "
+                 "press 6. To hear when it came, press 5. To call back, press 8. While it "
+                 "plays, press 7 to go back a few seconds and 9 to go forward. For the main "
+                 "menu, press star.",
+        "fr-FR": "Pour réécouter le message, appuyez sur 1. Pour l'enregistrer, appuyez "
+                 "sur 2. Pour le supprimer ou le restaurer, appuyez sur 3. Pour le message "
+                 "précédent, appuyez sur 4, pour le suivant, sur 6. Pour savoir quand il est "
+                 "arrivé, appuyez sur 5. Pour rappeler, appuyez sur 8. Pendant l'écoute, "
+                 "appuyez sur 7 pour reculer de quelques secondes et sur 9 pour avancer. "
+                 "Pour le menu principal, appuyez sur étoile."},
+    "mailbox_saved": {"en-US": "Message saved.", "fr-FR": "Message enregistré."},
+    "mailbox_deleted": {"en-US": "Message deleted.", "fr-FR": "Message supprimé."},
+    "mailbox_undeleted": {"en-US": "Message restored.", "fr-FR": "Message restauré."},
+    "mailbox_no_more": {"en-US": "There are no more messages.",
+                        "fr-FR": "Il n'y a plus de messages."},
+    "mailbox_first": {"en-US": "This is the first message.",
+                      "fr-FR": "C'est le premier message."},
+    "mailbox_cannot_call_back": {"en-US": "Sorry, this caller cannot be called back from "
+                                          "here.",
+                                 "fr-FR": "Désolé, ce correspondant ne peut pas être rappelé "
+                                          "d'ici."},
+    "mailbox_new_pin": {"en-US": "Please enter your new PIN, 4 to 12 digits, then press "
+                                 "pound. To cancel, press star.",
+                        "fr-FR": "Veuillez saisir votre nouveau code, de 4 à 12 chiffres, "
+                                 "puis appuyez sur dièse. Pour annuler, appuyez sur étoile."},
+    "mailbox_confirm_pin": {"en-US": "Please enter the new PIN again, then press pound.",
+                            "fr-FR": "Veuillez saisir à nouveau le nouveau code, puis "
+                                     "appuyez sur dièse."},
+    "mailbox_pin_invalid": {"en-US": "Sorry, a PIN has 4 to 12 digits.",
+                            "fr-FR": "Désolé, un code compte de 4 à 12 chiffres."},
+    "mailbox_pin_mismatch": {"en-US": "Sorry, the two PINs were not the same. Your PIN has "
+                                      "not changed.",
+                             "fr-FR": "Désolé, les deux codes sont différents. Votre code "
+                                      "n'a pas changé."},
+    "mailbox_pin_changed": {"en-US": "Your PIN has been changed.",
+                            "fr-FR": "Votre code a été changé."},
+    "mailbox_pin_not_changed": {"en-US": "Sorry, your PIN could not be changed. Please try "
+                                         "again later.",
+                                "fr-FR": "Désolé, votre code n'a pas pu être changé. "
+                                         "Veuillez réessayer plus tard."},
 }
 
 #: The names admins may override under ``prompts:`` (the dial-by-name list pieces are internal).

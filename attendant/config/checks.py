@@ -27,6 +27,7 @@ from attendant.model import (
     DialByExtension,
     DialByName,
     Disconnect,
+    MailboxMenu,
     MainMenu,
     Menu,
     Operator,
@@ -244,6 +245,7 @@ class Checker:
             self.prompt_languages(attendant)
         self.directory()
         self.duplicate_extensions()
+        self.duplicate_mailbox_numbers()
         self.reachability()
         self.ways_out()
         return self.diags
@@ -285,12 +287,25 @@ class Checker:
                        "add users to directory.users (with dial_by_name not set to false)")
         elif isinstance(route, SetOverride):
             self.override_target(route)
+        elif isinstance(route, MailboxMenu):
+            self.mailbox_target(route)
         elif isinstance(route, AgentFeature):
             self.agent_feature(route)
         elif isinstance(route, DialByExtension) and not self.c.extensions:
             self.error(route.path, f"{subject(route.path)} starts dial by extension, but no "
                                    "user or department has an extension",
                        "give users or departments an extension: in the directory")
+
+    def mailbox_target(self, route: MailboxMenu) -> None:
+        """``{mailbox: BOX}`` names a box; ``{mailbox: self}`` needs mailbox numbers."""
+        boxes = self.c.voicemail
+        if route.box is not None and route.box not in boxes:
+            self.error(route.path, f'{subject(route.path)} opens unknown voicemail box '
+                                   f'"{route.box}"', known(boxes, route.box))
+        elif route.box is None and not any(b.number for b in boxes.values()):
+            self.error(route.path, f"{subject(route.path)} opens the caller's own mailbox, "
+                                   "but no mailbox has a number to log in with",
+                       "give users an extension (their mailbox's number), or a box a number:")
 
     def agent_feature(self, route: AgentFeature) -> None:
         """A feature code needs its queue (to opt in or out) and agents who can be recognised."""
@@ -499,6 +514,22 @@ class Checker:
                     seen.add(nested.box)
                     todo.append(box.when_full)
 
+    def duplicate_mailbox_numbers(self) -> None:
+        seen: dict[str, str] = {}
+        for key, box in self.c.voicemail.items():
+            if box.number is None:
+                continue
+            if len(self.c.extensions.get(box.number, ())) > 1:
+                continue  # users sharing an extension: reported as such
+            if box.number in seen:
+                self.error((*box.path, "number") if box.path[:1] == ("voicemail",) else box.path,
+                           f'mailbox number {box.number} of voicemail box "{key}" is already '
+                           f'the number of box "{seen[box.number]}"',
+                           "give each box its own number (a user's mailbox has the user's "
+                           "extension)")
+            else:
+                seen[box.number] = key
+
     def duplicate_extensions(self) -> None:
         for ext, owners in sorted(self.c.extensions.items()):
             if len(owners) > 1:
@@ -677,5 +708,6 @@ class Checker:
         if menu.extension_dialing is not None:
             return True
         leaving = (ToUser, ToDepartment, ToExternal, ToQueue, ToVoicemail, Disconnect, Operator,
-                   DialByName, DialByExtension, ToAttendant, AgentFeature, SetOverride)
+                   DialByName, DialByExtension, ToAttendant, AgentFeature, SetOverride,
+                   MailboxMenu)
         return any(isinstance(r, leaving) for r in self.routes(menu))

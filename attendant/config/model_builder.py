@@ -47,6 +47,7 @@ from attendant.model import (
     File,
     Fragment,
     HolidaySet,
+    MailboxMenu,
     MainMenu,
     Menu,
     Operator,
@@ -197,6 +198,9 @@ class Parser:
             return ToMenu(raw["menu"], path)
         if "agent" in raw:  # before "queue": {agent: opt_in, queue: sales}
             return AgentFeature(raw["agent"], raw.get("queue"), path)
+        if "mailbox" in raw:
+            box = raw["mailbox"]
+            return MailboxMenu(None if box == SELF_MAILBOX else box, path)
         if "override" in raw:
             name = raw["override"]
             return SetOverride(None if name == CLEAR_OVERRIDE else name, raw.get("attendant"),
@@ -469,13 +473,20 @@ class Parser:
                      defaults: dict[str, Any]) -> None:
         """Give ``user`` the mailbox named like them, with the directory's
         ``mailbox_defaults``, unless ``voicemail:`` declares it (then that declaration,
-        with its greeting and limits, is theirs)."""
-        if user.mailbox and user.key not in boxes:
-            box = self.voicemail_box(user.key, {"name": user.name, **defaults},
-                                     ("directory", "mailbox_defaults"))
-            boxes[user.key] = replace(box, owners=(user.key,),
-                                      email=(user.email,) if user.email else (),
-                                      path=user.path)
+        with its greeting and limits, is theirs). Its mailbox number is the user's
+        extension unless the declaration gives one."""
+        if not user.mailbox:
+            return
+        declared = boxes.get(user.key)
+        if declared is not None:
+            if declared.number is None and user.extension:
+                boxes[user.key] = replace(declared, number=user.extension)
+            return
+        box = self.voicemail_box(user.key, {"name": user.name, **defaults},
+                                 ("directory", "mailbox_defaults"))
+        boxes[user.key] = replace(box, owners=(user.key,),
+                                  email=(user.email,) if user.email else (),
+                                  number=user.extension, path=user.path)
 
     def department(self, key: str, raw: dict[str, Any], path: PathKey) -> Department:
         return Department(key, raw["name"], tuple(raw.get("members") or ()),
@@ -573,6 +584,7 @@ class Parser:
                             max_mb=raw.get("max_mb"),
                             when_full=self.optional_route(raw.get("when_full"),
                                                           (*path, "when_full")),
+                            number=raw.get("number"),
                             keep_saved_days=retention.get("saved"),
                             keep_deleted_days=retention.get("deleted", 30))
 

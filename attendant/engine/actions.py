@@ -144,7 +144,56 @@ class LeaveQueue:
     """The queued caller hung up: the queue loses them (they abandoned it)."""
 
 
+@dataclass(frozen=True, slots=True)
+class OpenMailbox:
+    """Check ``digits`` against voicemail box ``box``'s PIN and, if right, list its
+    messages; answer with ``MailboxOpened``. ``box`` is empty when the mailbox number the
+    caller typed (``number``) is nobody's: the adapter answers ``wrong`` as for a wrong
+    PIN, after as long, and counts it towards the source's lockout."""
+
+    box: str
+    number: str
+    digits: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PlayMessage:
+    """Play stored message ``message_id`` of ``box`` to the caller, from ``offset``
+    seconds; report ``PromptFinished`` with ``token`` at its end."""
+
+    token: int
+    box: str
+    message_id: int
+    offset: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SkipMessage:
+    """Move the message playing now ``seconds`` forward (negative: back), within it."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class MarkMessage:
+    """File message ``message_id``: ``read``, ``archived``, ``deleted``, or ``undelete``
+    (back to the status it was deleted from). Nothing answers."""
+
+    message_id: int
+    status: Literal["read", "archived", "deleted", "undelete"]
+
+
+@dataclass(frozen=True, slots=True)
+class SetMailboxPin:
+    """Store ``digits`` as voicemail box ``box``'s new PIN (hashed); answer with
+    ``MailboxPinSet``."""
+
+    box: str
+    digits: str = field(repr=False)
+
+
 Action = (
     Play | StopPlayback | StartTimer | CancelTimer | Transfer | EnqueueCall | RecordVoicemail
     | StopRecording | Disconnect | AgentCommand | SetOverride | VerifyPin | QueueKey | LeaveQueue
+    | OpenMailbox | PlayMessage | SkipMessage | MarkMessage | SetMailboxPin
 )

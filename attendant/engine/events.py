@@ -8,7 +8,7 @@ socket. Time passing is an event too (:class:`TimerFired`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -120,7 +120,57 @@ class PinChecked:
     ok: bool
 
 
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A voicemail message as the mailbox menu sees it (a row of the voicemail store).
+
+    ``status`` is ``new``, ``read``, ``archived`` or ``deleted``; ``deleted_from`` is
+    the status a deleted message had. ``received`` is timezone-aware.
+    """
+
+    id: int
+    status: str
+    received: datetime
+    caller: str
+    seconds: float
+    deleted_from: str = ""
+
+    @property
+    def folder(self) -> str:
+        """``new``, ``saved`` (read or archived) or ``deleted``."""
+        return {"new": "new", "deleted": "deleted"}.get(self.status, "saved")
+
+    def filed(self, status: str) -> StoredMessage:
+        """This message marked ``status`` (``undelete``: back to what it was deleted from),
+        as the voicemail store files it."""
+        if status == "undelete":
+            return replace(self, status=self.deleted_from or "read", deleted_from="")
+        if status == "deleted":
+            return replace(self, status="deleted", deleted_from=self.status)
+        return replace(self, status=status)
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxOpened:
+    """The answer to ``OpenMailbox``. ``ok``: the PIN was right, and ``messages`` are the
+    box's (every folder, oldest first). Else ``refusal`` says why: ``wrong`` (a wrong PIN
+    or no such mailbox, told apart nowhere), ``no_pin`` (the box has no PIN yet),
+    ``locked`` (too many wrong PINs from this source lately) or ``failed`` (the store
+    could not be read)."""
+
+    ok: bool
+    messages: tuple[StoredMessage, ...] = ()
+    refusal: Literal["", "wrong", "no_pin", "locked", "failed"] = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxPinSet:
+    """The answer to ``SetMailboxPin``: whether the new PIN was stored."""
+
+    ok: bool
+
+
 Event = (
     CallStarted | Digit | PromptFinished | TimerFired | TransferResult | RecordingFinished | Hangup
-    | QueueAnnouncement | QueueOutcome | PinChecked
+    | QueueAnnouncement | QueueOutcome | PinChecked | MailboxOpened | MailboxPinSet
 )

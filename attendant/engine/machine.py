@@ -14,6 +14,7 @@ from attendant.engine import actions as act
 from attendant.engine import (
     agents,
     directory,
+    mailbox,
     menus,
     queue_phase,
     routes,
@@ -26,6 +27,8 @@ from attendant.engine.events import (
     Digit,
     Event,
     Hangup,
+    MailboxOpened,
+    MailboxPinSet,
     PinChecked,
     PromptFinished,
     QueueAnnouncement,
@@ -76,6 +79,7 @@ _HUNG_UP_WHERE = {
     Phase.QUEUED: "while waiting in the queue",
     Phase.PIN_ENTRY: "while entering a PIN",
     Phase.PIN_CHECK: "while a PIN was checked",
+    Phase.MAILBOX: "in the mailbox menu",
 }
 
 
@@ -83,6 +87,8 @@ def _hangup(state: CallState) -> Result:
     outcome, ending = state.outcome, state.ending
     if state.phase is Phase.RECORDING:
         outcome, ending = f"voicemail left for {state.box} (caller hung up)", Outcome.VOICEMAIL
+    elif state.phase is Phase.MAILBOX and state.mailbox is not None and state.mailbox.open:
+        outcome, ending = f"listened to mailbox {state.mailbox.box}", Outcome.MAILBOX
     elif state.phase not in (Phase.CONNECTED, Phase.GOODBYE):
         # During the goodbye the outcome is already decided (a message saved, say).
         if state.phase is Phase.MENU:
@@ -123,6 +129,8 @@ def _prompt_finished(flow: Flow, state: CallState, event: PromptFinished) -> Res
         return voicemail_phase.beep(flow, state)
     if state.phase is Phase.VOICEMAIL_BEEP:
         return voicemail_phase.record(flow, state)
+    if state.phase is Phase.MAILBOX:
+        return mailbox.prompt_finished(flow, state)
     if state.phase is Phase.QUEUED and state.queue_music:
         music = say(flow, state, queue_phase.queue_music(flow, state))
         return start_play(state, (music,), barge_in=False)
@@ -138,6 +146,8 @@ def _timer_fired(flow: Flow, state: CallState, event: TimerFired) -> Result:
         return voicemail_phase.stop_recording(flow, state)
     if state.phase is Phase.PIN_ENTRY:
         return agents.pin_timeout(flow, state)
+    if state.phase is Phase.MAILBOX:
+        return mailbox.timeout(flow, state)
     if kind == "digits":
         return menus.resolve_menu(flow, state, final=True)
     return menus.no_input(flow, state)
@@ -149,7 +159,7 @@ def _ignore(flow: Flow, state: CallState, event: Any) -> Result:
 
 _WAITING = (Phase.MENU, Phase.NAME_ENTRY, Phase.NAME_CHOICE, Phase.EXTENSION_ENTRY,
             Phase.ANNOUNCE, Phase.GOODBYE, Phase.VOICEMAIL_GREETING, Phase.VOICEMAIL_BEEP,
-            Phase.PIN_ENTRY)
+            Phase.PIN_ENTRY, Phase.MAILBOX)
 
 
 #: (phase, event type) -> handler. Pairs not listed are ignored (see the module docstring).
@@ -160,10 +170,13 @@ TRANSITIONS: dict[tuple[Phase, type], Handler] = {
        (Phase.TRANSFERRING, Phase.QUEUED, Phase.RECORDING)},
     **{(phase, TimerFired): _timer_fired for phase in
        (Phase.MENU, Phase.NAME_ENTRY, Phase.NAME_CHOICE, Phase.EXTENSION_ENTRY, Phase.RECORDING,
-        Phase.PIN_ENTRY)},
+        Phase.PIN_ENTRY, Phase.MAILBOX)},
     (Phase.MENU, Digit): menus.menu_digit,
     (Phase.PIN_ENTRY, Digit): agents.pin_digit,
     (Phase.PIN_CHECK, PinChecked): agents.pin_checked,
+    (Phase.MAILBOX, Digit): mailbox.digit,
+    (Phase.MAILBOX, MailboxOpened): mailbox.opened,
+    (Phase.MAILBOX, MailboxPinSet): mailbox.pin_set,
     (Phase.NAME_ENTRY, Digit): directory.entry_digit,
     (Phase.NAME_CHOICE, Digit): directory.entry_digit,
     (Phase.EXTENSION_ENTRY, Digit): directory.entry_digit,

@@ -44,6 +44,10 @@ class Outcome(StrEnum):
     OVERRIDE_SET = "override_set"
     #: A feature code was refused: not an agent, no PIN, wrong PIN, no PIN entered.
     FEATURE_REFUSED = "feature_refused"
+    #: A mailbox owner logged in by phone (and listened, or changed the PIN).
+    MAILBOX = "mailbox"
+    #: The mailbox menu refused the caller: wrong PINs, no PIN set, locked, no number.
+    MAILBOX_REFUSED = "mailbox_refused"
     #: Something broke: storage failed, or the configuration leads nowhere.
     FAILED = "failed"
     #: The call never started (gone before the engine saw it).

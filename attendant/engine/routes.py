@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from attendant.engine import actions as act
-from attendant.engine import agents, directory, schedule, transfers, voicemail_phase
+from attendant.engine import agents, directory, mailbox, schedule, transfers, voicemail_phase
 from attendant.engine.outcomes import Outcome
 from attendant.engine.playback import goodbye, say, start_play, system
 from attendant.engine.state import CallState, Phase, Result, update
@@ -25,6 +25,7 @@ from attendant.model import (
     DialByName,
     Disconnect,
     Flow,
+    MailboxMenu,
     MainMenu,
     Operator,
     Repeat,
@@ -153,6 +154,11 @@ def _route_override(flow: Flow, state: CallState, attendant: Attendant, route: S
     return agents.override_feature(flow, state, route, preface)
 
 
+def _route_mailbox(flow: Flow, state: CallState, attendant: Attendant, route: MailboxMenu,
+                   preface: tuple[act.Say, ...], depth: int) -> Result:
+    return mailbox.enter(flow, state, route, preface)
+
+
 def _route_queue(flow: Flow, state: CallState, attendant: Attendant, route: ToQueue,
                  preface: tuple[act.Say, ...], depth: int) -> Result:
     played: list[act.Action] = []
@@ -211,5 +217,6 @@ ROUTES: dict[type, Callable[..., Result]] = {
     ToVoicemail: _route_voicemail,
     AgentFeature: _route_agent,
     SetOverride: _route_override,
+    MailboxMenu: _route_mailbox,
     ToQueue: _route_queue,
 }

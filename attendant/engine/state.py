@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 from attendant.engine import actions as act
+from attendant.engine.events import StoredMessage
 from attendant.engine.outcomes import Outcome
 from attendant.model import (
     NO_OVERRIDES,
@@ -40,9 +42,38 @@ class Phase(StrEnum):
     RECORDING = "recording"
     PIN_ENTRY = "pin_entry"
     PIN_CHECK = "pin_check"
+    #: In the mailbox menu (``CallState.mailbox`` says where in it).
+    MAILBOX = "mailbox"
     GOODBYE = "goodbye"
     CONNECTED = "connected"
     ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxSession:
+    """Where a caller is in the mailbox menu (:mod:`attendant.engine.mailbox`).
+
+    ``step`` is one of ``number``, ``pin``, ``checking`` (waiting for the PIN check),
+    ``menu``, ``envelope``, ``audio``, ``options`` (a message), ``new_pin``,
+    ``confirm_pin`` and ``saving_pin``. ``listing`` holds the ids of the folder being
+    listened to, as it was when entered (deleting a message does not renumber them).
+    """
+
+    box: str = ""
+    number: str = ""
+    step: str = "number"
+    #: The mailbox number was asked (the caller is not its owner's phone).
+    asked_number: bool = False
+    #: The PIN was right: the box is open for the rest of the call.
+    open: bool = False
+    messages: tuple[StoredMessage, ...] = ()
+    folder: str = "new"
+    listing: tuple[int, ...] = ()
+    index: int = 0
+    #: The new PIN's first entry, until it is confirmed.
+    new_pin: str = field(default="", repr=False)
+    #: Prompts replayed for want of a key, in a row.
+    quiet: int = 0
 
 
 class CallState(NamedTuple):
@@ -88,6 +119,8 @@ class CallState(NamedTuple):
     #: The feature code waiting for its PIN, and the wrong PINs entered so far.
     feature: AgentFeature | SetOverride | None = None
     pin_tries: int = 0
+    #: In the mailbox menu: the box, its messages and where the owner is.
+    mailbox: MailboxSession | None = None
 
 
 Result = tuple[CallState, list[act.Action]]

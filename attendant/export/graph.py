@@ -22,6 +22,7 @@ from attendant.model import (
     DialByName,
     Disconnect,
     Flow,
+    MailboxMenu,
     MainMenu,
     Operator,
     Queue,
@@ -90,6 +91,9 @@ def _target(flow: Flow, route: Route, here: str) -> tuple[str, str]:
     if isinstance(route, SetOverride):
         words = f"{route.attendant or 'this line'} {route.name or 'clear'}"
         return _node_id("override", words), f"switch {words}"
+    if isinstance(route, MailboxMenu):
+        box = route.box or "own"
+        return _node_id("mailbox", box), f"mailbox menu ({box if route.box else 'own box'})"
     assert isinstance(route, SetLanguage)
     return _node_id("lang", f"{here}_{route.language}"), f"language {route.language}"
 

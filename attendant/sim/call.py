@@ -12,7 +12,7 @@ audio is, and stay stable from one build to the next.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from attendant.engine import actions as act
@@ -22,6 +22,7 @@ from attendant.engine.events import (
     Digit,
     Event,
     Hangup,
+    MailboxPinSet,
     PinChecked,
     PromptFinished,
     TimerFired,
@@ -35,11 +36,12 @@ from attendant.engine.tables import MUSIC_ON_HOLD
 from attendant.errors import SimulationError
 from attendant.model import Digits, File, Flow, Fragment, Number, Silence, Text
 from attendant.pins import verify_pin
+from attendant.sim.mailboxes import SimMailbox, mark, open_mailbox
 
 #: Events one caller step may cause before we call it a runaway (a loop that never waits).
 MAX_EVENTS_PER_STEP = 500
 TRANSFER_OUTCOMES = ("answered", "busy", "no_answer", "unreachable", "rejected")
-_TIMER_WORDS = {"input": "no key pressed", "digits": "no more keys",
+_TIMER_WORDS = {"input": "no key pressed", "digits": "no more keys", "mailbox": "no key pressed",
                 "record": "maximum message length reached"}
 
 
@@ -101,7 +103,7 @@ class Simulator:
     clock: float = 0.0
     lines: list[str] = field(default_factory=list)
     timers: dict[str, float] = field(default_factory=dict)
-    playing: act.Play | None = None
+    playing: act.Play | act.PlayMessage | None = None
     ringing: act.Transfer | act.EnqueueCall | None = None
     #: When the transfer ringing now gives up unanswered (``ring_seconds``, each
     #: destination in turn for serial ringing), as ``attendant serve`` does.
@@ -112,6 +114,8 @@ class Simulator:
     override: str | None = None
     #: Called with every action the engine asks for (the queue simulator listens here).
     on_action: Callable[[Simulator, act.Action], None] | None = None
+    #: Voicemail boxes' PINs and messages, for the mailbox menu (a scenario's ``mailboxes:``).
+    mailboxes: dict[str, SimMailbox] = field(default_factory=dict)
 
     # --- caller steps ----------------------------------------------------------
 
@@ -122,6 +126,9 @@ class Simulator:
         label, _ = select(attendant, self.at, self.override)
         self._say(f"call from {self.caller or 'unknown'} to {attendant.key} ({attendant.name}), "
                   f"{local:%a %Y-%m-%d %H:%M} {attendant.timezone}: {label}")
+        for box in self.mailboxes.values():  # message times written as local ones
+            box.messages = [replace(m, received=local_time(attendant, m.received))
+                            for m in box.messages]
         overrides = {attendant.key: self.override} if self.override else {}
         self._send(CallStarted(self.at, self.caller, self.called, self.language,
                                trusted=self.trusted, overrides=overrides))
@@ -132,7 +139,10 @@ class Simulator:
             self._require_live()
             note = ""
             if self.playing is not None:
-                if self.playing.barge_in:
+                if isinstance(self.playing, act.PlayMessage):
+                    note = (" (interrupts the message)" if act.StopPlayback() in
+                            step(self.flow, self.state, Digit(key))[1] else "")
+                elif self.playing.barge_in:
                     note = " (interrupts the prompt)"
                 elif not self._taken_now(key):
                     self._finish_prompts()
@@ -264,9 +274,10 @@ class Simulator:
         label = f"{self.label}: " if self.label else ""
         self.lines.append(f"{self._stamp()} {label}{text}")
 
-    def _is_music(self, play: act.Play) -> bool:
+    def _is_music(self, play: act.Play | act.PlayMessage) -> bool:
         """Music on hold in a queue plays until something happens; it never "finishes"."""
-        if not self.state.queue_music:  # set by the engine while a queue plays music
+        # queue_music: set by the engine while a queue plays music
+        if not self.state.queue_music or isinstance(play, act.PlayMessage):
             return False
         return [i.prompt_id for i in play.items] == [queue_music(self.flow, self.state).id]
 
@@ -297,6 +308,33 @@ class Simulator:
         if self.state.phase is Phase.ENDED and before.phase is not Phase.ENDED:
             self._line(f"call ends: {self.state.outcome}")
         return len(actions)
+
+    def _mailbox_action(self, action: act.OpenMailbox | act.PlayMessage | act.SkipMessage
+                        | act.MarkMessage | act.SetMailboxPin) -> None:
+        """The mailbox menu's actions, answered from :attr:`mailboxes`."""
+        box = self.state.mailbox.box if self.state.mailbox is not None else ""
+        if isinstance(action, act.OpenMailbox):
+            event, line = open_mailbox(self.mailboxes, action.box in self.flow.voicemail,
+                                       action)
+            self._line(line)
+            self._send(event)
+        elif isinstance(action, act.PlayMessage):
+            self.playing = action
+            found = self.mailboxes.get(action.box)
+            message = next((m for m in found.messages if m.id == action.message_id),
+                           None) if found else None
+            what = (f"from {message.caller or 'unknown'}, {message.seconds:g} s"
+                    if message else "missing")
+            self._line(f"hears: <message {action.message_id} {what}>")
+        elif isinstance(action, act.SkipMessage):
+            self._line(f"message skips {'forward' if action.seconds > 0 else 'back'} "
+                       f"{abs(action.seconds):g} s")
+        elif isinstance(action, act.MarkMessage):
+            self._line(mark(self.mailboxes, box, action))
+        else:
+            self.mailboxes.setdefault(action.box, SimMailbox()).pin = action.digits
+            self._line(f"mailbox {action.box}: new PIN stored")
+            self._send(MailboxPinSet(True))
 
     def _apply(self, action: act.Action) -> None:
         if isinstance(action, act.Play):
@@ -348,6 +386,9 @@ class Simulator:
             self._send(PinChecked(ok))
         elif isinstance(action, act.QueueKey | act.LeaveQueue):
             pass  # for the queue core: the driver (sim/queues.py) passes them on
+        elif isinstance(action, act.OpenMailbox | act.PlayMessage | act.SkipMessage
+                        | act.MarkMessage | act.SetMailboxPin):
+            self._mailbox_action(action)
         else:
             assert isinstance(action, act.Disconnect)
             self.playing = None

@@ -26,10 +26,11 @@ in the transcript.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from attendant.config.source_map import SourceMap
 from attendant.errors import ScenarioError, SimulationError
 from attendant.model import Flow
 from attendant.sim.call import TRANSFER_OUTCOMES, Simulator
+from attendant.sim.mailboxes import SimMailbox, parse_mailboxes
 from attendant.sim.queues import DEFAULT_UNTIL, AgentScript, CallerScript, QueueWorld, parse_agent
 
 _STEP_WORDS = ("press", "wait", "listen", "hangup", "transfer")
@@ -77,6 +79,10 @@ class Scenario:
     expect_outcome: str | None = None
     expect_path: tuple[str, ...] | None = None
     expect_lines: tuple[str, ...] = ()
+    #: The call comes from a trusted source (feature codes need no PIN).
+    trusted: bool = False
+    #: Voicemail boxes' PINs and messages, for the mailbox menu.
+    mailboxes: Mapping[str, SimMailbox] = field(default_factory=dict)
 
     @property
     def expects_something(self) -> bool:
@@ -253,11 +259,11 @@ def load_scenarios(path: Path) -> ScenarioFile:
             raise ScenarioError(f"{here}: each scenario needs name: and at: (when the call "
                                 "happens, the attendant's local time)")
         unknown = set(raw) - {"name", "at", "caller", "called", "language", "steps", "expect",
-                              "agents", "callers", "until", "override"}
+                              "agents", "callers", "until", "override", "trusted", "mailboxes"}
         if unknown:
             raise ScenarioError(f"{here}: unknown key {sorted(unknown)[0]}; a scenario has "
-                                "name, at, caller, called, language, override, steps, expect, "
-                                "agents, callers, until")
+                                "name, at, caller, called, language, override, trusted, "
+                                "mailboxes, steps, expect, agents, callers, until")
         steps_raw = raw.get("steps") or []
         if not isinstance(steps_raw, list):
             raise ScenarioError(f"{where('scenarios', i, 'steps')}: steps: must be a list")
@@ -273,6 +279,10 @@ def load_scenarios(path: Path) -> ScenarioFile:
             where=here,
             **_expectations(raw.get("expect"), lambda *p, i=i: where("scenarios", i, *p)),
             override=None if raw.get("override") is None else str(raw["override"]),
+            trusted=bool(raw.get("trusted", False)),
+            mailboxes=parse_mailboxes(raw.get("mailboxes"),
+                                      lambda *p, i=i: where("scenarios", i, "mailboxes", *p),
+                                      lambda t: t),
             **_queue_parts(raw, lambda *p, i=i: where("scenarios", i, *p)),
         ))
     menu = (path.parent / str(data["menu"])).resolve()
@@ -320,7 +330,8 @@ def run_scenario(flow: Flow, scenario: Scenario) -> Outcome:
     if scenario.agents or scenario.callers:
         return _run_world(flow, scenario)
     sim = Simulator(flow, scenario.at, scenario.caller, scenario.called, scenario.language,
-                    override=scenario.override)
+                    trusted=scenario.trusted, override=scenario.override,
+                    mailboxes={k: copy.deepcopy(v) for k, v in scenario.mailboxes.items()})
     where = scenario.where
     try:
         names = flow.attendant_for(scenario.called).override_names()

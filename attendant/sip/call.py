@@ -34,6 +34,7 @@ from attendant.engine.events import (
     Digit,
     Event,
     Hangup,
+    MailboxOpened,
     PromptFinished,
     TimerFired,
     TransferResult,
@@ -304,6 +305,15 @@ class InboundCall(GuardedCall):
             self.recording.start(action)
         elif isinstance(action, act.StopRecording):
             self.recording.stop()
+        elif isinstance(action, act.OpenMailbox):
+            # The SIP side of the mailbox menu lands in the next commit: until then the
+            # caller hears that their messages cannot be reached, and nothing breaks.
+            log.warning("call %d: the mailbox menu is not served by this build", self.session)
+            self.host.worker.post(self.host.deliver, self.session,
+                                  MailboxOpened(False, refusal="failed"))
+        elif isinstance(action, act.PlayMessage | act.SkipMessage | act.MarkMessage
+                        | act.SetMailboxPin):
+            pass  # only after OpenMailbox succeeded, which it does not yet here
         else:
             assert isinstance(action, act.Disconnect)
             log.info("call %d ends: %s", self.session, action.reason)

@@ -14,11 +14,12 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "attendant"
 #: The core: every module of the call machine and of the queue machine, the frozen model
-#: they run on, the built-in prompts, URI parsing, number normalising and keypad spelling.
+#: they run on, the built-in prompts, URI parsing, number normalising, keypad spelling and
+#: PIN rules (hashing only: no file).
 CORE = tuple(sorted(
     [f"{package}.{path.stem}" for package in ("engine", "queues")
      for path in (PACKAGE / package).glob("*.py") if path.stem != "__init__"]
-    + ["model", "system_prompts", "uris", "numbers", "config.keypad"]))
+    + ["model", "system_prompts", "uris", "numbers", "pins", "config.keypad"]))
 #: The packages holding them (their ``__init__`` is imported on the way).
 CORE_PACKAGES = ("engine", "queues", "config")
 #: Modules whose presence would mean the core does I/O (or could).

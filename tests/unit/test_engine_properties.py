@@ -20,7 +20,7 @@ import dataclasses
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -37,15 +37,18 @@ from attendant.engine.events import (
     Digit,
     Event,
     Hangup,
+    MailboxOpened,
+    MailboxPinSet,
     PromptFinished,
     QueueAnnouncement,
     QueueOutcome,
     RecordingFinished,
+    StoredMessage,
     TimerFired,
     TransferResult,
 )
 from attendant.engine.machine import TRANSITIONS, step
-from attendant.engine.state import CallState, Phase, initial_state
+from attendant.engine.state import CallState, MailboxSession, Phase, initial_state
 from attendant.model import Disconnect, Flow
 
 T = TypeVar("T")
@@ -401,7 +404,16 @@ def _sample_states(flow: Flow) -> list[CallState]:
         for phase in Phase:
             if phase in (Phase.VOICEMAIL_BEEP, Phase.RECORDING) and shape.box is None:
                 continue  # only reachable through a voicemail box
+            if phase is Phase.MAILBOX:
+                continue  # only with a mailbox session: below
             out.append(_with(shape, phase=phase))
+    message = StoredMessage(1, "new", datetime(2026, 12, 1, 9, 0, tzinfo=UTC), "+15551230001",
+                            12.0)
+    for step_name in ("number", "pin", "checking", "menu", "envelope", "audio", "options",
+                      "new_pin", "confirm_pin", "saving_pin"):
+        session = MailboxSession(box=box or "", step=step_name, open=True,
+                                 messages=(message,), listing=(1,), new_pin="1234")
+        out.append(_with(filled, phase=Phase.MAILBOX, mailbox=session))
     return out
 
 
@@ -409,6 +421,7 @@ EVERY_EVENT: list[Event] = [
     CallStarted(datetime(2026, 12, 1, 10, 0)), Digit("1"), Digit("#"), Digit("*"), Digit("x"),
     PromptFinished(0), PromptFinished(1), TimerFired("input:1"), TimerFired("digits:1"),
     TransferResult(True), TransferResult(False, "busy"), RecordingFinished(3.0), Hangup(),
+    MailboxOpened(True), MailboxOpened(False, refusal="wrong"), MailboxPinSet(True), Digit("9"),
 ]
 
 

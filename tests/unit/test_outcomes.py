@@ -12,6 +12,7 @@ from attendant.engine.events import (
     Digit,
     Event,
     Hangup,
+    MailboxOpened,
     PromptFinished,
     QueueOutcome,
     RecordingFinished,
@@ -41,6 +42,7 @@ menus:
       "9": disconnect
       "*71": {agent: sign_in}
       "*80": {override: closed}
+      "*98": {mailbox: self}
 directory:
   users:
     anna: {name: Anna, extension: "201"}
@@ -104,6 +106,10 @@ WAYS: dict[str, tuple[list[str | Event], dict[str, str | bool], Outcome]] = {
     "a feature code from someone else": (["*71", "f"], {}, Outcome.FEATURE_REFUSED),
     "staff closed the line from a phone": (["*80", "f"], {"caller": "201", "trusted": True},
                                            Outcome.OVERRIDE_SET),
+    "the owner listened to a mailbox": (["*98", "1234#", MailboxOpened(True), "*", "f"],
+                                        {"caller": "201"}, Outcome.MAILBOX),
+    "the mailbox refused a PIN": (["*98", "1234#", MailboxOpened(False, refusal="locked"),
+                                   "f"], {"caller": "201"}, Outcome.MAILBOX_REFUSED),
 }
 
 
