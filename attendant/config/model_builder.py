@@ -473,14 +473,16 @@ class Parser:
                      defaults: dict[str, Any]) -> None:
         """Give ``user`` the mailbox named like them, with the directory's
         ``mailbox_defaults``, unless ``voicemail:`` declares it (then that declaration,
-        with its greeting and limits, is theirs). Its mailbox number is the user's
-        extension unless the declaration gives one."""
+        with its greeting and limits, is theirs: the user is one of its owners). Its
+        mailbox number is the user's extension unless the declaration gives one."""
         if not user.mailbox:
             return
         declared = boxes.get(user.key)
         if declared is not None:
-            if declared.number is None and user.extension:
-                boxes[user.key] = replace(declared, number=user.extension)
+            owners = declared.owners if user.key in declared.owners else (
+                user.key, *declared.owners)
+            boxes[user.key] = replace(declared, owners=owners,
+                                      number=declared.number or user.extension)
             return
         box = self.voicemail_box(user.key, {"name": user.name, **defaults},
                                  ("directory", "mailbox_defaults"))

@@ -61,6 +61,8 @@ REFUSALS = ("refer", "replaces", "redirect", "subscribe", "message", "per_source
             "malformed", "not_allowed", "auth_failed", "auth_locked")
 #: Why a safety limit ended a call (``reason`` label).
 SAFETY_REASONS = ("no_ack", "no_rtp", "held", "session_expired")
+#: Results of a mailbox login by phone (attendant_mailbox_logins_total{result}).
+MAILBOX_RESULTS = ("ok", "wrong", "no_pin", "locked", "failed")
 #: DTMF handling should take milliseconds; buckets from 1 ms to 2.5 s.
 DTMF_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 #: From INVITE to answer: tens of milliseconds to seconds (a slow prompt render).
@@ -158,6 +160,12 @@ class Metrics:
             namespace=namespace, registry=reg)
         self.trunk_ping = Gauge("trunk_ping_seconds", "Round trip of a trunk's last answered "
                                 "OPTIONS ping.", ["trunk"], namespace=namespace, registry=reg)
+        self.mailbox_logins = Counter(
+            "mailbox_logins", "Mailbox menu logins by phone, by result (ok, wrong, no_pin, "
+            "locked, failed).", ["result"], namespace=namespace, registry=reg)
+        self.mailbox_lockouts = Counter(
+            "mailbox_lockouts", "Sources locked out of a mailbox (or of every mailbox) after "
+            "repeated wrong PINs.", namespace=namespace, registry=reg)
         self.override_gauge = Gauge(
             "override_active", "1 while staff have switched an attendant to this override "
             "(closed, open or one of its own).", ["attendant", "override"],
@@ -171,6 +179,8 @@ class Metrics:
             self.calls.labels(outcome=outcome)
         for result in TRANSFER_RESULTS:
             self.transfers.labels(result=result)
+        for result in MAILBOX_RESULTS:
+            self.mailbox_logins.labels(result=result)
 
     # --- recording -------------------------------------------------------------------
 
@@ -213,6 +223,14 @@ class Metrics:
     def voicemail_box_full(self, box: str) -> None:
         """Count a caller who found ``box`` full."""
         self.box_full.labels(box=self._box_label(box)).inc()
+
+    def mailbox_login(self, result: str) -> None:
+        """Count a mailbox login by phone: ``ok`` or why it was refused."""
+        self.mailbox_logins.labels(result=result if result in MAILBOX_RESULTS else "failed").inc()
+
+    def mailbox_lockout(self) -> None:
+        """Count a source locked out after repeated wrong mailbox PINs."""
+        self.mailbox_lockouts.inc()
 
     def refusal(self, reason: str) -> None:
         """Count a refused peer request (an unknown kind counts as ``other``)."""

@@ -34,7 +34,6 @@ from attendant.engine.events import (
     Digit,
     Event,
     Hangup,
-    MailboxOpened,
     PromptFinished,
     TimerFired,
     TransferResult,
@@ -306,14 +305,16 @@ class InboundCall(GuardedCall):
         elif isinstance(action, act.StopRecording):
             self.recording.stop()
         elif isinstance(action, act.OpenMailbox):
-            # The SIP side of the mailbox menu lands in the next commit: until then the
-            # caller hears that their messages cannot be reached, and nothing breaks.
-            log.warning("call %d: the mailbox menu is not served by this build", self.session)
-            self.host.worker.post(self.host.deliver, self.session,
-                                  MailboxOpened(False, refusal="failed"))
-        elif isinstance(action, act.PlayMessage | act.SkipMessage | act.MarkMessage
-                        | act.SetMailboxPin):
-            pass  # only after OpenMailbox succeeded, which it does not yet here
+            self.host.mailboxes.open(self.session, self.source, action)
+        elif isinstance(action, act.PlayMessage):
+            self.playback.play_message(action.token,
+                                       self.host.mailboxes.path(self.session, action.message_id))
+        elif isinstance(action, act.SkipMessage):
+            self.playback.skip(action.seconds)
+        elif isinstance(action, act.MarkMessage):
+            self.host.mailboxes.mark(self.session, action)
+        elif isinstance(action, act.SetMailboxPin):
+            self.host.mailboxes.set_pin(self.session, self.source, action)
         else:
             assert isinstance(action, act.Disconnect)
             log.info("call %d ends: %s", self.session, action.reason)

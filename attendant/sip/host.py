@@ -19,6 +19,7 @@ from attendant.sip.safety import Safety
 if TYPE_CHECKING:
     from attendant.sip.call import Deliverable, InboundCall
     from attendant.sip.legs import OutboundLeg
+    from attendant.sip.mailboxes import MailboxService
     from attendant.sip.messages import MessageDesk
     from attendant.sip.prompt_shelf import PromptShelf
     from attendant.sip.queues import QueueRunner
@@ -42,6 +43,8 @@ class CallHost(Protocol):
     queues: QueueRunner
     #: Trunks: registration, the routes of legs out through them (attendant.sip.trunks).
     trunks: Trunks
+    #: The mailbox menu's PINs, lockout and messages (attendant.sip.mailboxes).
+    mailboxes: MailboxService
 
     def deliver(self, session: int, event: Event | Deliverable) -> None:
         """Feed ``event`` to the call with this session number, if it is still up."""

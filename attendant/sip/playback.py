@@ -83,6 +83,9 @@ class Playback:
         self._call = owned_by(call)
         self._player: _Player | None = None
         self._want: act.Play | None = None  # the Play the engine is waiting on
+        #: The stored voicemail message playing (PlayMessage): its token, sample rate and
+        #: length in samples, for skipping within it.
+        self._message: tuple[int, int, int] | None = None
         self._ready: tuple[int, list[Path]] | None = None  # rendered, waiting for media
         self._mute_timer: TimerHandle | None = None
 
@@ -125,8 +128,55 @@ class Playback:
 
     def finished(self, token: int) -> None:
         """The engine is about to hear that prompt ``token`` ended: let its player go."""
-        if self._want is not None and self._want.token == token:
+        if (self._want is not None and self._want.token == token) or (
+                self._message is not None and self._message[0] == token):
             self.stop()
+
+    def play_message(self, token: int, path: Path | None) -> None:
+        """Play a stored voicemail message (the mailbox menu); ``PromptFinished`` at its end.
+        A message whose file is missing or unreadable ends at once, logged."""
+        self.stop()
+        call = self._call
+        host, session = call.host, call.session
+        try:
+            if path is None:
+                raise FileNotFoundError("not a message of the mailbox this call opened")
+            with wave.open(str(path), "rb") as wav:
+                rate, frames = wav.getframerate(), wav.getnframes()
+        except (OSError, EOFError, wave.Error) as exc:
+            log.warning("call %d: voicemail file %s cannot be played: %s", session, path, exc)
+            host.worker.post(host.deliver, session, PromptFinished(token))
+            return
+        self._message = (token, rate, frames)
+        if call.media is None:  # no audio port: it "plays" silently for its length
+            self._mute_timer = host.worker.call_later(
+                max(0.1, frames / max(1, rate)),
+                lambda: host.deliver(session, PromptFinished(token)))
+            return
+        player = _Player(host, session, token)
+        try:
+            player.createPlayer(str(path), pj.PJMEDIA_FILE_NO_LOOP)
+            player.startTransmit(call.media)
+        except pj.Error as exc:
+            log.warning("call %d: voicemail file %s cannot be played: %s", session, path,
+                        exc.info())
+            host.worker.retire(player)
+            host.worker.post(host.deliver, session, PromptFinished(token))
+            return
+        self._player = player
+
+    def skip(self, seconds: float) -> None:
+        """Move the message playing ``seconds`` forward (negative: back), within it."""
+        player, message = self._player, self._message
+        if player is None or message is None:
+            return
+        _, rate, frames = message
+        try:
+            now = int(player.getPos())
+            player.setPos(max(0, min(frames - 1, now + int(seconds * rate))))
+        except pj.Error as exc:
+            log.debug("call %d: cannot move within the message: %s", self._call.session,
+                      exc.info())
 
     def media_up(self) -> None:
         """The caller's audio port appeared: a prompt that waited for it starts now."""
@@ -144,6 +194,7 @@ class Playback:
     def stop(self) -> None:
         """Nothing plays and nothing is awaited (StopPlayback, a new prompt, hang-up)."""
         self._want = None
+        self._message = None
         self._ready = None
         self._cancel_mute()
         self.silence()

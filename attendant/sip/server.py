@@ -68,6 +68,7 @@ from attendant.sip.identity import (
 )
 from attendant.sip.invite_checks import invite_problem
 from attendant.sip.legs import OutboundLeg, connect, dial
+from attendant.sip.mailboxes import MailboxService
 from attendant.sip.messages import MessageDesk
 from attendant.sip.options import ServeOptions
 from attendant.sip.overrides import LineOverrides
@@ -122,6 +123,11 @@ class Server:
         self.metrics = self.records.metrics
         self.messages = MessageDesk(options, self.metrics, self.records.writer, self._pool,
                                     self.records.call_id_of)
+        #: The mailbox menu's PIN checks, lockout and messages (attendant/sip/mailboxes.py).
+        self.mailboxes = MailboxService(
+            options.data_dir, self.messages.store, self._pool,
+            lambda session, event: self.worker.post(self.deliver, session, event),
+            self.metrics, self.records.writer.submit)
         self._reload_requested = threading.Event()
         self._stop_requested = threading.Event()
         self._finishing = False
@@ -341,6 +347,7 @@ class Server:
             self.admission.release(call.source)
         call_id, outcome = self.records.ended(call)
         self.queues.call_ended(call.session, call_id)
+        self.mailboxes.forget(call.session)
         self.forget_unused_stores()
         self.status.recent.append(call_summary(call, call_id, outcome))
         self.status_changed()

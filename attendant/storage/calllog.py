@@ -52,6 +52,7 @@ from attendant.engine.events import (
     CallStarted,
     Digit,
     Event,
+    MailboxOpened,
     PinChecked,
     PromptFinished,
     RecordingFinished,
@@ -164,6 +165,16 @@ def action_name(action: act.Action) -> str:
         return f"RecordVoicemail({action.box},{action.max_seconds}s)"
     if isinstance(action, act.Disconnect):
         return f"Disconnect({action.reason})"
+    if isinstance(action, act.OpenMailbox):
+        return f"OpenMailbox({action.box or '?'})"  # never the digits
+    if isinstance(action, act.PlayMessage):
+        return f"PlayMessage({action.box},{action.message_id})"
+    if isinstance(action, act.MarkMessage):
+        return f"MarkMessage({action.message_id},{action.status})"
+    if isinstance(action, act.SkipMessage):
+        return f"SkipMessage({action.seconds:+g}s)"
+    if isinstance(action, act.SetMailboxPin):
+        return f"SetMailboxPin({action.box})"  # never the digits
     return type(action).__name__
 
 
@@ -171,11 +182,23 @@ def action_name(action: act.Action) -> str:
 PIN_HIDDEN = "x"
 
 
+def _typing_pin(state: CallState) -> bool:
+    """Whether the keys of this step are (part of) a PIN: a feature code's, a mailbox's,
+    or a mailbox's new PIN."""
+    if state.phase is Phase.PIN_ENTRY:
+        return True
+    session = state.mailbox
+    return (state.phase is Phase.MAILBOX and session is not None
+            and session.step in ("pin", "new_pin", "confirm_pin"))
+
+
 def _event_detail(event: Event) -> str | None:
     if isinstance(event, Digit):
         return event.key
     if isinstance(event, PinChecked):
         return "right" if event.ok else "wrong"
+    if isinstance(event, MailboxOpened):
+        return "opened" if event.ok else event.refusal
     if isinstance(event, TimerFired):
         return event.name
     if isinstance(event, PromptFinished):
@@ -475,7 +498,7 @@ class CallLog:
         when = to_utc(at, "at") if at is not None else utc_now()
         detail, digit, buffer = (_event_detail(event),
                                  event.key if isinstance(event, Digit) else None, state.buffer)
-        if state.phase is Phase.PIN_ENTRY:  # a PIN being typed is never written down
+        if _typing_pin(state):  # a PIN being typed is never written down
             detail, digit, buffer = (PIN_HIDDEN if digit else detail, digit and PIN_HIDDEN,
                                      PIN_HIDDEN * len(buffer))
         record = {

@@ -165,6 +165,9 @@ class Message:
     error: str | None = None
     #: When the message entered its folder (finished, heard, saved or deleted).
     status_at: datetime | None = None
+    #: For a deleted message: the status it had (what :meth:`VoicemailStore.undelete`
+    #: restores).
+    deleted_from: str | None = None
 
     @property
     def folder(self) -> str:
@@ -318,7 +321,8 @@ class VoicemailStore:
             path=self.root / row["path"], status=row["status"], notified=bool(row["notified"]),
             ended_at=parse_iso(row["ended_at"]) if row["ended_at"] else None,
             reason=row["reason"], flag=row["flag"], error=row["error"],
-            status_at=parse_iso(row["status_at"]) if row["status_at"] else None)
+            status_at=parse_iso(row["status_at"]) if row["status_at"] else None,
+            deleted_from=row["deleted_from"])
 
     # --- recording ----------------------------------------------------------------------
 
@@ -605,10 +609,8 @@ class VoicemailStore:
         if message.status != "deleted":
             raise StorageError(f"message {message_id} is not deleted (it is "
                                f"{message.status}); nothing to undelete")
-        with self._lock:
-            row = self._row(message_id)
-        back = row["deleted_from"] if row["deleted_from"] in STATUSES else "read"
-        return self.mark(message_id, back, now)
+        back = message.deleted_from if message.deleted_from in STATUSES else "read"
+        return self.mark(message_id, back or "read", now)
 
     def purge(self, retention: Mapping[str, Retention], now: datetime | None = None
               ) -> Purged:

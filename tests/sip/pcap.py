@@ -34,13 +34,18 @@ def _frame(payload: bytes, sport: int, dport: int) -> bytes:
 
 def rtp_events(digits: str, payload_type: int = 101, ssrc: int | None = None,
                gap_ms: int = 300, duration_ms: int = 200) -> list[tuple[float, bytes]]:
-    """(seconds, RTP packet) pairs: each digit as a start, updates and 3 end packets."""
+    """(seconds, RTP packet) pairs: each digit as a start, updates and 3 end packets; a
+    comma is a one-second pause."""
     ssrc = random.getrandbits(32) if ssrc is None else ssrc
     seq = random.getrandbits(15)
     timestamp = random.getrandbits(31)
     at = 0.0
     packets: list[tuple[float, bytes]] = []
     for digit in digits:
+        if digit == ",":  # a pause of a second, as phone dialers write it
+            at += 1.0
+            timestamp += 1000 // PACKET_MS * SAMPLES_PER_PACKET
+            continue
         event = EVENTS[digit]
         steps = max(1, duration_ms // PACKET_MS)
         for i in range(steps + 3):

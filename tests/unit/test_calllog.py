@@ -15,7 +15,7 @@ import pytest
 
 from attendant.config.compiler import load_flow
 from attendant.engine import actions as act
-from attendant.engine.events import CallStarted, Digit, Hangup, PromptFinished
+from attendant.engine.events import CallStarted, Digit, Hangup, MailboxOpened, PromptFinished
 from attendant.engine.machine import step
 from attendant.engine.outcomes import Outcome
 from attendant.engine.state import CallState, Phase, initial_state
@@ -344,3 +344,26 @@ def test_rows_still_locked_out_at_close_are_spooled_and_replayed_at_the_next_sta
     with sqlite3.connect(tmp_path / "calls.sqlite3") as conn:
         assert conn.execute("SELECT caller, outcome FROM calls").fetchall() == [
             ("+1666", "voicemail left for office")]
+
+
+def test_mailbox_pins_typed_by_phone_are_never_written_down(log: CallLog) -> None:
+    flow = load_flow(ROOT / "menus" / "northwind-main-line.yaml")
+    log.call_started("c-mb", caller="5101", called="staff", started_at=T0)
+    state, _ = step(flow, initial_state(),
+                    CallStarted(datetime(2026, 12, 8, 10, 0), caller="5101", called="staff"))
+    typed = "*98" + "4321#" + "8" + "9753#" + "9753#"
+    for key in typed:
+        event = MailboxOpened(True) if key == "8" else Digit(key)
+        if key == "8":  # the PIN was checked: the mailbox is open, then 8 changes the PIN
+            state, actions = step(flow, state, event)
+            log.record_step("c-mb", event, state, actions)
+            event = Digit("8")
+        state, actions = step(flow, state, event)
+        log.record_step("c-mb", event, state, actions)
+    text = log.jsonl_path.read_text()
+    assert "4321" not in text
+    assert "9753" not in text
+    assert "OpenMailbox(anna)" in text
+    assert "SetMailboxPin(anna)" in text
+    digits = [line["digit"] for line in lines_of(log.jsonl_path) if line.get("event") == "Digit"]
+    assert digits[3:8] == ["x", "x", "x", "x", "#"]  # 4321, then the # that ends it

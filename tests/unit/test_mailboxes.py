@@ -44,6 +44,7 @@ def test_every_user_has_a_mailbox_named_like_them_unless_they_opt_out(tmp_path: 
     assert flow.voicemail_recipients("ann") == ["ann@example.com"]
     # A box declared under voicemail: with the user's name is their mailbox, as declared.
     assert (flow.voicemail["bob"].name, flow.voicemail["bob"].max_seconds) == ("Bob's line", 60)
+    assert flow.voicemail["bob"].owners == ("bob",)  # his, to open by phone
     assert flow.users["ann"].voicemail == "ann"  # voicemail: self
 
 
