@@ -65,6 +65,7 @@ class Lockout:
     def failed(self, source: str, box: str) -> str | None:
         """Count a wrong PIN; returns what got locked by it (``box`` or ``*``), if anything."""
         now = self._clock()
+        locked: str | None = None
         with self._lock:
             for key, limit in (((source, box), MAX_FAILURES),
                                ((source, "*"), MAX_SOURCE_FAILURES)):
@@ -75,9 +76,9 @@ class Lockout:
                 if len(times) >= limit and self._until.get(key, 0.0) <= now:
                     self._until[key] = now + LOCK_SECONDS
                     times.clear()
-                    return key[1]
+                    locked = key[1]  # "*" last: the wider lock is the one to report
             self._forget_old(now)
-        return None
+        return locked
 
     def succeeded(self, source: str, box: str) -> None:
         with self._lock:
