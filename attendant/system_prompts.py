@@ -37,6 +37,8 @@ _TEXT: dict[str, dict[str, str]] = {
                  "Goodbye.",
         "fr-FR": "Désolé, nous ne pouvons pas enregistrer votre message pour le moment. "
                  "Merci de rappeler plus tard. Au revoir."},
+    "voicemail_not_available": {"en-US": "is not available.",
+                                "fr-FR": "n'est pas disponible."},
     "voicemail_full": {
         "en-US": "Sorry, this mailbox is full and cannot take any more messages.",
         "fr-FR": "Désolé, cette messagerie est pleine et ne peut plus recevoir de messages."},

@@ -18,6 +18,7 @@ import click
 
 from attendant import __name__ as _package
 from attendant.cli.common import compile_or_exit
+from attendant.cli.greeting import greeting
 from attendant.cli.override import override
 from attendant.cli.pin import pin
 from attendant.cli.prompts import audio_simulator, prompts
@@ -324,6 +325,7 @@ def test_command(paths: tuple[Path, ...], show: bool) -> None:
     sys.exit(1 if failed or not (passed + failed) else 0)
 
 
+voicemail.add_command(greeting)
 main.add_command(voicemail)
 main.add_command(override)
 main.add_command(serve)

@@ -26,7 +26,7 @@ DATA_ENV = "ATTENDANT_DATA"
 #: The data folder when neither ``--data`` nor ``$ATTENDANT_DATA`` is given.
 DEFAULT_DATA = Path("var")
 
-_data_option = click.option(
+data_option = click.option(
     "--data", "data", type=click.Path(path_type=Path, file_okay=False), default=None,
     help=f"data folder of attendant serve [default: ${DATA_ENV}, else ./var]")
 
@@ -62,7 +62,7 @@ def voicemail() -> None:
                    "deleted [default: all but deleted]")
 @click.option("--folder", default=None, type=click.Choice(["new", "saved", "deleted"]),
               help="only this folder: new, saved (read or archived) or deleted")
-@_data_option
+@data_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table for people, json for scripts")
 def list_command(box: str | None, status: str | None, folder: str | None, data: Path | None,
@@ -104,7 +104,7 @@ def list_command(box: str | None, status: str | None, folder: str | None, data: 
 @voicemail.command("mark")
 @click.argument("message_id", metavar="ID", type=int)
 @click.argument("status", type=click.Choice(["new", "read", "archived", "deleted"]))
-@_data_option
+@data_option
 def mark_command(message_id: int, status: str, data: Path | None) -> None:
     """Set message ID's status. A deleted message no longer counts towards its box's
     max_messages and max_mb (a running server sees it within 30 s); its audio is kept
@@ -121,7 +121,7 @@ def mark_command(message_id: int, status: str, data: Path | None) -> None:
 
 @voicemail.command("undelete")
 @click.argument("message_id", metavar="ID", type=int)
-@_data_option
+@data_option
 def undelete_command(message_id: int, data: Path | None) -> None:
     """Bring deleted message ID back to the folder it was deleted from. Deleted messages
     can be undeleted until their box's retention_days.deleted ends (see list --folder
@@ -141,7 +141,7 @@ def undelete_command(message_id: int, data: Path | None) -> None:
 @click.argument("message_id", metavar="ID", type=int)
 @click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False),
               default=Path(), show_default=True, help="folder to write the files to")
-@_data_option
+@data_option
 def export_command(message_id: int, out: Path, data: Path | None) -> None:
     """Copy message ID's WAV file and a .json file of its details to --out."""
     from attendant.storage import StorageError
@@ -161,7 +161,7 @@ def export_command(message_id: int, out: Path, data: Path | None) -> None:
               "by phone until one is set")
 @click.option("--menu", default=None, type=click.Path(path_type=Path, dir_okay=True),
               metavar="MENU", help="the menus, to check BOX [default: the running server's]")
-@_data_option
+@data_option
 def pin_command(box: str, clear: bool, menu: Path | None, data: Path | None) -> None:
     """Set (or --clear) the PIN of voicemail BOX, for listening to it by phone.
 

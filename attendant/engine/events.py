@@ -32,6 +32,10 @@ class CallStarted:
     #: ``overrides``), read by the adapter from the data folder; the others follow their
     #: schedules. The call keeps them for an attendant it is sent on to.
     overrides: Mapping[str, str] = field(default_factory=frozen_map)
+    #: The greetings mailbox owners recorded, by box then kind (``unavailable``, ``busy``,
+    #: ``temporary``, ``name``): the audio file of each, read by the adapter from the data
+    #: folder (:mod:`attendant.storage.greetings`).
+    greetings: Mapping[str, Mapping[str, str]] = field(default_factory=frozen_map)
 
 
 @dataclass(frozen=True, slots=True)

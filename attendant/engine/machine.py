@@ -69,6 +69,7 @@ def _start(flow: Flow, state: CallState, event: CallStarted) -> Result:
         entry=route,
         trusted=event.trusted,
         overrides=event.overrides,
+        greetings=event.greetings,
     )
     return routes.run(flow, state, route)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from attendant.engine import actions as act
@@ -76,6 +77,10 @@ class MailboxSession:
     quiet: int = 0
 
 
+#: No recorded greetings (a shared, read-only empty mapping).
+NO_GREETINGS: Mapping[str, Mapping[str, str]] = MappingProxyType({})
+
+
 class CallState(NamedTuple):
     """Everything the engine knows about one call. Immutable; ``step`` returns a new one.
 
@@ -121,6 +126,10 @@ class CallState(NamedTuple):
     pin_tries: int = 0
     #: In the mailbox menu: the box, its messages and where the owner is.
     mailbox: MailboxSession | None = None
+    #: The greetings owners recorded, by box then kind (``CallStarted.greetings``).
+    greetings: Mapping[str, Mapping[str, str]] = NO_GREETINGS
+    #: Why the last transfer failed (``busy``, ``no_answer``...): a box's busy greeting.
+    transfer_reason: str = ""
 
 
 Result = tuple[CallState, list[act.Action]]

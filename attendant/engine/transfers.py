@@ -37,7 +37,7 @@ def transfer(flow: Flow, state: CallState, route: Route, preface: tuple[act.Say,
         state, out = start_play(state, preface)
     state = update(state, phase=Phase.TRANSFERRING, handover=route,
                    outcome=f"transferred to {action.kind} {action.key}",
-                   ending=Outcome.ANSWERED_TRANSFER)
+                   ending=Outcome.ANSWERED_TRANSFER, transfer_reason="")
     return state, [*out, action]
 
 
@@ -96,7 +96,7 @@ def fallback_for(flow: Flow, state: CallState, route: Route | None) -> Route:
 def transfer_failed(flow: Flow, state: CallState, reason: str, depth: int = 0) -> Result:
     failures = state.failed_transfers + 1
     state = update(state, failed_transfers=failures, outcome=f"transfer failed ({reason})",
-                   ending=Outcome.TRANSFER_FAILED)
+                   ending=Outcome.TRANSFER_FAILED, transfer_reason=reason)
     sorry = (say(flow, state, system(flow, "unavailable")),)
     if failures >= MAX_FAILED_TRANSFERS:
         return goodbye(flow, state, None, sorry, f"gave up after {failures} failed transfers",

@@ -18,7 +18,7 @@ from attendant.engine.playback import (
     system,
 )
 from attendant.engine.state import CallState, Phase, Result, update
-from attendant.model import Flow
+from attendant.model import File, Flow, VoicemailBox
 
 
 def enter_voicemail(flow: Flow, state: CallState, key: str, preface: tuple[act.Say, ...]) -> Result:
@@ -26,10 +26,31 @@ def enter_voicemail(flow: Flow, state: CallState, key: str, preface: tuple[act.S
     if box is None:
         return goodbye(flow, state, None, preface, f"unknown voicemail box {key}",
                        Outcome.FAILED)
-    greeting = box.greeting or system(flow, "voicemail_greeting")
-    return start_play(state, (*preface, say(flow, state, greeting)), phase=Phase.VOICEMAIL_GREETING,
-                      box=key, outcome=f"voicemail for {key} (no message)",
-                      ending=Outcome.DISCONNECTED)
+    return start_play(state, (*preface, *greeting(flow, state, box)),
+                      phase=Phase.VOICEMAIL_GREETING, box=key,
+                      outcome=f"voicemail for {key} (no message)", ending=Outcome.DISCONNECTED)
+
+
+def greeting(flow: Flow, state: CallState, box: VoicemailBox) -> tuple[act.Say, ...]:
+    """What a caller reaching ``box`` hears before the beep: the owner's temporary
+    greeting; else their busy one when the owner was busy; else their unavailable one;
+    else the box's configured ``greeting``; else "NAME is not available" with the name
+    they recorded, then the standard greeting; else the standard greeting."""
+    recorded = state.greetings.get(box.key, {})
+    for kind in ("temporary", "busy", "unavailable"):
+        if kind in recorded and (kind != "busy" or state.transfer_reason == "busy"):
+            return (_recorded(state, box.key, kind, recorded[kind]),)
+    if box.greeting is not None:
+        return (say(flow, state, box.greeting),)
+    standard = say(flow, state, system(flow, "voicemail_greeting"))
+    if "name" in recorded:
+        return (_recorded(state, box.key, "name", recorded["name"]),
+                say(flow, state, system(flow, "voicemail_not_available")), standard)
+    return (standard,)
+
+
+def _recorded(state: CallState, box: str, kind: str, path: str) -> act.Say:
+    return act.Say(f"greeting.{box}.{kind}", state.language, (File(path),))
 
 
 def beep(flow: Flow, state: CallState) -> Result:

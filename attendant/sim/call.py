@@ -36,7 +36,7 @@ from attendant.engine.tables import MUSIC_ON_HOLD
 from attendant.errors import SimulationError
 from attendant.model import Digits, File, Flow, Fragment, Number, Silence, Text
 from attendant.pins import verify_pin
-from attendant.sim.mailboxes import SimMailbox, mark, open_mailbox
+from attendant.sim.mailboxes import SimMailbox, greeting_files, mark, open_mailbox
 
 #: Events one caller step may cause before we call it a runaway (a loop that never waits).
 MAX_EVENTS_PER_STEP = 500
@@ -131,7 +131,8 @@ class Simulator:
                             for m in box.messages]
         overrides = {attendant.key: self.override} if self.override else {}
         self._send(CallStarted(self.at, self.caller, self.called, self.language,
-                               trusted=self.trusted, overrides=overrides))
+                               trusted=self.trusted, overrides=overrides,
+                               greetings=greeting_files(self.mailboxes)))
 
     def press(self, keys: str) -> None:
         """Press keys one after another."""

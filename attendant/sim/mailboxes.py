@@ -10,7 +10,9 @@ store; a scenario writes them down instead::
           - {from: "+15551230001", at: 2026-12-07T15:42, seconds: 12}
           - {from: "+15551230002", at: 2026-12-06T09:05, seconds: 31, status: read}
 
-``at`` is the attendant's local time (or carries an offset); ``status`` is ``new``
+``greetings: [busy, name]`` lists the greetings the owner recorded (their files are
+named as ``serve`` keeps them). ``at`` is the attendant's local time (or carries an
+offset); ``status`` is ``new``
 (default), ``read``, ``archived`` or ``deleted``. Ids are 1, 2, ... in the order written.
 The simulator answers the engine's mailbox actions from these and changes them as the
 caller saves, deletes and changes the PIN, like the real store.
@@ -27,6 +29,7 @@ from attendant.engine import actions as act
 from attendant.engine.events import MailboxOpened, StoredMessage
 from attendant.errors import ScenarioError
 from attendant.pins import PinError, check_digits
+from attendant.storage.greetings import KINDS
 
 STATUSES = ("new", "read", "archived", "deleted")
 
@@ -37,6 +40,8 @@ class SimMailbox:
 
     pin: str | None = None
     messages: list[StoredMessage] = field(default_factory=list)
+    #: Kinds of greeting the owner recorded (unavailable, busy, temporary, name).
+    greetings: tuple[str, ...] = ()
 
     def counts(self) -> str:
         new = sum(m.folder == "new" for m in self.messages)
@@ -55,8 +60,12 @@ def parse_mailboxes(raw: Any, where: Callable[..., str],
     boxes: dict[str, SimMailbox] = {}
     next_id = 1
     for name, spec in raw.items():
-        if not isinstance(spec, dict) or set(spec) - {"pin", "messages"}:
-            raise ScenarioError(f"{where(name)}: a mailbox has pin: and messages:")
+        if not isinstance(spec, dict) or set(spec) - {"pin", "messages", "greetings"}:
+            raise ScenarioError(f"{where(name)}: a mailbox has pin:, messages: and greetings:")
+        greetings = spec.get("greetings") or []
+        if not isinstance(greetings, list) or set(map(str, greetings)) - set(KINDS):
+            raise ScenarioError(f'{where(name, "greetings")}: greetings: lists the kinds the '
+                                f"owner recorded: {', '.join(KINDS)}")
         pin = None if spec.get("pin") is None else str(spec["pin"])
         if pin is not None:
             try:
@@ -85,8 +94,14 @@ def parse_mailboxes(raw: Any, where: Callable[..., str],
             messages.append(StoredMessage(next_id, status, local(when),
                                           str(item.get("from") or ""), float(seconds)))
             next_id += 1
-        boxes[str(name)] = SimMailbox(pin, messages)
+        boxes[str(name)] = SimMailbox(pin, messages, tuple(map(str, greetings)))
     return boxes
+
+
+def greeting_files(boxes: dict[str, SimMailbox]) -> dict[str, dict[str, str]]:
+    """``CallStarted.greetings`` for these boxes: where ``serve`` would keep each file."""
+    return {name: {kind: f"greetings/{name}/{kind}.wav" for kind in box.greetings}
+            for name, box in boxes.items() if box.greetings}
 
 
 def open_mailbox(boxes: dict[str, SimMailbox], known: bool,

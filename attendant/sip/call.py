@@ -244,7 +244,8 @@ class InboundCall(GuardedCall):
             return
         if isinstance(event, Confirmed):
             event = CallStarted(datetime.now(UTC), self.caller, self.called,
-                                trusted=self.trusted, overrides=self.host.overrides_now())
+                                trusted=self.trusted, overrides=self.host.overrides_now(),
+                                greetings=self.host.greetings_now())
         if isinstance(event, HangUp):
             self._hangup(200)
             return

@@ -64,6 +64,9 @@ class CallHost(Protocol):
     def overrides_now(self) -> Mapping[str, str]:
         """The overrides staff have set now, by attendant."""
 
+    def greetings_now(self) -> Mapping[str, Mapping[str, str]]:
+        """The greetings mailbox owners recorded, by box then kind (their files)."""
+
     def set_override(self, action: act.SetOverride) -> None:
         """A phone switched a line (or ended its override): write it down for every call."""
 

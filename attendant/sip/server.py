@@ -81,6 +81,7 @@ from attendant.sip.safety import MEDIA_SWEEP_S, Safety
 from attendant.sip.status import StatusFile, call_summary
 from attendant.sip.trunks import Trunks
 from attendant.storage import pidfile, printable
+from attendant.storage.greetings import Greetings
 from attendant.uris import address_user, ring_uri, uri_transport
 
 log = logging.getLogger("attendant.sip.server")
@@ -89,6 +90,8 @@ log = logging.getLogger("attendant.sip.server")
 HANGUP_WAIT_S = 5.0
 #: Seconds between recounts of the voicemail boxes' messages and bytes (quotas).
 USAGE_EVERY_S = 30.0
+#: Seconds a listing of the recorded greetings serves calls before it is made again.
+GREETINGS_EVERY_S = 2.0
 #: Seconds between applications of the voicemail boxes' retention (and one at start).
 PURGE_EVERY_S = 600.0
 
@@ -123,6 +126,9 @@ class Server:
         self.metrics = self.records.metrics
         self.messages = MessageDesk(options, self.metrics, self.records.writer, self._pool,
                                     self.records.call_id_of)
+        #: Greetings owners recorded (attendant/storage/greetings.py), listed now and then.
+        self.greeting_files = Greetings(options.data_dir)
+        self._greetings: tuple[float, Mapping[str, Mapping[str, str]]] = (-1e9, {})
         #: The mailbox menu's PIN checks, lockout and messages (attendant/sip/mailboxes.py).
         self.mailboxes = MailboxService(
             options.data_dir, self.messages.store, self._pool,
@@ -404,6 +410,14 @@ class Server:
     def overrides_now(self) -> Mapping[str, str]:
         """The overrides staff have set now, by attendant."""
         return self.overrides.now()
+
+    def greetings_now(self) -> Mapping[str, Mapping[str, str]]:
+        """The greetings mailbox owners recorded, by box then kind (listed at most every
+        GREETINGS_EVERY_S: a call start must not list a folder per user)."""
+        now = time.monotonic()
+        if now - self._greetings[0] >= GREETINGS_EVERY_S:
+            self._greetings = (now, self.greeting_files.index())
+        return self._greetings[1]
 
     def set_override(self, action: SetOverride) -> None:
         """A phone switched a line (or ended its override): write it down for every call."""

@@ -10,7 +10,10 @@ her listening call then plays back, RTP and all).
 from __future__ import annotations
 
 import json
+import math
+import struct
 import subprocess
+import wave
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -188,3 +191,31 @@ def test_wrong_pins_end_the_call_and_repeated_ones_lock_the_source_out(
     assert metrics['attendant_mailbox_logins_total{result="wrong"}'] == 5
     assert metrics['attendant_mailbox_logins_total{result="locked"}'] == 1
     assert metrics["attendant_mailbox_lockouts_total"] == 1
+
+
+def test_a_greeting_uploaded_while_serving_is_what_the_next_caller_hears(
+        office: tuple[Serve, int], sipp: Sipp, tmp_path: Path) -> None:
+    serve, ann_port = office
+    audio = tmp_path / "away.wav"
+    with wave.open(str(audio), "wb") as w:  # 12 s of a 440 Hz tone, as a phone records it
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i * 2 * math.pi / 18.18)))
+                               for i in range(8000 * 12)))
+    done = subprocess.run([*ATTENDANT, "voicemail", "greeting", "set", "ann", "unavailable",
+                           str(audio), "--data", str(serve.data), "--menu", str(serve.menu)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert "unavailable greeting of ann set: 12.0 s" in done.stdout, done.stdout
+    leave_message(sipp, serve, ann_port, "c3001")
+    heard = ended_call(serve, "c3001", 1)
+    steps = steps_of(serve, heard["call_id"])
+    started = next(i for i, s in enumerate(steps)
+                   if any(a.startswith("Play(") and "greeting.ann.unavailable" in a
+                          for a in s["actions"]))
+    finished = next(s for s in steps[started + 1:] if s["event"] == "PromptFinished")
+    played = (datetime.fromisoformat(finished["ts"]) -
+              datetime.fromisoformat(steps[started]["ts"])).total_seconds()
+    assert played > 12, played  # "Sorry, nobody is available", then the 12 s greeting
+    assert heard["rtp"]["caller_tx"] > 50 * 12, heard["rtp"]
+    assert heard["outcome"] == "voicemail left for ann", heard
