@@ -150,12 +150,12 @@ _TEXT: dict[str, dict[str, str]] = {
     "mailbox_saved_many": {"en-US": "saved messages", "fr-FR": "messages enregistrés"},
     "mailbox_menu": {
         "en-US": "To listen to your new messages, press 1. For your saved messages, press 2. "
-                 "For deleted messages, press 3. To change your PIN, press 8. To hang up, "
-                 "press star.",
+                 "For deleted messages, press 3. For your greetings, press 5. To change your "
+                 "PIN, press 8. To hang up, press star.",
         "fr-FR": "Pour écouter vos nouveaux messages, appuyez sur 1. Pour vos messages "
                  "enregistrés, appuyez sur 2. Pour les messages supprimés, appuyez sur 3. "
-                 "Pour changer votre code, appuyez sur 8. Pour raccrocher, appuyez sur "
-                 "étoile."},
+                 "Pour vos annonces, appuyez sur 5. Pour changer votre code, appuyez sur 8. "
+                 "Pour raccrocher, appuyez sur étoile."},
     "mailbox_folder_empty": {"en-US": "There are no messages here.",
                              "fr-FR": "Il n'y a aucun message ici."},
     "mailbox_message": {"en-US": "Message", "fr-FR": "Message"},
@@ -203,6 +203,39 @@ _TEXT: dict[str, dict[str, str]] = {
                                       "n'a pas changé."},
     "mailbox_pin_changed": {"en-US": "Your PIN has been changed.",
                             "fr-FR": "Votre code a été changé."},
+    "mailbox_greetings_menu": {
+        "en-US": "To record your unavailable greeting, press 1. Your busy greeting, press 2. "
+                 "Your name, press 3. A temporary greeting, which callers hear instead of the "
+                 "others, press 4. To remove your temporary greeting, press 6. For the main "
+                 "menu, press star.",
+        "fr-FR": "Pour enregistrer votre annonce d'absence, appuyez sur 1. Votre annonce "
+                 "d'occupation, sur 2. Votre nom, sur 3. Une annonce temporaire, que vos "
+                 "correspondants entendront à la place des autres, sur 4. Pour supprimer "
+                 "votre annonce temporaire, appuyez sur 6. Pour le menu principal, appuyez "
+                 "sur étoile."},
+    "mailbox_record_greeting": {"en-US": "Record your greeting after the tone. Press pound "
+                                         "when you are done.",
+                                "fr-FR": "Enregistrez votre annonce après le signal sonore. "
+                                         "Appuyez sur dièse lorsque vous avez terminé."},
+    "mailbox_record_name": {"en-US": "Say your name after the tone. Press pound when you are "
+                                     "done.",
+                            "fr-FR": "Dites votre nom après le signal sonore. Appuyez sur "
+                                     "dièse lorsque vous avez terminé."},
+    "mailbox_greeting_is": {"en-US": "Here is your recording.",
+                            "fr-FR": "Voici votre enregistrement."},
+    "mailbox_greeting_review": {"en-US": "To keep it, press 1. To record it again, press 2. "
+                                         "To hear it again, press 3. To cancel, press star.",
+                                "fr-FR": "Pour le garder, appuyez sur 1. Pour le "
+                                         "réenregistrer, appuyez sur 2. Pour le réécouter, "
+                                         "appuyez sur 3. Pour annuler, appuyez sur étoile."},
+    "mailbox_greeting_saved": {"en-US": "Your greeting has been saved.",
+                               "fr-FR": "Votre annonce a été enregistrée."},
+    "mailbox_greeting_not_saved": {"en-US": "Sorry, that recording cannot be used. Your "
+                                            "greeting has not changed.",
+                                   "fr-FR": "Désolé, cet enregistrement est inutilisable. "
+                                            "Votre annonce n'a pas changé."},
+    "mailbox_greeting_removed": {"en-US": "Your temporary greeting has been removed.",
+                                 "fr-FR": "Votre annonce temporaire a été supprimée."},
     "mailbox_pin_not_changed": {"en-US": "Sorry, your PIN could not be changed. Please try "
                                          "again later.",
                                 "fr-FR": "Désolé, votre code n'a pas pu être changé. "

@@ -192,8 +192,37 @@ class SetMailboxPin:
     digits: str = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class RecordGreeting:
+    """Record a take of ``box``'s ``kind`` greeting from the caller (the engine times
+    ``max_seconds``; ``StopRecording`` ends it); answer with ``GreetingRecorded``."""
+
+    box: str
+    kind: str
+    max_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class SaveGreeting:
+    """Make the take in ``path`` the ``kind`` greeting of ``box`` (converted like an
+    uploaded one); answer with ``GreetingSaved``."""
+
+    box: str
+    kind: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClearGreeting:
+    """Remove the ``kind`` greeting of ``box``. Nothing answers."""
+
+    box: str
+    kind: str
+
+
 Action = (
     Play | StopPlayback | StartTimer | CancelTimer | Transfer | EnqueueCall | RecordVoicemail
     | StopRecording | Disconnect | AgentCommand | SetOverride | VerifyPin | QueueKey | LeaveQueue
-    | OpenMailbox | PlayMessage | SkipMessage | MarkMessage | SetMailboxPin
+    | OpenMailbox | PlayMessage | SkipMessage | MarkMessage | SetMailboxPin | RecordGreeting
+    | SaveGreeting | ClearGreeting
 )

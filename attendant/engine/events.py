@@ -174,7 +174,26 @@ class MailboxPinSet:
     ok: bool
 
 
+@dataclass(frozen=True, slots=True)
+class GreetingRecorded:
+    """The greeting recorder stopped (``StopRecording``, or on its own): ``seconds`` of
+    audio in ``path`` (a take, not the greeting yet), or ``error``."""
+
+    seconds: float
+    path: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GreetingSaved:
+    """The answer to ``SaveGreeting``: whether the take is now the box's greeting."""
+
+    ok: bool
+    reason: str = ""
+
+
 Event = (
     CallStarted | Digit | PromptFinished | TimerFired | TransferResult | RecordingFinished | Hangup
     | QueueAnnouncement | QueueOutcome | PinChecked | MailboxOpened | MailboxPinSet
+    | GreetingRecorded | GreetingSaved
 )

@@ -8,7 +8,8 @@ with the box's messages (``MailboxOpened``), or why not: three wrong PINs end th
 and the adapter locks a source out after repeated failures. Then:
 
 * the main menu: the counts of new and saved messages, then ``1`` new messages, ``2``
-  saved, ``3`` deleted, ``8`` change the PIN, ``*`` hang up;
+  saved, ``3`` deleted, ``5`` greetings (recorded by phone:
+  :mod:`attendant.engine.mailbox_greetings`), ``8`` change the PIN, ``*`` hang up;
 * each message: its envelope (number, when it came, from whom, how long), the audio
   (``PlayMessage``), then its options: ``1`` again, ``2`` save, ``3`` delete (or
   undelete, in the deleted folder), ``4`` previous, ``5`` envelope, ``6`` next, ``7`` /
@@ -27,7 +28,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from attendant.engine import actions as act
-from attendant.engine import routes
+from attendant.engine import mailbox_greetings, routes
 from attendant.engine.agents import MAX_PIN_DIGITS, MAX_PIN_TRIES, agent_for_caller
 from attendant.engine.events import Digit, MailboxOpened, MailboxPinSet, StoredMessage
 from attendant.engine.outcomes import Outcome
@@ -48,6 +49,8 @@ MAX_NUMBER_DIGITS = 15
 #: The folders of the main menu's keys.
 FOLDER_KEYS = {"1": "new", "2": "saved", "3": "deleted"}
 _COLLECTING = ("number", "pin", "new_pin", "confirm_pin")
+#: Steps that wait for a key, their prompt said again when none comes.
+_KEY_STEPS = (*_COLLECTING, "menu", "options", *mailbox_greetings.KEY_STEPS)
 _MESSAGE_STEPS = ("envelope", "audio", "options")
 
 
@@ -102,7 +105,9 @@ def prompt_finished(flow: Flow, state: CallState) -> Result:
         session = _session(state)
         state, out = _prompt(flow, state, replace(session, step="options"))
         return state, marked + out
-    if session.step in (*_COLLECTING, "menu", "options"):
+    if session.step == "greeting_intro":
+        return mailbox_greetings.record(flow, state, session)
+    if session.step in _KEY_STEPS:
         return arm_timer(state, "mailbox", MAILBOX_TIMEOUT)
     return state, []
 
@@ -110,13 +115,20 @@ def prompt_finished(flow: Flow, state: CallState) -> Result:
 def timeout(flow: Flow, state: CallState) -> Result:
     """No key for :data:`MAILBOX_TIMEOUT`: say the prompt again, or end the call."""
     session = _session(state)
-    if session.step not in (*_COLLECTING, "menu", "options"):
+    if session.step == "greeting_recording":
+        return mailbox_greetings.stop(flow, state, session)  # the kind's longest reached
+    if session.step not in _KEY_STEPS:
         return state, []  # a timer from before: nothing waits for a key now
     quiet = session.quiet + 1
     if quiet >= MAX_QUIET:
         return _leave(flow, state, session, "no key pressed")
-    return _prompt(flow, state, replace(session, quiet=quiet),
-                   (say(flow, state, system(flow, "no_input")),))
+    sorry = (say(flow, state, system(flow, "no_input")),)
+    session = replace(session, quiet=quiet)
+    if session.step == "greetings":
+        return mailbox_greetings.greetings_menu(flow, state, session, sorry)
+    if session.step == "greeting_review":
+        return mailbox_greetings.review(flow, state, session, sorry, again=False)
+    return _prompt(flow, state, session, sorry)
 
 
 def _leave(flow: Flow, state: CallState, session: MailboxSession, why: str) -> Result:
@@ -128,8 +140,12 @@ def _leave(flow: Flow, state: CallState, session: MailboxSession, why: str) -> R
 
 def digit(flow: Flow, state: CallState, event: Digit) -> Result:
     session = _session(state)
-    if session.step in ("checking", "saving_pin"):
-        return state, []  # waiting for the adapter: keys are not taken
+    if session.step in ("checking", "saving_pin", "greeting_intro", "greeting_stopping",
+                        "greeting_saving"):
+        return state, []  # waiting for the adapter or the beep: keys are not taken
+    if session.step == "greeting_recording":
+        # Only # ends a take; other keys would be recorded as tones anyway.
+        return mailbox_greetings.stop(flow, state, session) if event.key == "#" else (state, [])
     if session.step in ("envelope", "audio") and event.key in ("7", "9"):
         if session.step == "envelope":
             return state, []  # nothing to move in yet: the envelope plays on
@@ -142,6 +158,8 @@ def digit(flow: Flow, state: CallState, event: Digit) -> Result:
         state, more = _collect(flow, state, session, event.key)
     elif session.step == "menu":
         state, more = _menu_key(flow, state, session, event.key)
+    elif session.step in mailbox_greetings.KEY_STEPS:
+        state, more = mailbox_greetings.key(flow, state, session, event.key)
     else:
         state, more = _message_key(flow, state, session, event.key)
     return state, out + more
@@ -256,6 +274,8 @@ def _menu_key(flow: Flow, state: CallState, session: MailboxSession, key: str) -
                                               index=0))
     if key == "8":
         return _prompt(flow, state, replace(session, step="new_pin", new_pin=""))
+    if key == "5":
+        return mailbox_greetings.greetings_menu(flow, state, session)
     if key == "*":
         return _leave(flow, state, session, "hung up")
     if key == "0":

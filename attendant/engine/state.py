@@ -56,7 +56,8 @@ class MailboxSession:
 
     ``step`` is one of ``number``, ``pin``, ``checking`` (waiting for the PIN check),
     ``menu``, ``envelope``, ``audio``, ``options`` (a message), ``new_pin``,
-    ``confirm_pin`` and ``saving_pin``. ``listing`` holds the ids of the folder being
+    ``confirm_pin``, ``saving_pin`` and the greeting steps of
+    :mod:`attendant.engine.mailbox_greetings`. ``listing`` holds the ids of the folder being
     listened to, as it was when entered (deleting a message does not renumber them).
     """
 
@@ -75,6 +76,9 @@ class MailboxSession:
     new_pin: str = field(default="", repr=False)
     #: Prompts replayed for want of a key, in a row.
     quiet: int = 0
+    #: Recording a greeting by phone: its kind, and the take's file once recorded.
+    greeting_kind: str = ""
+    greeting_take: str = ""
 
 
 #: No recorded greetings (a shared, read-only empty mapping).

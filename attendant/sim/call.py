@@ -21,6 +21,8 @@ from attendant.engine.events import (
     CallStarted,
     Digit,
     Event,
+    GreetingRecorded,
+    GreetingSaved,
     Hangup,
     MailboxPinSet,
     PinChecked,
@@ -116,6 +118,8 @@ class Simulator:
     on_action: Callable[[Simulator, act.Action], None] | None = None
     #: Voicemail boxes' PINs and messages, for the mailbox menu (a scenario's ``mailboxes:``).
     mailboxes: dict[str, SimMailbox] = field(default_factory=dict)
+    #: When the greeting take being recorded began (fake clock).
+    _take_started: float = 0.0
 
     # --- caller steps ----------------------------------------------------------
 
@@ -337,6 +341,24 @@ class Simulator:
             self._line(f"mailbox {action.box}: new PIN stored")
             self._send(MailboxPinSet(True))
 
+    def _greeting_action(self, action: act.RecordGreeting | act.SaveGreeting
+                         | act.ClearGreeting) -> None:
+        """Greetings recorded by phone, kept in :attr:`mailboxes` (as kinds)."""
+        box = self.mailboxes.setdefault(action.box, SimMailbox())
+        if isinstance(action, act.RecordGreeting):
+            self._take_started = self.clock
+            self._line(f"recording a take of the {action.kind} greeting of {action.box} "
+                       f"(at most {action.max_seconds} s)")
+        elif isinstance(action, act.SaveGreeting):
+            box.greetings = (*(k for k in box.greetings if k != action.kind), action.kind)
+            self._line(f"the {action.kind} greeting of {action.box} is now the take")
+            self._send(GreetingSaved(True))
+        else:
+            had = action.kind in box.greetings
+            box.greetings = tuple(k for k in box.greetings if k != action.kind)
+            self._line(f"the {action.kind} greeting of {action.box} "
+                       + ("is removed" if had else "was not there"))
+
     def _apply(self, action: act.Action) -> None:
         if isinstance(action, act.Play):
             self.playing = action
@@ -371,6 +393,11 @@ class Simulator:
                               f"(at most {action.max_seconds} s)")
         elif isinstance(action, act.StopRecording):
             self._line("recording stops")
+            session = self.state.mailbox
+            if session is not None and session.step == "greeting_stopping":
+                seconds = self.clock - self._take_started
+                self._send(GreetingRecorded(
+                    seconds, f"greetings/{session.box}/take-{session.greeting_kind}.wav"))
         elif isinstance(action, act.AgentCommand):
             where = f" {action.queue}" if action.queue else ""
             self._line(f"feature code: agent {action.user} "
@@ -390,6 +417,8 @@ class Simulator:
         elif isinstance(action, act.OpenMailbox | act.PlayMessage | act.SkipMessage
                         | act.MarkMessage | act.SetMailboxPin):
             self._mailbox_action(action)
+        elif isinstance(action, act.RecordGreeting | act.SaveGreeting | act.ClearGreeting):
+            self._greeting_action(action)
         else:
             assert isinstance(action, act.Disconnect)
             self.playing = None

@@ -54,6 +54,7 @@ from attendant.sip.call_events import (
 )
 from attendant.sip.endpoint import TimerHandle
 from attendant.sip.failures import transfer_failure
+from attendant.sip.greeting_take import GreetingTake
 from attendant.sip.host import CallHost
 from attendant.sip.legs import (
     GuardedCall,
@@ -91,6 +92,7 @@ class InboundCall(GuardedCall):
         self.rtp = RtpStats()
         self.playback = Playback(self)
         self.recording = MessageRecording(self)
+        self.greeting_take = GreetingTake(self)
         self.bridge = TransferBridge(self)
         self._timers: dict[str, TimerHandle] = {}
         self._refer = False
@@ -202,9 +204,11 @@ class InboundCall(GuardedCall):
             # A re-INVITE gave the call a new audio port: move what played to or from the old.
             self.playback.reattach(old, self.media)
             self.recording.reattach(old, self.media)
+            self.greeting_take.reattach(old, self.media)
             self.bridge.reattach(old, self.media)
         elif old is None and self.media is not None:
             self.recording.media_up(self.media)  # recording began before media came up
+            self.greeting_take.media_up(self.media)
         self._port = port
         if self.media is not None:
             self.playback.media_up()
@@ -305,6 +309,7 @@ class InboundCall(GuardedCall):
             self.recording.start(action)
         elif isinstance(action, act.StopRecording):
             self.recording.stop()
+            self.greeting_take.stop()
         elif isinstance(action, act.OpenMailbox):
             self.host.mailboxes.open(self.session, self.source, action)
         elif isinstance(action, act.PlayMessage):
@@ -316,6 +321,13 @@ class InboundCall(GuardedCall):
             self.host.mailboxes.mark(self.session, action)
         elif isinstance(action, act.SetMailboxPin):
             self.host.mailboxes.set_pin(self.session, self.source, action)
+        elif isinstance(action, act.RecordGreeting):
+            self.greeting_take.start(action)
+        elif isinstance(action, act.SaveGreeting):
+            self.host.mailboxes.save_greeting(self.session, action,
+                                              self.greeting_take.hand_over())
+        elif isinstance(action, act.ClearGreeting):
+            self.host.mailboxes.clear_greeting(self.session, action)
         else:
             assert isinstance(action, act.Disconnect)
             log.info("call %d ends: %s", self.session, action.reason)
@@ -416,6 +428,7 @@ class InboundCall(GuardedCall):
                     self.recording.stop("hangup")
         self.ended = True
         self.recording.stop("hangup")
+        self.greeting_take.discard()
         self.playback.stop()
         self.bridge.close()
         if self._ack_timer is not None:

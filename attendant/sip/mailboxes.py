@@ -1,4 +1,5 @@
-"""The mailbox menu's storage side for a running server: PINs, lockout, messages.
+"""The mailbox menu's storage side for a running server: PINs, lockout, messages, and
+greetings recorded by phone.
 
 The engine asks (:mod:`attendant.engine.mailbox`); :class:`MailboxService` answers off
 the pjsip worker: a PIN check costs tens of milliseconds of scrypt on purpose and the
@@ -27,12 +28,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from attendant.engine import actions as act
-from attendant.engine.events import Event, MailboxOpened, MailboxPinSet, StoredMessage
+from attendant.engine.events import (
+    Event,
+    GreetingRecorded,
+    GreetingSaved,
+    MailboxOpened,
+    MailboxPinSet,
+    StoredMessage,
+)
 from attendant.ops.metrics import Metrics
 from attendant.pins import hash_pin, verify_pin
 from attendant.storage import StorageError
+from attendant.storage.greetings import GreetingError, Greetings
 from attendant.storage.mailbox_pins import MailboxPinError, MailboxPins
 from attendant.storage.voicemail import FOLDERS, Message, VoicemailStore
+from attendant.storage.wavfile import WavError, repair
 
 log = logging.getLogger("attendant.sip.mailboxes")
 
@@ -107,6 +117,7 @@ class MailboxService:
                  post: Callable[[int, Event], None], metrics: Metrics,
                  store_later: Callable[[str, Callable[[], object]], None]) -> None:
         self.pins = MailboxPins(data_dir)
+        self.greetings = Greetings(data_dir)
         self.lockout = Lockout()
         self._store = store
         self._pool = pool
@@ -218,6 +229,65 @@ class MailboxService:
             self._post(session, MailboxPinSet(False))
             return
         self._pool.submit(store)
+
+    # --- greetings recorded by phone -------------------------------------------------------
+
+    def opened(self, session: int) -> str | None:
+        """The box call ``session`` opened with its PIN, if any."""
+        return self._opened.get(session)
+
+    def take_path(self, session: int, box: str, kind: str) -> Path:
+        """Where call ``session`` records a take of ``box``'s ``kind`` greeting."""
+        return self.greetings.root / box / f".take-{kind}-{session}.wav"
+
+    def measure_take(self, session: int, path: Path) -> None:
+        """A take was closed: check and measure it on the pool; post ``GreetingRecorded``."""
+        def measure() -> None:
+            try:
+                seconds, error = repair(path).duration, ""
+            except (WavError, OSError) as exc:
+                seconds, error = 0.0, str(exc)
+            self._post(session, GreetingRecorded(seconds, str(path), error))
+
+        self._pool.submit(measure)
+
+    def save_greeting(self, session: int, action: act.SaveGreeting, take: Path | None) -> None:
+        """Make call ``session``'s last take the greeting (converted like an upload) on the
+        pool; post ``GreetingSaved``. Only a take this call recorded, for the box it opened."""
+        if take is None or str(take) != action.path or self.opened(session) != action.box:
+            log.warning("call %d: greeting %s of %s not saved: not this call's take", session,
+                        action.kind, action.box)
+            self._post(session, GreetingSaved(False, "not this call's take"))
+            return
+
+        def save() -> None:
+            try:
+                done = self.greetings.set(action.box, action.kind, take)
+                log.info("call %d: %s greeting of %s recorded by phone (%.1f s)", session,
+                         action.kind, action.box, done.seconds)
+                event = GreetingSaved(True)
+            except GreetingError as exc:
+                log.warning("call %d: %s greeting of %s not saved: %s", session, action.kind,
+                            action.box, exc)
+                event = GreetingSaved(False, str(exc))
+            finally:
+                take.unlink(missing_ok=True)
+            self._post(session, event)
+
+        self._pool.submit(save)
+
+    def clear_greeting(self, session: int, action: act.ClearGreeting) -> None:
+        if self.opened(session) != action.box:
+            return
+        def clear() -> None:
+            try:
+                if self.greetings.clear(action.box, action.kind):
+                    log.info("call %d: %s greeting of %s removed by phone", session,
+                             action.kind, action.box)
+            except GreetingError as exc:
+                log.error("call %d: %s", session, exc)
+
+        self._pool.submit(clear)
 
     def forget(self, session: int) -> None:
         """Call ``session`` ended."""

@@ -175,6 +175,8 @@ def action_name(action: act.Action) -> str:
         return f"SkipMessage({action.seconds:+g}s)"
     if isinstance(action, act.SetMailboxPin):
         return f"SetMailboxPin({action.box})"  # never the digits
+    if isinstance(action, act.RecordGreeting | act.SaveGreeting | act.ClearGreeting):
+        return f"{type(action).__name__}({action.box},{action.kind})"
     return type(action).__name__
 
 

@@ -23,14 +23,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from attendant.engine.mailbox_greetings import GREETING_KINDS, GREETING_SECONDS
 from attendant.errors import AttendantError
 from attendant.storage.voicemail import BOX_NAME
 
 #: What a box may have, in the order a caller's case looks for them.
-KINDS = ("temporary", "busy", "unavailable", "name")
+KINDS = GREETING_KINDS
 FOLDER = "greetings"
 #: Longest greeting kept, in seconds (a name: a few seconds).
-MAX_SECONDS = {"temporary": 120.0, "busy": 120.0, "unavailable": 120.0, "name": 10.0}
+MAX_SECONDS = GREETING_SECONDS
 #: Sample rate greetings are kept at (the prompt renderer converts them for calls).
 RATE = 16000
 

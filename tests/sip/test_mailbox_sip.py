@@ -9,6 +9,7 @@ her listening call then plays back, RTP and all).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import struct
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 from office import voicemail_list
-from pcap import write_dtmf_pcap
+from pcap import write_call_pcap, write_dtmf_pcap
 from sip_harness import ATTENDANT, Serve, Sipp, free_udp_ports, scrape, wait_for
 
 pytestmark = pytest.mark.sip
@@ -219,3 +220,40 @@ def test_a_greeting_uploaded_while_serving_is_what_the_next_caller_hears(
     assert played > 12, played  # "Sorry, nobody is available", then the 12 s greeting
     assert heard["rtp"]["caller_tx"] > 50 * 12, heard["rtp"]
     assert heard["outcome"] == "voicemail left for ann", heard
+
+
+def test_ann_records_her_greeting_by_phone_and_the_next_caller_hears_it(
+        office: tuple[Serve, int], sipp: Sipp) -> None:
+    serve, ann_port = office
+    # *98, her PIN, 5 (greetings), 1 (unavailable); after the prompt and the beep, 4 s of
+    # a 1 kHz tone, #; the take is played back, 1 keeps it; * and * say goodbye.
+    plan: list[str | float] = ["*98," + PIN + "#,,,5,,1" + "," * 9, 4.0, "#,,,1,,,,*,*"]
+    pcap = write_call_pcap(sipp.tmp / "greeting-by-phone.pcap", plan)
+    path = sipp.scenario("uac_dtmf_hold.xml", pcap=str(pcap))
+    path.write_text(path.read_text().replace("sip:caller@", "sip:201@"))
+    assert sipp.wait(sipp.start(path, "-s", "main", target=f"127.0.0.1:{serve.port}"),
+                     timeout=120) == 0, sipp.logs() + serve.logs()
+    call = ended_call(serve, "201", 1)
+    assert call["outcome"] == "listened to mailbox ann", call
+    assert "unavailable greeting of ann recorded by phone" in serve.log.read_text()
+    greeting = serve.data / "greetings" / "ann" / "unavailable.wav"
+    with wave.open(str(greeting), "rb") as w:
+        rate, frames = w.getframerate(), w.readframes(w.getnframes())
+    samples = struct.unpack(f"<{len(frames) // 2}h", frames)
+    seconds = len(samples) / rate
+    assert 3.0 < seconds < 4.5, seconds  # the tone, its silence trimmed
+    # The audio is the tone the phone sent: about 2,000 sign changes a second at 1 kHz.
+    crossings = sum((a < 0) != (b < 0) for a, b in itertools.pairwise(samples))
+    assert 1800 < crossings / seconds < 2200, crossings / seconds
+    assert not list(greeting.parent.glob(".take-*")), "the take was not tidied away"
+
+    # The next caller nobody answers hears it: the greeting plays for its length.
+    leave_message(sipp, serve, ann_port, "c4001")
+    heard = ended_call(serve, "c4001", 1)
+    steps = steps_of(serve, heard["call_id"])
+    started = next(i for i, s in enumerate(steps)
+                   if any("greeting.ann.unavailable" in a for a in s["actions"]))
+    finished = next(s for s in steps[started + 1:] if s["event"] == "PromptFinished")
+    played = (datetime.fromisoformat(finished["ts"]) -
+              datetime.fromisoformat(steps[started]["ts"])).total_seconds()
+    assert played > seconds, (played, seconds)  # "Sorry, nobody is available", the greeting
