@@ -23,6 +23,7 @@ from attendant.engine import actions as act
 from attendant.engine.events import GreetingRecorded
 from attendant.sip.legs import error_text
 from attendant.sip.playback import owned_by
+from attendant.sip.recording import close_recorder, move_recorder
 
 if TYPE_CHECKING:
     from attendant.sip.call import InboundCall
@@ -74,20 +75,14 @@ class GreetingTake:
     def reattach(self, old: Any, new: Any) -> None:
         """A re-INVITE moved the caller to a new audio port: record from that one."""
         if self._recorder is not None:
-            with contextlib.suppress(pj.Error):
-                old.stopTransmit(self._recorder)
-            with contextlib.suppress(pj.Error):
-                new.startTransmit(self._recorder)
+            move_recorder(self._recorder, old, new)
 
     def stop(self) -> None:
         """Close the take and report it (nothing when not recording)."""
         recorder, self._recorder = self._recorder, None
         if recorder is None:
             return
-        media = self._call.media
-        if media is not None:
-            with contextlib.suppress(pj.Error):
-                media.stopTransmit(recorder)
+        close_recorder(recorder, self._call.media)
         del recorder  # pjmedia writes the WAV header as the recorder is destroyed
         assert self.path is not None
         self._call.host.mailboxes.measure_take(self._call.session, self.path)
@@ -103,10 +98,7 @@ class GreetingTake:
         take begins."""
         recorder, self._recorder = self._recorder, None
         if recorder is not None:
-            media = self._call.media
-            if media is not None:
-                with contextlib.suppress(pj.Error):
-                    media.stopTransmit(recorder)
+            close_recorder(recorder, self._call.media)
             del recorder
         path, self.path = self.path, None
         if path is not None:

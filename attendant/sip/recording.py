@@ -29,6 +29,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("attendant.sip.call")
 
 
+def move_recorder(recorder: Any, old: Any, new: Any) -> None:
+    """Record from audio port ``new`` instead of ``old`` (a re-INVITE moved the caller)."""
+    with contextlib.suppress(pj.Error):
+        old.stopTransmit(recorder)
+    with contextlib.suppress(pj.Error):
+        new.startTransmit(recorder)
+
+
+def close_recorder(recorder: Any, media: Any) -> None:
+    """Stop recording from ``media`` (None: gone already); the caller then drops the
+    recorder, which writes the WAV header."""
+    if media is not None:
+        with contextlib.suppress(pj.Error):
+            media.stopTransmit(recorder)
+
+
 class MessageRecording:
     """At most one message being recorded for a call (worker thread only)."""
 
@@ -106,20 +122,14 @@ class MessageRecording:
     def reattach(self, old: Any, new: Any) -> None:
         """A re-INVITE moved the caller to a new audio port: record from that one."""
         if self._recorder is not None:
-            with contextlib.suppress(pj.Error):
-                old.stopTransmit(self._recorder)
-            with contextlib.suppress(pj.Error):
-                new.startTransmit(self._recorder)
+            move_recorder(self._recorder, old, new)
 
     def stop(self, reason: str = "") -> None:
         """Close the file and hand the message to the host (nothing when not recording)."""
         recorder, self._recorder = self._recorder, None
         if recorder is None:
             return
-        media = self._call.media
-        if media is not None:
-            with contextlib.suppress(pj.Error):
-                media.stopTransmit(recorder)
+        close_recorder(recorder, self._call.media)
         del recorder  # closes the WAV file (pjsua writes its header on destroy)
         if self._id is not None:
             self._call.host.messages.finish(self._id, reason or self.stop_reason)
