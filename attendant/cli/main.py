@@ -36,6 +36,7 @@ from attendant.engine.state import Phase
 from attendant.errors import ScenarioError, SimulationError
 from attendant.model import Flow
 from attendant.sim.call import TRANSFER_OUTCOMES, Simulator
+from attendant.sim.mailboxes import SimMailbox
 
 _PATHS = click.Path(path_type=Path)
 
@@ -204,6 +205,25 @@ def _unfinished(sim: Simulator) -> str:
     return f"still on the line{where} {waited}"
 
 
+def _mailboxes(path: Path) -> dict[str, SimMailbox]:
+    """``--mailboxes``: the boxes a simulated mailbox menu opens, errors at file:line."""
+    from attendant.config.loader import load_file
+    from attendant.config.source_map import SourceMap
+    from attendant.errors import ScenarioError
+    from attendant.sim.mailboxes import parse_mailboxes
+
+    sources = SourceMap()
+    data, diags = load_file(path, sources)
+    errors = [d.format() for d in diags if d.is_error]
+    if errors:
+        raise click.ClickException("\n".join(errors))
+    try:
+        return parse_mailboxes(data, lambda *p: str(sources.value_pos(tuple(p))),
+                               lambda when: when)
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.command()
 @click.argument("path", type=_PATHS)
 @click.option("--at", "at", help="when the call happens, attendant local time "
@@ -220,11 +240,16 @@ def _unfinished(sim: Simulator) -> str:
               help="build the prompts and write the caller's whole session to this WAV file")
 @click.option("--prompts", "prompts_dir", type=_PATHS, default=Path("build/prompts"),
               show_default=True, help="prompt build folder for --show-audio and --play")
+@click.option("--mailboxes", "mailboxes_path", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML file of mailboxes' PINs, messages and greetings for the mailbox "
+                   "menu, in the form of a scenario's mailboxes: (docs/simulator.md)")
 def simulate(path: Path, at: str | None, caller: str, called: str, language: str | None,
              override: str | None, show_audio: bool, play: Path | None,
-             prompts_dir: Path) -> None:
+             prompts_dir: Path, mailboxes_path: Path | None) -> None:
     """Call a menu from the terminal: hear prompts as text, press keys, let time pass."""
     flow = _compile_or_exit(path)
+    mailboxes = _mailboxes(mailboxes_path) if mailboxes_path is not None else {}
     if override is not None:
         names = flow.attendant_for(called).override_names()
         if override not in names:
@@ -242,6 +267,7 @@ def simulate(path: Path, at: str | None, caller: str, called: str, language: str
     else:
         sim = Simulator(flow, _parse_at(at), caller, called, language)
     sim.override = override
+    sim.mailboxes = mailboxes
     shown = 0
 
     def show() -> None:

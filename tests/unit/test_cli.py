@@ -372,3 +372,22 @@ def test_piped_simulate_says_what_an_unfinished_call_is_doing() -> None:
     assert "-- outcome: queued in sales [queued]" in result.output
     result = run("simulate", SMALL, "--at", "2026-12-02T10:00", stdin="2\nanswer\n")
     assert "-- outcome: menu" not in result.output
+
+
+def test_simulate_opens_the_mailboxes_a_file_gives(tmp_path: Path) -> None:
+    boxes = tmp_path / "boxes.yaml"
+    boxes.write_text('anna:\n  pin: "4321"\n  messages:\n'
+                     '    - {from: "+12125550199", at: 2026-12-07T15:42, seconds: 12}\n')
+    northwind = str(ROOT / "menus" / "northwind-main-line.yaml")
+    result = run("simulate", northwind, "--called", "staff", "--caller", "5101", "--at",
+                 "2026-12-08T10:00", "--mailboxes", str(boxes),
+                 stdin="*98\n4321#\n1\nlisten\n2\n*\n")
+    assert result.exit_code == 0, result.output
+    assert "PIN for mailbox anna: right (1 new, 0 saved)" in result.output
+    assert "hears: <message 1 from +12125550199, 12 s>" in result.output
+    assert "message 1 is now archived" in result.output
+    assert "-- outcome: listened to mailbox anna [mailbox]" in result.output
+    boxes.write_text("anna: {pin: 12}\n")
+    result = run("simulate", northwind, "--mailboxes", str(boxes), stdin="")
+    assert result.exit_code == 1
+    assert f"{boxes}:1:13: a PIN is 4 to 12 digits" in result.output
