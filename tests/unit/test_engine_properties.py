@@ -36,6 +36,8 @@ from attendant.engine.events import (
     CallStarted,
     Digit,
     Event,
+    GreetingRecorded,
+    GreetingSaved,
     Hangup,
     MailboxOpened,
     MailboxPinSet,
@@ -410,9 +412,12 @@ def _sample_states(flow: Flow) -> list[CallState]:
     message = StoredMessage(1, "new", datetime(2026, 12, 1, 9, 0, tzinfo=UTC), "+15551230001",
                             12.0)
     for step_name in ("number", "pin", "checking", "menu", "envelope", "audio", "options",
-                      "new_pin", "confirm_pin", "saving_pin"):
+                      "new_pin", "confirm_pin", "saving_pin", "greetings", "greeting_intro",
+                      "greeting_recording", "greeting_stopping", "greeting_review",
+                      "greeting_saving"):
         session = MailboxSession(box=box or "", step=step_name, open=True,
-                                 messages=(message,), listing=(1,), new_pin="1234")
+                                 messages=(message,), listing=(1,), new_pin="1234",
+                                 greeting_kind="busy", greeting_take="/tmp/take.wav")
         out.append(_with(filled, phase=Phase.MAILBOX, mailbox=session))
     return out
 
@@ -422,6 +427,8 @@ EVERY_EVENT: list[Event] = [
     PromptFinished(0), PromptFinished(1), TimerFired("input:1"), TimerFired("digits:1"),
     TransferResult(True), TransferResult(False, "busy"), RecordingFinished(3.0), Hangup(),
     MailboxOpened(True), MailboxOpened(False, refusal="wrong"), MailboxPinSet(True), Digit("9"),
+    GreetingRecorded(3.0, "/tmp/take.wav"), GreetingRecorded(0.0, error="gone"),
+    GreetingSaved(True), TimerFired("record:1"),
 ]
 
 
