@@ -13,22 +13,9 @@ from pathlib import Path
 
 import click
 
-from attendant.cli.voicemail import data_dir, data_option
+from attendant.cli.voicemail import checked_box, data_dir, data_option, menu_option
 
 _KINDS = click.Choice(["unavailable", "busy", "temporary", "name"])
-_menu_option = click.option(
-    "--menu", default=None, type=click.Path(path_type=Path, dir_okay=True), metavar="MENU",
-    help="the menus, to check BOX [default: the running server's]")
-
-
-def _checked_box(box: str, menu: Path | None, folder: Path) -> None:
-    from attendant.cli.common import served_flow
-
-    flow = served_flow(menu, folder)
-    if box not in flow.voicemail:
-        raise click.BadParameter(f'no voicemail box "{box}"; the menus have '
-                                 f"{', '.join(sorted(flow.voicemail)) or 'none'}",
-                                 param_hint="BOX")
 
 
 @click.group("greeting")
@@ -40,7 +27,7 @@ def greeting() -> None:
 @click.argument("box")
 @click.argument("kind", type=_KINDS)
 @click.argument("audio", type=click.Path(path_type=Path, dir_okay=False))
-@_menu_option
+@menu_option
 @data_option
 def set_command(box: str, kind: str, audio: Path, menu: Path | None, data: Path | None) -> None:
     """Make AUDIO (WAV, MP3, OGG, M4A...) the KIND greeting of voicemail BOX.
@@ -52,7 +39,7 @@ def set_command(box: str, kind: str, audio: Path, menu: Path | None, data: Path 
     from attendant.storage.greetings import GreetingError, Greetings
 
     folder = data_dir(data)
-    _checked_box(box, menu, folder)
+    checked_box(box, menu, folder)
     try:
         done = Greetings(folder).set(box, kind, audio)
     except GreetingError as exc:
@@ -63,14 +50,14 @@ def set_command(box: str, kind: str, audio: Path, menu: Path | None, data: Path 
 @greeting.command("clear")
 @click.argument("box")
 @click.argument("kind", type=_KINDS)
-@_menu_option
+@menu_option
 @data_option
 def clear_command(box: str, kind: str, menu: Path | None, data: Path | None) -> None:
     """Remove the KIND greeting of voicemail BOX (callers hear the next one in line)."""
     from attendant.storage.greetings import GreetingError, Greetings
 
     folder = data_dir(data)
-    _checked_box(box, menu, folder)
+    checked_box(box, menu, folder)
     try:
         had = Greetings(folder).clear(box, kind)
     except GreetingError as exc:

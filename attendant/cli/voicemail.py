@@ -30,6 +30,11 @@ data_option = click.option(
     "--data", "data", type=click.Path(path_type=Path, file_okay=False), default=None,
     help=f"data folder of attendant serve [default: ${DATA_ENV}, else ./var]")
 
+#: ``--menu`` of the commands that name a voicemail box (checked by :func:`checked_box`).
+menu_option = click.option(
+    "--menu", default=None, type=click.Path(path_type=Path, dir_okay=True), metavar="MENU",
+    help="the menus, to check BOX [default: the running server's]")
+
 
 def data_dir(option: Path | None) -> Path:
     """The data folder: ``--data``, else ``$ATTENDANT_DATA``, else ``./var``."""
@@ -37,6 +42,17 @@ def data_dir(option: Path | None) -> Path:
         return option
     env = os.environ.get(DATA_ENV, "").strip()
     return Path(env) if env else DEFAULT_DATA
+
+
+def checked_box(box: str, menu: Path | None, folder: Path) -> None:
+    """BadParameter unless the menus (``--menu``, else the running server's) have ``box``."""
+    from attendant.cli.common import served_flow
+
+    flow = served_flow(menu, folder)
+    if box not in flow.voicemail:
+        raise click.BadParameter(f'no voicemail box "{box}"; the menus have '
+                                 f"{', '.join(sorted(flow.voicemail)) or 'none'}",
+                                 param_hint="BOX")
 
 
 def _open(option: Path | None) -> VoicemailStore:
@@ -159,8 +175,7 @@ def export_command(message_id: int, out: Path, data: Path | None) -> None:
 @click.argument("box")
 @click.option("--clear", is_flag=True, help="forget the PIN: the box cannot be listened to "
               "by phone until one is set")
-@click.option("--menu", default=None, type=click.Path(path_type=Path, dir_okay=True),
-              metavar="MENU", help="the menus, to check BOX [default: the running server's]")
+@menu_option
 @data_option
 def pin_command(box: str, clear: bool, menu: Path | None, data: Path | None) -> None:
     """Set (or --clear) the PIN of voicemail BOX, for listening to it by phone.
@@ -169,16 +184,11 @@ def pin_command(box: str, clear: bool, menu: Path | None, data: Path | None) -> 
     line of standard input when it is not a terminal; only its scrypt hash is kept, in
     DATA/mailbox-pins.json.
     """
-    from attendant.cli.common import served_flow
     from attendant.pins import PinError
     from attendant.storage.mailbox_pins import MailboxPinError, MailboxPins
 
     folder = data_dir(data)
-    flow = served_flow(menu, folder)
-    if box not in flow.voicemail:
-        raise click.BadParameter(f'no voicemail box "{box}"; the menus have '
-                                 f"{', '.join(sorted(flow.voicemail)) or 'none'}",
-                                 param_hint="BOX")
+    checked_box(box, menu, folder)
     pins = MailboxPins(folder)
     try:
         if clear:
