@@ -23,7 +23,7 @@ from attendant.engine import actions as act
 from attendant.engine.events import GreetingRecorded
 from attendant.sip.legs import error_text
 from attendant.sip.playback import owned_by
-from attendant.sip.recording import close_recorder, move_recorder
+from attendant.sip.recording import CallRecorder, close_recorder
 
 if TYPE_CHECKING:
     from attendant.sip.call import InboundCall
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("attendant.sip.call")
 
 
-class GreetingTake:
+class GreetingTake(CallRecorder):
     """The greeting take of one call (worker thread only)."""
 
     def __init__(self, call: InboundCall):
@@ -39,10 +39,6 @@ class GreetingTake:
         self._recorder: Any = None
         #: The last take's file (kept until the next take or the end of the call).
         self.path: Path | None = None
-
-    @property
-    def active(self) -> bool:
-        return self._recorder is not None
 
     def start(self, action: act.RecordGreeting) -> None:
         """Record a take for ``action.box``'s ``action.kind`` greeting, or say why not."""
@@ -66,16 +62,6 @@ class GreetingTake:
         self._recorder, self.path = recorder, path
         log.info("call %d: recording a %s greeting take for %s", call.session, action.kind,
                  action.box)
-
-    def media_up(self, media: Any) -> None:
-        if self._recorder is not None:
-            with contextlib.suppress(pj.Error):
-                media.startTransmit(self._recorder)
-
-    def reattach(self, old: Any, new: Any) -> None:
-        """A re-INVITE moved the caller to a new audio port: record from that one."""
-        if self._recorder is not None:
-            move_recorder(self._recorder, old, new)
 
     def stop(self) -> None:
         """Close the take and report it (nothing when not recording)."""

@@ -172,9 +172,9 @@ class MailboxService:
                 self._metrics.mailbox_lockout()
             return MailboxOpened(False, refusal="wrong")
         self.lockout.succeeded(source, box)
-        messages = [*self._store.list(box), *self._store.list(box, folder="deleted")]
-        messages.sort(key=lambda m: m.id)
-        kept = [m for m in messages if m.status in {s for f in FOLDERS.values() for s in f}]
+        # Every folder's messages, oldest first (those still being recorded are in none).
+        kept = sorted((m for folder in FOLDERS for m in self._store.list(box, folder=folder)),
+                      key=lambda m: m.id)
         self._paths[session] = {m.id: m.path for m in kept}
         self._opened[session] = box
         log.info("call %d: mailbox %s opened (%d new, %d saved)", session, box,

@@ -119,10 +119,7 @@ class Playback:
             return
         if call.media is None:
             self._ready = (token, paths)
-            self._cancel_mute()
-            host, session = call.host, call.session
-            self._mute_timer = host.worker.call_later(
-                seconds_of(paths), lambda: host.deliver(session, PromptFinished(token)))
+            self._play_silently(token, seconds_of(paths))
         else:
             self._start(token, paths)
 
@@ -149,9 +146,7 @@ class Playback:
             return
         self._message = (token, rate, frames)
         if call.media is None:  # no audio port: it "plays" silently for its length
-            self._mute_timer = host.worker.call_later(
-                max(0.1, frames / max(1, rate)),
-                lambda: host.deliver(session, PromptFinished(token)))
+            self._play_silently(token, max(0.1, frames / max(1, rate)))
             return
         player = _Player(host, session, token)
         try:
@@ -211,6 +206,13 @@ class Playback:
             # Not destroyed now: an end-of-file callback may be running on pjmedia's event
             # thread, and the last reference must not go there (Worker.retire).
             self._call.host.worker.retire(player)
+
+    def _play_silently(self, token: int, seconds: float) -> None:
+        """No audio port: ``token`` ends after ``seconds`` all the same (menu timers run)."""
+        self._cancel_mute()
+        host, session = self._call.host, self._call.session
+        self._mute_timer = host.worker.call_later(
+            seconds, lambda: host.deliver(session, PromptFinished(token)))
 
     def _cancel_mute(self) -> None:
         timer, self._mute_timer = self._mute_timer, None

@@ -45,7 +45,29 @@ def close_recorder(recorder: Any, media: Any) -> None:
             media.stopTransmit(recorder)
 
 
-class MessageRecording:
+class CallRecorder:
+    """What a call's recorders share (the message's and a greeting take's): a pjsua2
+    recorder that follows the caller's audio port as it comes up or moves."""
+
+    _recorder: Any = None
+
+    @property
+    def active(self) -> bool:
+        return self._recorder is not None
+
+    def media_up(self, media: Any) -> None:
+        """The caller's audio port appeared after the recording began."""
+        if self._recorder is not None:
+            with contextlib.suppress(pj.Error):
+                media.startTransmit(self._recorder)
+
+    def reattach(self, old: Any, new: Any) -> None:
+        """A re-INVITE moved the caller to a new audio port: record from that one."""
+        if self._recorder is not None:
+            move_recorder(self._recorder, old, new)
+
+
+class MessageRecording(CallRecorder):
     """At most one message being recorded for a call (worker thread only)."""
 
     def __init__(self, call: InboundCall):
@@ -57,10 +79,6 @@ class MessageRecording:
         self.stop_reason = "hash"
         #: Every file this call recorded to (the status snapshot lists them).
         self.paths: list[Path] = []
-
-    @property
-    def active(self) -> bool:
-        return self._recorder is not None
 
     def start(self, action: act.RecordVoicemail) -> None:
         """Record a message for ``action.box``, or tell the engine why not."""
@@ -112,17 +130,6 @@ class MessageRecording:
         self.stop("disk_full")
         host.messages.recording_failed()
         host.deliver(call.session, RecordingFinished(seconds, problem))
-
-    def media_up(self, media: Any) -> None:
-        """The caller's audio port appeared after the recording began."""
-        if self._recorder is not None:
-            with contextlib.suppress(pj.Error):
-                media.startTransmit(self._recorder)
-
-    def reattach(self, old: Any, new: Any) -> None:
-        """A re-INVITE moved the caller to a new audio port: record from that one."""
-        if self._recorder is not None:
-            move_recorder(self._recorder, old, new)
 
     def stop(self, reason: str = "") -> None:
         """Close the file and hand the message to the host (nothing when not recording)."""
